@@ -1,0 +1,124 @@
+"""``arize-skills``: the command line.
+
+    arize-skills status                      which backend is configured, and a round trip through it
+    arize-skills engine serve [--host H] [--port N] [--home DIR]
+                                             run the local AX-compatible engine on loopback
+
+Logs go to stderr; stdout carries only the command's output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from . import __version__
+from .errors import ArizeSkillsError
+from .settings import Settings
+
+__all__ = ["main"]
+
+logger = logging.getLogger("arize_skills")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="arize-skills", description="LLM evaluation work from your coding agent.")
+    parser.add_argument("--version", action="version", version=f"arize-skills {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (to stderr)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    status = commands.add_parser("status", help="show the configured backend and check it answers")
+    status.add_argument("--home", type=Path, help="engine state directory (default ~/.arize-skills)")
+    status.add_argument("--json", action="store_true", help="print JSON")
+
+    engine = commands.add_parser("engine", help="the local AX-compatible engine")
+    engine_commands = engine.add_subparsers(dest="engine_command", required=True)
+    serve = engine_commands.add_parser("serve", help="serve the engine over HTTP (loopback by default)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
+    serve.add_argument("--home", type=Path, help="state directory (default $ARIZE_SKILLS_HOME or ~/.arize-skills)")
+    serve.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help="name of an environment variable holding a bearer token that every request must carry "
+        "(required when --host is not a loopback address)",
+    )
+    return parser
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .engine.app import create_served_app
+
+    token = None
+    if args.token_env:
+        token = os.environ.get(args.token_env)
+        if not token:
+            return 2
+    if not _is_loopback(args.host) and token is None:
+        return 2
+    home = Settings.resolve(home=args.home).home
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.getsockname()[1]
+    config = uvicorn.Config(create_served_app(home, token=token), log_level="warning", lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+async def _status(args: argparse.Namespace) -> dict[str, Any]:
+    from .client import AsyncArizeClient
+    from .engine import Engine
+
+    settings = Settings.resolve(home=args.home)
+    report: dict[str, Any] = dict(settings.describe())
+
+    async def probe(client: AsyncArizeClient) -> None:
+        spaces = await client.spaces.list(limit=10)
+        report["spaces"] = [s.name for s in spaces.items]
+        space = settings.space or (spaces.items[0].id if spaces.items else None)
+        projects = await client.projects.list(space=space, limit=10) if space else None
+        report["projects"] = [p.name for p in projects.items] if projects else []
+        report["ok"] = True
+
+    if settings.backend == "embedded":
+        async with Engine.open(settings.home) as engine, AsyncArizeClient(transport=engine.transport()) as client:
+            await probe(client)
+    else:
+        async with AsyncArizeClient.from_settings(settings) as client:
+            await probe(client)
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``arize-skills`` command."""
+    args = _parser().parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "engine" and args.engine_command == "serve":
+            sys.exit(_serve(args))
+        if args.command == "status":
+            report = anyio.run(_status, args)
+            if args.json:
+                pass
+            else:
+                for _key, _value in report.items():
+                    pass
+            sys.exit(0)
+    except ArizeSkillsError:
+        sys.exit(1)

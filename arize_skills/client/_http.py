@@ -1,0 +1,182 @@
+"""The request loop: one retry policy, one error mapping, no secret in any log or exception.
+
+Retries (``RetryPolicy``):
+
+* connection failures before the request reached the server (connect errors) — always safe to retry;
+* 429 — the server did not act on the request, so even creates and triggers are retried;
+* 408, 5xx, read timeouts and dropped connections — only for idempotent requests: GET, PATCH, DELETE, and the
+  POSTs that list, search or upsert. Creates and triggers are never retried blindly: they might have happened.
+
+The wait honours ``Retry-After`` (seconds or an HTTP date, capped at ``max_retry_after``), otherwise backs off
+exponentially from ``initial_delay`` to ``max_delay`` with jitter.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx2
+
+from ..errors import APIConnectionError, APIStatusError, APITimeoutError, status_error_class
+
+__all__ = ["HttpCore", "RetryPolicy", "clean_json"]
+
+logger = logging.getLogger("arize_skills.client")
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How many times and how long to wait before retrying a failed request."""
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    jitter: float = 0.25
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based)."""
+        if retry_after is not None and 0 <= retry_after <= self.max_retry_after:
+            return retry_after
+        base = min(self.initial_delay * 2 ** (attempt - 1), self.max_delay)
+        return float(base * (1 - self.jitter * random.random()))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: an integer/float number of seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def clean_json(value: Any) -> Any:
+    """Replace NaN and ±Inf (not valid JSON) by ``None`` everywhere inside ``value``, as the SDK does."""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, Mapping):
+        return {k: clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_json(v) for v in value]
+    return value
+
+
+class HttpCore:
+    """Sends requests through one ``httpx2.AsyncClient`` with the retry policy and error mapping applied."""
+
+    def __init__(
+        self,
+        http: httpx2.AsyncClient,
+        *,
+        retry: RetryPolicy,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        self.http = http
+        self.retry = retry
+        self.sleep = sleep
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        """Send a request and return its decoded JSON body (``None`` for an empty body).
+
+        ``idempotent`` defaults to true for GET/PATCH/DELETE and false for POST; list, search and annotate
+        POSTs pass ``True``.
+
+        Raises:
+            APIStatusError: (a subclass per status) the server answered with an error after any retries.
+            APIConnectionError: no response after any retries; ``APITimeoutError`` when it timed out.
+        """
+        safe_to_repeat = idempotent if idempotent is not None else method.upper() in IDEMPOTENT_METHODS
+        query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
+        content = None
+        headers: dict[str, str] = {}
+        if json_body is not None:
+            content = json.dumps(clean_json(json_body), allow_nan=False).encode()
+            headers["Content-Type"] = "application/json"
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = await self.http.request(method, path, params=query, content=content, headers=headers)
+            except httpx2.TransportError as exc:
+                never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
+                if attempt <= self.retry.max_retries and (never_sent or safe_to_repeat):
+                    wait = self.retry.delay(attempt, None)
+                    logger.info("%s %s: %s; retry %d in %.2fs", method, path, type(exc).__name__, attempt, wait)
+                    await self.sleep(wait)
+                    continue
+                error_class = APITimeoutError if isinstance(exc, httpx2.TimeoutException) else APIConnectionError
+                raise error_class(
+                    f"{method} {path} got no response: {type(exc).__name__}", method=method, path=path
+                ) from None
+            if response.status_code < 400:
+                logger.debug("%s %s -> %d", method, path, response.status_code)
+                if not response.content:
+                    return None
+                return response.json()
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            status = response.status_code
+            retryable = status == 429 or (safe_to_repeat and (status == 408 or status >= 500))
+            if retryable and attempt <= self.retry.max_retries:
+                wait = self.retry.delay(attempt, retry_after)
+                logger.info("%s %s -> %d; retry %d in %.2fs", method, path, status, attempt, wait)
+                await self.sleep(wait)
+                continue
+            raise _status_error(response, method, path, retry_after)
+
+
+def _query_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _status_error(response: httpx2.Response, method: str, path: str, retry_after: float | None) -> APIStatusError:
+    body: dict[str, Any] = {}
+    try:
+        parsed = response.json()
+        if isinstance(parsed, dict):
+            body = parsed
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        pass
+    detail = body.get("detail")
+    if detail is None and not body and response.text:
+        detail = response.text[:500]
+    error_class = status_error_class(response.status_code)
+    return error_class(
+        status=response.status_code,
+        title=body.get("title") or response.reason_phrase,
+        detail=str(detail) if detail is not None else None,
+        request_id=body.get("request_id") or response.headers.get("x-request-id"),
+        body=body,
+        method=method,
+        path=path,
+        retry_after=retry_after,
+    )

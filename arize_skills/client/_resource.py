@@ -1,0 +1,73 @@
+"""Base of the client's resource classes: they hold the client and borrow its request verbs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel
+
+from ..models._base import Pagination
+from ._paginator import AsyncPaginator, Page
+
+if TYPE_CHECKING:
+    from ._client import AsyncArizeClient
+
+__all__ = ["Resource"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Resource:
+    """A group of API operations on one kind of resource."""
+
+    def __init__(self, client: AsyncArizeClient) -> None:
+        self._client = client
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        idempotent: bool | None = None,
+    ) -> Any:
+        return await self._client._core.request(method, path, params=params, json_body=body, idempotent=idempotent)
+
+    async def _get_model(self, model: type[M], path: str, *, params: Mapping[str, Any] | None = None) -> M:
+        return model.model_validate(await self._request("GET", path, params=params))
+
+    def _paginate(
+        self,
+        path: str,
+        key: str,
+        model: type[M],
+        *,
+        params: Mapping[str, Any] | None = None,
+        method: str = "GET",
+        body: Mapping[str, Any] | None = None,
+        cursor_in_body: bool = False,
+        convert: Callable[[Any], M] | None = None,
+    ) -> AsyncPaginator[M]:
+        """A paginator over ``path`` whose response lists items under ``key``.
+
+        Most lists take ``limit``/``cursor`` as query parameters; the two search endpoints take them in the
+        body (``cursor_in_body``).
+        """
+
+        async def fetch(cursor: str | None) -> Page[M]:
+            query = dict(params or {})
+            payload = dict(body) if body is not None else None
+            if cursor is not None:
+                if cursor_in_body:
+                    payload = {**(payload or {}), "cursor": cursor}
+                else:
+                    query["cursor"] = cursor
+            data = await self._request(method, path, params=query, body=payload, idempotent=True)
+            parse = convert or model.model_validate
+            items = [parse(item) for item in data.get(key, [])]
+            pagination = Pagination.model_validate(data.get("pagination") or {})
+            return Page(items, pagination.has_more, pagination.next_cursor if pagination.has_more else None)
+
+        return AsyncPaginator(fetch)

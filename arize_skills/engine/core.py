@@ -1,0 +1,147 @@
+"""The ``Engine``: the local AX-compatible backend's state (store, clock, default space) and its lifecycle."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx2
+from starlette.requests import Request
+
+from ..errors import ProblemError
+from ..models._base import iso, utcnow
+from ..models.ids import decode_id
+from .objects import StoredObject, find_by_name, get_object, insert_object, list_objects
+from .store import Store
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+__all__ = ["DATABASE_FILE", "DEFAULT_SPACE_NAME", "Engine", "engine_of"]
+
+DATABASE_FILE = "engine.sqlite3"
+DEFAULT_SPACE_NAME = "default"
+DEFAULT_ORGANIZATION_NAME = "local"
+DEFAULT_PROJECT_NAME = "default"
+
+
+class Engine:
+    """A local AX-compatible engine over one SQLite store.
+
+    Use ``Engine.open(home)`` as an async context manager; ``engine.app`` is its ASGI app and
+    ``engine.transport()`` an httpx2 transport that calls the app in-process, so
+    ``AsyncArizeClient(transport=engine.transport())`` talks to it with no socket.
+
+    Parameters:
+        store: the open store.
+        clock: returns the current time (tests pass a fixed clock).
+        token: when set, every ``/v2`` and ``/v1`` request must carry ``Authorization: Bearer <token>``.
+    """
+
+    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utcnow, token: str | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.token = token
+        self.organization_num = 0
+        self.space_num = 0
+        self._app: Starlette | None = None
+
+    @classmethod
+    @asynccontextmanager
+    async def open(
+        cls,
+        home: Path | str | None = None,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        token: str | None = None,
+    ) -> AsyncIterator[Engine]:
+        """Open (creating if needed) the engine whose state lives in ``home``; ``None`` keeps it in memory."""
+        if home is None:
+            path: Path | str = ":memory:"
+        else:
+            Path(home).mkdir(parents=True, exist_ok=True)
+            path = Path(home) / DATABASE_FILE
+        store = Store(path)
+        engine = cls(store, clock=clock, token=token)
+        try:
+            await engine.start()
+            yield engine
+        finally:
+            await engine.stop()
+            store.close()
+
+    async def start(self) -> None:
+        """Create the default organization and space on first start, and remember them."""
+        now = self.now()
+
+        def ensure(conn: sqlite3.Connection) -> tuple[int, int]:
+            org = find_by_name(conn, "Organization", DEFAULT_ORGANIZATION_NAME)
+            if org is None:
+                org = insert_object(conn, "Organization", name=DEFAULT_ORGANIZATION_NAME, body={}, now=now)
+            space = find_by_name(conn, "Space", DEFAULT_SPACE_NAME, parent_num=org.num)
+            if space is None:
+                body = {"description": "Created by the local engine on first start.", "is_private": False}
+                space = insert_object(conn, "Space", name=DEFAULT_SPACE_NAME, body=body, now=now, parent_num=org.num)
+                conn.execute("UPDATE objects SET space_num = ? WHERE num = ?", (space.num, space.num))
+            return org.num, space.num
+
+        self.organization_num, self.space_num = await self.store.write(ensure)
+
+    async def stop(self) -> None:
+        """Stop background work; the store is closed by ``open``'s caller."""
+
+    def now(self) -> str:
+        """The current time as stored: ISO 8601, UTC, milliseconds, ``Z``."""
+        return iso(self.clock())
+
+    @property
+    def app(self) -> Starlette:
+        """The engine's ASGI app (built once)."""
+        if self._app is None:
+            from .app import create_app
+
+            self._app = create_app(self)
+        return self._app
+
+    def transport(self) -> httpx2.ASGITransport:
+        """An httpx2 transport that serves requests from ``self.app`` in-process."""
+        # The app answers unexpected errors with a 500 problem; the transport must not re-raise them as well.
+        return httpx2.ASGITransport(app=self.app, raise_app_exceptions=False)
+
+    def space_scope(self, conn: sqlite3.Connection, space_id: str | None, space_name: str | None) -> list[int] | None:
+        """Turn AX's ``space_id`` / ``space_name`` list parameters into space numbers (``None``: every space).
+
+        ``space_id`` must name an existing space (404 otherwise); ``space_name`` is a case-insensitive substring.
+        """
+        if space_id is not None:
+            return [self.require_space(conn, space_id).num]
+        if space_name is not None:
+            spaces, _ = list_objects(conn, "Space", limit=10_000, name_contains=space_name)
+            return [s.num for s in spaces]
+        return None
+
+    def require_space(self, conn: sqlite3.Connection, space_id: str) -> StoredObject:
+        """Load a space by global ID or raise a 404 problem."""
+        decoded = decode_id(space_id)
+        space = get_object(conn, "Space", decoded.number) if decoded and decoded.type_name == "Space" else None
+        if space is None:
+            raise ProblemError(404, f"space '{space_id}' was not found")
+        return space
+
+    def default_project(self, conn: sqlite3.Connection, name: str = DEFAULT_PROJECT_NAME) -> StoredObject:
+        """The project of this name in the default space, created if missing (used by trace ingest)."""
+        project = find_by_name(conn, "Model", name, space_num=self.space_num)
+        if project is None:
+            body = {"project_type": "APPLICATION"}
+            project = insert_object(conn, "Model", name=name, body=body, now=self.now(), space_num=self.space_num)
+        return project
+
+
+def engine_of(request: Request) -> Engine:
+    """The engine serving this request."""
+    engine: Engine = request.app.state.engine
+    return engine

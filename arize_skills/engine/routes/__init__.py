@@ -1,0 +1,15 @@
+"""The engine's routes, one module per AX resource; ``all_routes`` is the app's routes list."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+__all__ = ["all_routes"]
+
+
+def all_routes() -> list[BaseRoute]:
+    """Every route of the engine, in matching order."""
+    from . import projects, spaces
+
+    modules = [spaces, projects]
+    return [route for module in modules for route in module.routes]

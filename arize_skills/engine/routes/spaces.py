@@ -1,0 +1,139 @@
+"""``/v2/spaces``."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ...errors import ProblemError
+from ...models.ids import decode_id
+from ...models.spaces import CreateSpaceRequest, Space, UpdateSpaceRequest
+from ..core import engine_of
+from ..http import (
+    decode_cursor,
+    empty_response,
+    encode_cursor,
+    json_response,
+    page_response,
+    query_str,
+    read_body,
+    read_limit,
+)
+from ..objects import StoredObject, delete_object, find_by_name, get_object, insert_object, list_objects, update_object
+
+__all__ = ["routes", "space_model"]
+
+
+def space_model(conn: sqlite3.Connection, space: StoredObject) -> Space:
+    """The wire shape of a stored space."""
+    org = get_object(conn, "Organization", space.parent_num) if space.parent_num is not None else None
+    return Space(
+        id=space.id,
+        organization_id=org.id if org else "",
+        name=space.name or "",
+        description=space.body.get("description"),
+        created_at=space.created,
+        is_private=space.body.get("is_private", False),
+        default_llm_integration=space.body.get("default_llm_integration"),
+    )
+
+
+async def list_spaces(request: Request) -> Response:
+    engine = engine_of(request)
+    limit = read_limit(request)
+    org_id = query_str(request, "org_id")
+    name = query_str(request, "name")
+    scope = f"spaces|{org_id}|{name}"
+    after = decode_cursor(request.query_params.get("cursor"), scope)
+
+    def run(conn: sqlite3.Connection) -> tuple[list[Space], str | None]:
+        org_num = None
+        if org_id is not None:
+            decoded = decode_id(org_id)
+            org = get_object(conn, "Organization", decoded.number) if decoded else None
+            if org is None:
+                raise ProblemError(404, f"organization '{org_id}' was not found")
+            org_num = org.num
+        spaces, more = list_objects(
+            conn, "Space", limit=limit, after=after, newest_first=False, parent_num=org_num, name_contains=name
+        )
+        cursor = encode_cursor(spaces[-1].num, scope) if more else None
+        return [space_model(conn, s) for s in spaces], cursor
+
+    items, cursor = await engine.store.read(run)
+    return page_response("spaces", items, cursor)
+
+
+async def get_space(request: Request) -> Response:
+    engine = engine_of(request)
+
+    def run(conn: sqlite3.Connection) -> Space:
+        return space_model(conn, engine.require_space(conn, request.path_params["space_id"]))
+
+    return json_response(await engine.store.read(run))
+
+
+async def create_space(request: Request) -> Response:
+    engine = engine_of(request)
+    body = await read_body(request, CreateSpaceRequest)
+
+    def run(conn: sqlite3.Connection) -> Space:
+        decoded = decode_id(body.organization_id)
+        org = get_object(conn, "Organization", decoded.number) if decoded else None
+        if org is None or org.kind != "Organization":
+            raise ProblemError(404, f"organization '{body.organization_id}' was not found")
+        if find_by_name(conn, "Space", body.name, parent_num=org.num):
+            raise ProblemError(409, f"a space named '{body.name}' already exists in this organization")
+        doc = {"description": body.description, "is_private": body.is_private}
+        space = insert_object(conn, "Space", name=body.name, body=doc, now=engine.now(), parent_num=org.num)
+        conn.execute("UPDATE objects SET space_num = ? WHERE num = ?", (space.num, space.num))
+        return space_model(conn, space)
+
+    return json_response(await engine.store.write(run), 201)
+
+
+async def update_space(request: Request) -> Response:
+    engine = engine_of(request)
+    body = await read_body(request, UpdateSpaceRequest)
+    if not body.model_fields_set:
+        raise ProblemError(400, "at least one of name, description is required")
+
+    def run(conn: sqlite3.Connection) -> Space:
+        space = engine.require_space(conn, request.path_params["space_id"])
+        doc = dict(space.body)
+        if "description" in body.model_fields_set:
+            doc["description"] = body.description
+        renamed = body.name is not None and body.name != space.name
+        if renamed and find_by_name(conn, "Space", body.name or "", parent_num=space.parent_num):
+            raise ProblemError(409, f"a space named '{body.name}' already exists in this organization")
+        return space_model(conn, update_object(conn, space, now=engine.now(), body=doc, name=body.name))
+
+    return json_response(await engine.store.write(run))
+
+
+async def delete_space(request: Request) -> Response:
+    engine = engine_of(request)
+
+    def run(conn: sqlite3.Connection) -> None:
+        space = engine.require_space(conn, request.path_params["space_id"])
+        if space.num == engine.space_num:
+            raise ProblemError(409, "the engine's default space cannot be deleted")
+        owned = conn.execute("SELECT count(*) FROM objects WHERE space_num = ? AND num != ?", (space.num, space.num))
+        if owned.fetchone()[0]:
+            raise ProblemError(409, "the space still holds resources; delete them first")
+        delete_object(conn, space)
+
+    await engine.store.write(run)
+    return empty_response()
+
+
+routes = [
+    Route("/v2/spaces", list_spaces, methods=["GET"]),
+    Route("/v2/spaces", create_space, methods=["POST"]),
+    Route("/v2/spaces/{space_id}", get_space, methods=["GET"]),
+    Route("/v2/spaces/{space_id}", update_space, methods=["PATCH"]),
+    Route("/v2/spaces/{space_id}", delete_space, methods=["DELETE"]),
+]

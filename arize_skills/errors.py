@@ -1,0 +1,228 @@
+"""The one exception tree of arize-skills.
+
+Every error the package raises on purpose is an ``ArizeSkillsError``::
+
+    ArizeSkillsError
+    ├── ConfigError                  settings that conflict or are missing
+    ├── APIError                     talking to an AX-compatible API failed
+    │   ├── APIConnectionError       no HTTP response (refused, reset, DNS)
+    │   │   └── APITimeoutError      no response in time
+    │   └── APIStatusError           an RFC 9457 problem came back (``status``, ``title``, ``detail``, ``request_id``)
+    │       ├── BadRequestError            400
+    │       ├── AuthenticationError        401
+    │       ├── PermissionDeniedError      403
+    │       ├── NotFoundError              404
+    │       ├── ConflictError              409
+    │       ├── UnprocessableEntityError   422
+    │       ├── RateLimitError             429
+    │       └── InternalServerError        5xx
+    ├── ResolutionError              a name could not be turned into one ID
+    │   ├── NameNotFoundError        no exact match (names what was searched, and where)
+    │   └── AmbiguousNameError       several exact matches (lists the candidates)
+    ├── RunTimeoutError              ``wait_for_run`` gave up (also a ``TimeoutError``)
+    └── ProblemError                 raised inside the local engine; rendered as a problem response
+        └── FilterError              a ``filter`` / ``query_filter`` that does not parse (400)
+
+No message in this tree ever carries an API key or an ``Authorization`` header: errors are built from the
+problem body the server sent and the request's method and path, never from request headers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AmbiguousNameError",
+    "ArizeSkillsError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigError",
+    "ConflictError",
+    "FilterError",
+    "InternalServerError",
+    "NameNotFoundError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ProblemError",
+    "RateLimitError",
+    "ResolutionError",
+    "RunTimeoutError",
+    "UnprocessableEntityError",
+    "status_error_class",
+]
+
+
+class ArizeSkillsError(Exception):
+    """Root of every error raised by arize-skills."""
+
+
+class ConfigError(ArizeSkillsError):
+    """Settings conflict or are missing (for example two endpoint overrides at once)."""
+
+
+class APIError(ArizeSkillsError):
+    """A call to an AX-compatible API failed."""
+
+    def __init__(self, message: str, *, method: str | None = None, path: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.method = method
+        self.path = path
+
+
+class APIConnectionError(APIError):
+    """The request got no HTTP response: the connection was refused, reset or could not be made."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request got no response within its timeout."""
+
+
+class APIStatusError(APIError):
+    """The API answered with an error status and (usually) an RFC 9457 problem body."""
+
+    def __init__(
+        self,
+        *,
+        status: int,
+        title: str | None,
+        detail: str | None,
+        request_id: str | None = None,
+        body: dict[str, Any] | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.request_id = request_id
+        self.body = body or {}
+        self.retry_after = retry_after
+        where = f" ({method} {path})" if method and path else ""
+        text = detail or title or "no detail given"
+        suffix = f" [request_id={request_id}]" if request_id else ""
+        super().__init__(f"{status} {title or ''}: {text}{where}{suffix}".replace("  ", " "), method=method, path=path)
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed (unknown field, bad enum, broken filter, bad cursor)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such resource, or one the key cannot read."""
+
+
+class ConflictError(APIStatusError):
+    """409: a name is taken, or the resource is in use."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the request parsed but breaks a rule of the API."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; ``retry_after`` says how long the server asked us to wait."""
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed."""
+
+
+_STATUS_CLASSES: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status: int) -> type[APIStatusError]:
+    """Return the ``APIStatusError`` subclass for an HTTP status code."""
+    if status >= 500:
+        return InternalServerError
+    return _STATUS_CLASSES.get(status, APIStatusError)
+
+
+class ResolutionError(ArizeSkillsError):
+    """A name could not be resolved to exactly one resource ID."""
+
+    def __init__(self, message: str, *, kind: str, name: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.name = name
+
+
+class NameNotFoundError(ResolutionError):
+    """No resource of this kind has exactly this name where we looked."""
+
+
+class AmbiguousNameError(ResolutionError):
+    """Several resources share this exact name; ``candidates`` lists ``(id, description)`` pairs."""
+
+    def __init__(self, message: str, *, kind: str, name: str, candidates: list[tuple[str, str]]) -> None:
+        super().__init__(message, kind=kind, name=name)
+        self.candidates = candidates
+
+
+class RunTimeoutError(ArizeSkillsError, TimeoutError):
+    """A task run did not reach a terminal state before the wait's timeout."""
+
+    def __init__(self, message: str, *, run_id: str, last_status: str | None) -> None:
+        super().__init__(message)
+        self.run_id = run_id
+        self.last_status = last_status
+
+
+class ProblemError(ArizeSkillsError):
+    """Raised inside the local engine; its handler renders it as an RFC 9457 problem response."""
+
+    titles = {
+        400: "Bad Request",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        409: "Conflict",
+        422: "Unprocessable Entity",
+        429: "Too Many Requests",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }
+    type_fragments = {400: "invalid-request", 404: "resource-not-found", 422: "validation-error", 409: "conflict"}
+
+    def __init__(self, status: int, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.extra = extra or {}
+
+    @property
+    def title(self) -> str:
+        """The HTTP reason phrase for the status."""
+        return self.titles.get(self.status, "Error")
+
+
+class FilterError(ProblemError):
+    """A filter expression that does not parse or names an unknown column; ``position`` is its 0-based offset."""
+
+    def __init__(self, message: str, *, text: str, position: int) -> None:
+        pointer = f"{text}\n{' ' * position}^"
+        super().__init__(400, f"invalid filter at position {position}: {message}\n{pointer}")
+        self.message = message
+        self.text = text
+        self.position = position

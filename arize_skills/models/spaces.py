@@ -1,0 +1,55 @@
+"""Spaces (``/v2/spaces``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ._base import Pagination, RequestModel, ResponseModel, Timestamp
+
+__all__ = ["CreateSpaceRequest", "DefaultLlmIntegration", "Space", "SpaceList", "UpdateSpaceRequest"]
+
+
+class DefaultLlmIntegration(ResponseModel):
+    """The space's default LLM integration and model."""
+
+    integration_id: str
+    model_name: str | None = None
+
+
+class Space(ResponseModel):
+    """A space: the unit that owns projects, datasets, evaluators and tasks."""
+
+    id: str
+    organization_id: str
+    name: str
+    description: str | None = None
+    created_at: Timestamp
+    is_private: bool = False
+    default_llm_integration: DefaultLlmIntegration | None = None
+    ml_models_enabled: bool = False
+    gradient_start_color: str | None = None
+    gradient_end_color: str | None = None
+    default_agent_runtime: dict[str, str] | None = None
+
+
+class SpaceList(ResponseModel):
+    """``GET /v2/spaces``."""
+
+    spaces: list[Space]
+    pagination: Pagination
+
+
+class CreateSpaceRequest(RequestModel):
+    """``POST /v2/spaces``."""
+
+    name: str = Field(min_length=1, max_length=255)
+    organization_id: str
+    description: str | None = Field(default=None, max_length=1000)
+    is_private: bool = False
+
+
+class UpdateSpaceRequest(RequestModel):
+    """``PATCH /v2/spaces/{id}``; at least one field."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=1000)

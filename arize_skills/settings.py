@@ -1,0 +1,233 @@
+"""Where arize-skills finds its backend: one resolution order, written down once.
+
+Order, first match wins:
+
+1. explicit arguments (``Settings.resolve(api_key=..., base_url=...)``, CLI flags);
+2. environment variables — the names the official ``arize`` SDK and the ``ax`` CLI use (``ARIZE_API_KEY``,
+   ``ARIZE_SPACE_ID``, ``ARIZE_SPACE`` (a space name), ``ARIZE_REGION``, ``ARIZE_SINGLE_HOST`` /
+   ``ARIZE_SINGLE_PORT``, ``ARIZE_API_HOST`` / ``ARIZE_API_SCHEME`` / ``ARIZE_API_PORT``, ``ARIZE_BASE_DOMAIN``)
+   and our own ``ARIZE_SKILLS_ENGINE_URL`` (a running local engine) and ``ARIZE_SKILLS_HOME`` (engine state);
+3. the active ``ax`` CLI profile under ``~/.arize/`` (see ``arize_skills.profile``);
+4. the embedded local engine, in-process, with its state under ``~/.arize-skills``.
+
+``Settings.sources`` records which of these gave each value; ``describe()`` reports them without the key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from .errors import ConfigError
+
+__all__ = [
+    "DEFAULT_API_HOST",
+    "REGIONS",
+    "REGION_ALIASES",
+    "Backend",
+    "Settings",
+    "api_base_url",
+    "default_home",
+]
+
+DEFAULT_API_HOST = "api.arize.com"
+REGIONS = ("ca-central-1a", "eu-west-1a", "us-central-1a", "us-east-1b")
+REGION_ALIASES = {"US": "us-east-1b", "CA": "ca-central-1a", "EU": "eu-west-1a"}
+
+Backend = Literal["ax", "engine-url", "embedded"]
+
+
+def default_home(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the embedded engine keeps its state: ``ARIZE_SKILLS_HOME`` or ``~/.arize-skills``."""
+    env = os.environ if environ is None else environ
+    value = env.get("ARIZE_SKILLS_HOME")
+    return Path(value).expanduser() if value else Path.home() / ".arize-skills"
+
+
+def _port(value: str | int | None, name: str) -> int:
+    if value is None or value == "":
+        return 0
+    try:
+        port = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a port number, got {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{name} must be between 0 and 65535, got {port}")
+    return port
+
+
+def api_base_url(
+    *,
+    api_host: str | None = None,
+    api_scheme: str | None = None,
+    api_port: str | int | None = None,
+    region: str | None = None,
+    single_host: str | None = None,
+    single_port: str | int | None = None,
+    base_domain: str | None = None,
+) -> str:
+    """The AX REST base URL, computed as the official SDK computes it.
+
+    ``region``, ``single_host``/``single_port`` and ``base_domain`` are mutually exclusive; a region may be given
+    as its name or as the CLI aliases ``US``, ``CA``, ``EU``.
+
+    Raises:
+        ConfigError: more than one endpoint override, an unknown region or a bad port.
+    """
+    overrides = [bool(region), bool(single_host or single_port), bool(base_domain)]
+    if sum(overrides) > 1:
+        raise ConfigError(
+            "set only one of ARIZE_REGION, ARIZE_SINGLE_HOST/ARIZE_SINGLE_PORT and ARIZE_BASE_DOMAIN; "
+            "they choose the endpoint in different ways"
+        )
+    scheme = api_scheme or "https"
+    if scheme not in ("http", "https"):
+        raise ConfigError(f"ARIZE_API_SCHEME must be http or https, got {scheme!r}")
+    host = api_host or DEFAULT_API_HOST
+    port = _port(api_port, "ARIZE_API_PORT")
+    if region:
+        name = REGION_ALIASES.get(region.upper(), region)
+        if name not in REGIONS:
+            raise ConfigError(f"unknown region {region!r}: use one of {', '.join(REGIONS)} (or US, CA, EU)")
+        host = f"api.{name}.arize.com"
+    elif single_host or single_port:
+        host = single_host or host
+        if port == 0:
+            port = _port(single_port, "ARIZE_SINGLE_PORT")
+    elif base_domain:
+        host = f"api.{base_domain}"
+    return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
+@dataclass
+class Settings:
+    """The resolved backend settings; build it with ``Settings.resolve()``.
+
+    ``backend`` is ``"ax"`` (an API key is set: Arize AX or any AX-compatible URL), ``"engine-url"`` (a running
+    local engine at ``base_url``) or ``"embedded"`` (the local engine in-process, state in ``home``).
+    """
+
+    backend: Backend
+    base_url: str | None
+    api_key: str | None = field(default=None, repr=False)
+    space_id: str | None = None
+    space_name: str | None = None
+    home: Path = field(default_factory=default_home)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def space(self) -> str | None:
+        """The configured space, as an ID if one is known, else as a name."""
+        return self.space_id or self.space_name
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        space: str | None = None,
+        home: Path | str | None = None,
+        environ: Mapping[str, str] | None = None,
+        profile_dir: Path | None = None,
+    ) -> Settings:
+        """Resolve settings from explicit arguments, the environment, the ``ax`` profile, then the local default.
+
+        Raises:
+            ConfigError: the environment asks for conflicting endpoints, or a value is malformed.
+        """
+        from .profile import load_active_profile
+
+        env = os.environ if environ is None else environ
+        sources: dict[str, str] = {}
+
+        def pick(name: str, explicit: str | None, *env_names: str) -> str | None:
+            if explicit:
+                sources[name] = "argument"
+                return explicit
+            for env_name in env_names:
+                if env.get(env_name):
+                    sources[name] = f"env {env_name}"
+                    return env[env_name]
+            return None
+
+        key = pick("api_key", api_key, "ARIZE_API_KEY")
+        space_value = pick("space", space, "ARIZE_SPACE_ID", "ARIZE_SPACE")
+        home_path = Path(home).expanduser() if home else default_home(env)
+        sources["home"] = (
+            "argument" if home else ("env ARIZE_SKILLS_HOME" if env.get("ARIZE_SKILLS_HOME") else "default")
+        )
+
+        endpoint_env = {
+            "api_host": env.get("ARIZE_API_HOST"),
+            "api_scheme": env.get("ARIZE_API_SCHEME"),
+            "api_port": env.get("ARIZE_API_PORT"),
+            "region": env.get("ARIZE_REGION"),
+            "single_host": env.get("ARIZE_SINGLE_HOST"),
+            "single_port": env.get("ARIZE_SINGLE_PORT"),
+            "base_domain": env.get("ARIZE_BASE_DOMAIN"),
+        }
+        url = base_url
+        if url:
+            sources["base_url"] = "argument"
+        elif any(endpoint_env.values()):
+            url = api_base_url(**endpoint_env)
+            sources["base_url"] = "env " + ", ".join(f"ARIZE_{k.upper()}" for k, v in endpoint_env.items() if v)
+
+        if key is None and url is None and env.get("ARIZE_SKILLS_ENGINE_URL"):
+            url = env["ARIZE_SKILLS_ENGINE_URL"].rstrip("/")
+            sources["base_url"] = "env ARIZE_SKILLS_ENGINE_URL"
+            return cls._with_space("engine-url", url, None, space_value, home_path, sources)
+
+        if key is None:
+            profile = load_active_profile(profile_dir)
+            if profile is not None and profile.api_key:
+                key = profile.api_key
+                sources["api_key"] = f"ax profile {profile.name}"
+                if url is None:
+                    url = profile.base_url
+                    sources["base_url"] = f"ax profile {profile.name}"
+                if space_value is None and profile.space:
+                    space_value = profile.space
+                    sources["space"] = f"ax profile {profile.name}"
+
+        if key is not None:
+            if url is None:
+                url = api_base_url()
+                sources["base_url"] = "default (Arize AX)"
+            return cls._with_space("ax", url.rstrip("/"), key, space_value, home_path, sources)
+        if url is not None:
+            return cls._with_space("engine-url", url.rstrip("/"), None, space_value, home_path, sources)
+        sources["base_url"] = "embedded local engine"
+        return cls._with_space("embedded", None, None, space_value, home_path, sources)
+
+    @classmethod
+    def _with_space(
+        cls,
+        backend: Backend,
+        url: str | None,
+        key: str | None,
+        space: str | None,
+        home: Path,
+        sources: dict[str, str],
+    ) -> Settings:
+        from .models.ids import is_resource_id
+
+        if space and is_resource_id(space):
+            return cls(backend, url, key, space_id=space, home=home, sources=sources)
+        return cls(backend, url, key, space_name=space, home=home, sources=sources)
+
+    def describe(self) -> dict[str, str | bool | None]:
+        """What was resolved and from where, safe to show: the key appears only as ``has_api_key``."""
+        return {
+            "backend": self.backend,
+            "base_url": self.base_url,
+            "has_api_key": self.api_key is not None,
+            "space_id": self.space_id,
+            "space_name": self.space_name,
+            "home": str(self.home),
+            **{f"source.{k}": v for k, v in self.sources.items()},
+        }

@@ -1,0 +1,86 @@
+"""Shared fixtures: the engine in-process, a client over its ASGI app, and the engine on loopback HTTP."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from arize_skills.client import AsyncArizeClient
+from arize_skills.engine import Engine
+from arize_skills.engine.app import create_served_app
+
+ENV_PREFIXES = ("ARIZE_", "OTEL_", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees the developer's Arize settings, ax profile or proxies; HOME is a fresh directory."""
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIXES):
+            monkeypatch.delenv(name)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
+    """A fresh engine whose SQLite file lives in the test's temporary directory."""
+    async with Engine.open(tmp_path / "engine") as opened:
+        yield opened
+
+
+@pytest.fixture
+async def client(engine: Engine) -> AsyncIterator[AsyncArizeClient]:
+    """A client talking to ``engine`` in-process, with the default space as its space."""
+
+    async with AsyncArizeClient(transport=engine.transport()) as opened:
+        spaces = await opened.spaces.list()
+        opened.space = spaces.items[0].id
+        yield opened
+
+
+@dataclass
+class LiveEngine:
+    """An engine served by uvicorn on 127.0.0.1 in a background thread."""
+
+    url: str
+    host: str
+    port: int
+    home: Path
+
+
+@pytest.fixture
+def live_engine(tmp_path: Path) -> Iterator[LiveEngine]:
+    """The engine on loopback HTTP, for clients we did not write (the arize SDK, OpenTelemetry exporters)."""
+    home = tmp_path / "live-engine"
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(create_served_app(home), log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    ready = threading.Event()
+
+    def wait_started() -> None:
+        while not server.started and thread.is_alive():
+            ready.wait(0.01)
+
+    waiter = threading.Thread(target=wait_started)
+    waiter.start()
+    waiter.join(timeout=20)
+    assert server.started, "the engine did not start within 20 s"
+    try:
+        yield LiveEngine(url=f"http://127.0.0.1:{port}", host="127.0.0.1", port=port, home=home)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)
+        sock.close()
