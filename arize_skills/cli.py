@@ -10,6 +10,7 @@ Logs go to stderr; stdout carries only the command's output.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import socket
@@ -67,14 +68,21 @@ def _serve(args: argparse.Namespace) -> int:
     if args.token_env:
         token = os.environ.get(args.token_env)
         if not token:
+            print(f"error: environment variable {args.token_env} is not set", file=sys.stderr)
             return 2
     if not _is_loopback(args.host) and token is None:
+        print(
+            f"error: binding {args.host} exposes the engine beyond this machine; "
+            "pass --token-env VAR naming a variable that holds a bearer token",
+            file=sys.stderr,
+        )
         return 2
     home = Settings.resolve(home=args.home).home
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((args.host, args.port))
-    sock.getsockname()[1]
+    port = sock.getsockname()[1]
+    print(f"arize-skills engine on http://{args.host}:{port} (state in {home})", file=sys.stderr, flush=True)
     config = uvicorn.Config(create_served_app(home, token=token), log_level="warning", lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
     return 0
@@ -115,10 +123,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.command == "status":
             report = anyio.run(_status, args)
             if args.json:
-                pass
+                print(json.dumps(report, indent=2))
             else:
-                for _key, _value in report.items():
-                    pass
+                for key, value in report.items():
+                    print(f"{key}: {value}")
             sys.exit(0)
-    except ArizeSkillsError:
+    except ArizeSkillsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
