@@ -23,7 +23,7 @@ import anyio
 
 from . import __version__
 from .errors import ArizeSkillsError
-from .settings import Settings
+from .settings import Settings, default_home
 
 __all__ = ["main"]
 
@@ -77,15 +77,27 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    home = Settings.resolve(home=args.home).home
+    # Only the engine's home matters here: an ax profile or AX variables must not stop a local engine from serving.
+    home = args.home.expanduser() if args.home else default_home()
     sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
+    try:
+        sock.bind((args.host, args.port))
+        # Listening before the line below is printed makes that line a readiness signal: connections made from
+        # then on wait in the backlog until uvicorn accepts them instead of being refused.
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     port = sock.getsockname()[1]
-    print(f"arize-skills engine on http://{args.host}:{port} (state in {home})", file=sys.stderr, flush=True)
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"arize-skills engine on http://{shown_host}:{port} (state in {home})", file=sys.stderr, flush=True)
     config = uvicorn.Config(create_served_app(home, token=token), log_level="warning", lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
-    return 0
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    # uvicorn returns without raising when the engine fails to start (say its home is not writable).
+    return 0 if server.started else 1
 
 
 async def _status(args: argparse.Namespace) -> dict[str, Any]:

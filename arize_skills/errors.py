@@ -24,7 +24,8 @@ Every error the package raises on purpose is an ``ArizeSkillsError``::
         └── FilterError              a ``filter`` / ``query_filter`` that does not parse (400)
 
 No message in this tree ever carries an API key or an ``Authorization`` header: errors are built from the
-problem body the server sent and the request's method and path, never from request headers.
+problem body the server sent and the request's method and path, never from request headers (and a key the server
+echoes back is redacted by the client before it gets here).
 """
 
 from __future__ import annotations
@@ -103,10 +104,11 @@ class APIStatusError(APIError):
         self.request_id = request_id
         self.body = body or {}
         self.retry_after = retry_after
-        where = f" ({method} {path})" if method and path else ""
+        head = f"{status} {title}" if title else str(status)
         text = detail or title or "no detail given"
+        where = f" ({method} {path})" if method and path else ""
         suffix = f" [request_id={request_id}]" if request_id else ""
-        super().__init__(f"{status} {title or ''}: {text}{where}{suffix}".replace("  ", " "), method=method, path=path)
+        super().__init__(f"{head}: {text}{where}{suffix}", method=method, path=path)
 
 
 class BadRequestError(APIStatusError):
@@ -198,6 +200,8 @@ class ProblemError(ArizeSkillsError):
         403: "Forbidden",
         404: "Not Found",
         409: "Conflict",
+        413: "Content Too Large",
+        415: "Unsupported Media Type",
         422: "Unprocessable Entity",
         429: "Too Many Requests",
         500: "Internal Server Error",
@@ -221,7 +225,12 @@ class FilterError(ProblemError):
     """A filter expression that does not parse or names an unknown column; ``position`` is its 0-based offset."""
 
     def __init__(self, message: str, *, text: str, position: int) -> None:
-        pointer = f"{text}\n{' ' * position}^"
+        # Show the line holding the position, with the caret under it (tabs kept so the caret lines up).
+        start = text.rfind("\n", 0, position) + 1
+        end = text.find("\n", position)
+        line = text[start : end if end >= 0 else len(text)]
+        indent = "".join("\t" if c == "\t" else " " for c in line[: position - start])
+        pointer = f"{line}\n{indent}^"
         super().__init__(400, f"invalid filter at position {position}: {message}\n{pointer}")
         self.message = message
         self.text = text

@@ -1,9 +1,19 @@
 """Read the active ``ax`` CLI profile, so a user who already set up ``ax`` needs nothing more.
 
-The ``ax`` CLI keeps profiles as TOML files in ``~/.arize/profiles/<name>.toml`` and the active profile's name
-in ``~/.arize/.active_profile``. A profile has an ``[auth]`` table (``api_key``, or OAuth tokens under
-``[auth.oauth]``) and a ``[routing]`` table (``region``, ``single_host``/``single_port``, ``base_domain``,
-``api_host``/``api_scheme``). String values may reference ``${VAR}`` or ``${VAR:default}``.
+The ``ax`` CLI (``arize-ax-cli``, ``ax/config/manager.py`` and ``schema.py``) keeps profiles as TOML files in
+``~/.arize/profiles/<name>.toml`` and the active profile's name in ``~/.arize/.active_profile``. What we read:
+
+* ``[auth]``: ``auth_method = "api-key"`` with ``api_key``, or ``auth_method = "oauth"`` with the tokens in
+  ``[auth.oauth]`` (``access_token``, ``expires_at``); profiles written before ``auth_method`` existed are
+  inferred from whichever of the two is present, as ``ax`` does.
+* ``[routing]``: ``region`` (or ``US``/``CA``/``EU``), ``single_host``/``single_port``, ``base_domain``,
+  ``api_host``/``api_scheme``.
+
+A profile has no default space: the space comes from ``ARIZE_SPACE_ID`` / ``ARIZE_SPACE`` or each call. String
+values may reference ``${VAR}`` or ``${VAR:default}``, expanded as ``ax`` expands them.
+
+``ax`` refreshes an OAuth access token that expires within 60 seconds; we cannot, so such a token (and a logged
+out profile) is a ``ConfigError`` telling the user how to refresh it, never a silent switch to another backend.
 """
 
 from __future__ import annotations
@@ -12,26 +22,29 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .errors import ConfigError
 from .settings import api_base_url
 
 __all__ = ["AxProfile", "default_profile_dir", "load_active_profile"]
 
-_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")
+# The ax CLI's own pattern: a variable name is anything up to ':' or '}'.
+_ENV_REF = re.compile(r"\$\{([^}:]+)(?::([^}]*))?\}")
+_REFRESH_WINDOW = timedelta(seconds=60)
+_ROUTING_FIELDS = ("api_host", "api_scheme", "region", "single_host", "single_port", "base_domain")
 
 
 @dataclass
 class AxProfile:
-    """The parts of an ``ax`` profile that arize-skills uses."""
+    """The parts of an ``ax`` profile that arize-skills uses: its name, credential and API base URL."""
 
     name: str
-    api_key: str | None = field(default=None, repr=False)
-    base_url: str | None = None
-    space: str | None = None
+    auth_method: Literal["api-key", "oauth"]
+    api_key: str = field(repr=False)
+    base_url: str
 
 
 def default_profile_dir() -> Path:
@@ -39,9 +52,9 @@ def default_profile_dir() -> Path:
     return Path.home() / ".arize"
 
 
-def _expand(value: Any) -> Any:
+def _expand(value: Any, path: Path) -> Any:
     if isinstance(value, dict):
-        return {k: _expand(v) for k, v in value.items()}
+        return {k: _expand(v, path) for k, v in value.items()}
     if not isinstance(value, str):
         return value
 
@@ -51,18 +64,57 @@ def _expand(value: Any) -> Any:
             return env_value
         if match.group(2) is not None:
             return match.group(2)
-        raise ConfigError(f"the ax profile references ${{{match.group(1)}}}, which is not set")
+        raise ConfigError(
+            f"the ax profile {path} references ${{{match.group(1)}}}, which is not set: "
+            f"set {match.group(1)} or edit the profile"
+        )
 
     return _ENV_REF.sub(replace, value)
 
 
-def load_active_profile(directory: Path | None = None) -> AxProfile | None:
-    """The active ``ax`` profile, or ``None`` when there is none.
+def _expiry(value: Any, name: str) -> datetime:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            value = None
+    if not isinstance(value, datetime):
+        raise ConfigError(f"ax profile '{name}': auth.oauth.expires_at is not a date and time; run `ax auth login`")
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
-    An OAuth profile contributes its access token while it has not expired.
+
+def _credential(auth: dict[str, Any], name: str) -> tuple[Literal["api-key", "oauth"], str]:
+    method = auth.get("auth_method") or ("api-key" if auth.get("api_key") else "oauth" if auth.get("oauth") else "")
+    if method == "api-key":
+        key = str(auth.get("api_key") or "").strip()
+        if not key:
+            raise ConfigError(f"ax profile '{name}' uses an API key but its auth.api_key is empty")
+        return "api-key", key
+    if method == "oauth":
+        oauth = auth.get("oauth") or {}
+        token = str(oauth.get("access_token") or "").strip()
+        if not token:
+            raise ConfigError(
+                f"ax profile '{name}' is logged out: run `ax auth login`, or set ARIZE_API_KEY to use an API key"
+            )
+        expires = _expiry(oauth.get("expires_at"), name)
+        if expires - datetime.now(UTC) <= _REFRESH_WINDOW:
+            raise ConfigError(
+                f"the OAuth access token of ax profile '{name}' expired at {expires.isoformat()}: run any `ax` "
+                "command (for example `ax spaces list`) to refresh it, or `ax auth login`; or set ARIZE_API_KEY"
+            )
+        return "oauth", token
+    raise ConfigError(
+        f"ax profile '{name}' has no credentials: set auth.api_key or run `ax auth login` (auth_method {method!r})"
+    )
+
+
+def load_active_profile(directory: Path | None = None) -> AxProfile | None:
+    """The active ``ax`` profile, or ``None`` when no profile is active or its file is gone.
 
     Raises:
-        ConfigError: the profile file exists but cannot be read or parsed, or references an unset variable.
+        ConfigError: the profile cannot be read or parsed, references an unset variable, has conflicting
+            routing, is logged out, or holds an OAuth token that has expired (or will within a minute).
     """
     root = directory or default_profile_dir()
     marker = root / ".active_profile"
@@ -76,23 +128,18 @@ def load_active_profile(directory: Path | None = None) -> AxProfile | None:
     if not path.is_file():
         return None
     try:
-        data = _expand(tomllib.loads(path.read_text()))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raw = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read ax profile {path}: {exc}") from None
-    auth = data.get("auth") or {}
-    key = auth.get("api_key") or None
-    oauth = auth.get("oauth") or {}
-    if key is None and oauth.get("access_token"):
-        expires = oauth.get("expires_at")
-        if isinstance(expires, str):
-            expires = datetime.fromisoformat(expires)
-        if isinstance(expires, datetime) and expires.replace(tzinfo=expires.tzinfo or UTC) > datetime.now(UTC):
-            key = oauth["access_token"]
+    data = _expand(raw, path)
+    auth = data.get("auth")
+    if not isinstance(auth, dict):
+        raise ConfigError(f"ax profile {path} has no [auth] table: run `ax profiles create`")
+    method, credential = _credential(auth, name)
     routing = data.get("routing") or {}
-    endpoint = {
-        k: routing.get(k) or None
-        for k in ("api_host", "api_scheme", "region", "single_host", "single_port", "base_domain")
-    }
-    base_url = api_base_url(**endpoint) if any(endpoint.values()) else None
-    space = (data.get("defaults") or {}).get("space") or None
-    return AxProfile(name=name, api_key=key, base_url=base_url, space=space)
+    endpoint = {k: str(routing[k]) for k in _ROUTING_FIELDS if routing.get(k) not in (None, "")}
+    try:
+        base_url = api_base_url(**endpoint)
+    except ConfigError as exc:
+        raise ConfigError(f"ax profile {path}: {exc}") from None
+    return AxProfile(name=name, auth_method=method, api_key=credential, base_url=base_url)

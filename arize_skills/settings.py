@@ -7,8 +7,13 @@ Order, first match wins:
    ``ARIZE_SPACE_ID``, ``ARIZE_SPACE`` (a space name), ``ARIZE_REGION``, ``ARIZE_SINGLE_HOST`` /
    ``ARIZE_SINGLE_PORT``, ``ARIZE_API_HOST`` / ``ARIZE_API_SCHEME`` / ``ARIZE_API_PORT``, ``ARIZE_BASE_DOMAIN``)
    and our own ``ARIZE_SKILLS_ENGINE_URL`` (a running local engine) and ``ARIZE_SKILLS_HOME`` (engine state);
-3. the active ``ax`` CLI profile under ``~/.arize/`` (see ``arize_skills.profile``);
+3. the active ``ax`` CLI profile under ``~/.arize/`` (see ``arize_skills.profile``), read only when no key came
+   from 1 or 2 and no ``ARIZE_SKILLS_ENGINE_URL`` is set; its routing applies unless 1 or 2 chose the endpoint;
 4. the embedded local engine, in-process, with its state under ``~/.arize-skills``.
+
+Two settings that choose the endpoint in different ways (``ARIZE_REGION`` and ``ARIZE_SINGLE_HOST``, or
+``ARIZE_SKILLS_ENGINE_URL`` and any AX endpoint variable) are a ``ConfigError``, not a silent choice. A key given
+with ``ARIZE_SKILLS_ENGINE_URL`` is sent to that engine as its bearer token (``engine serve --token-env``).
 
 ``Settings.sources`` records which of these gave each value; ``describe()`` reports them without the key.
 """
@@ -20,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from .errors import ConfigError
 
@@ -39,6 +45,8 @@ REGION_ALIASES = {"US": "us-east-1b", "CA": "ca-central-1a", "EU": "eu-west-1a"}
 
 Backend = Literal["ax", "engine-url", "embedded"]
 
+_ENDPOINT_FIELDS = ("api_host", "api_scheme", "api_port", "region", "single_host", "single_port", "base_domain")
+
 
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
     """Where the embedded engine keeps its state: ``ARIZE_SKILLS_HOME`` or ``~/.arize-skills``."""
@@ -48,6 +56,8 @@ def default_home(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def _port(value: str | int | None, name: str) -> int:
+    if isinstance(value, str):
+        value = value.strip()
     if value is None or value == "":
         return 0
     try:
@@ -69,37 +79,60 @@ def api_base_url(
     single_port: str | int | None = None,
     base_domain: str | None = None,
 ) -> str:
-    """The AX REST base URL, computed as the official SDK computes it.
+    """The AX REST base URL, computed as the official SDK computes it (``SDKConfiguration.api_url``).
 
     ``region``, ``single_host``/``single_port`` and ``base_domain`` are mutually exclusive; a region may be given
-    as its name or as the CLI aliases ``US``, ``CA``, ``EU``.
+    as its name or as the CLI aliases ``US``, ``CA``, ``EU``. Values are stripped and the scheme lower-cased, as
+    the SDK does; a port of 0 means "no port".
 
     Raises:
-        ConfigError: more than one endpoint override, an unknown region or a bad port.
+        ConfigError: more than one endpoint override, an unknown region, a bad scheme or a bad port.
     """
-    overrides = [bool(region), bool(single_host or single_port), bool(base_domain)]
+    region = (region or "").strip()
+    single_host = (single_host or "").strip()
+    base_domain = (base_domain or "").strip()
+    port = _port(api_port, "ARIZE_API_PORT")
+    single = _port(single_port, "ARIZE_SINGLE_PORT")
+    overrides = [bool(region), bool(single_host or single), bool(base_domain)]
     if sum(overrides) > 1:
         raise ConfigError(
             "set only one of ARIZE_REGION, ARIZE_SINGLE_HOST/ARIZE_SINGLE_PORT and ARIZE_BASE_DOMAIN; "
             "they choose the endpoint in different ways"
         )
-    scheme = api_scheme or "https"
+    scheme = (api_scheme or "").strip().lower() or "https"
     if scheme not in ("http", "https"):
         raise ConfigError(f"ARIZE_API_SCHEME must be http or https, got {scheme!r}")
-    host = api_host or DEFAULT_API_HOST
-    port = _port(api_port, "ARIZE_API_PORT")
+    host = (api_host or "").strip() or DEFAULT_API_HOST
     if region:
         name = REGION_ALIASES.get(region.upper(), region)
         if name not in REGIONS:
             raise ConfigError(f"unknown region {region!r}: use one of {', '.join(REGIONS)} (or US, CA, EU)")
         host = f"api.{name}.arize.com"
-    elif single_host or single_port:
+    elif single_host or single:
         host = single_host or host
         if port == 0:
-            port = _port(single_port, "ARIZE_SINGLE_PORT")
+            port = single
     elif base_domain:
         host = f"api.{base_domain}"
+    host = host.rstrip("/")
+    if port:
+        # As the SDK does: a port already written into the host gives way to the explicit one.
+        parsed = urlsplit(f"//{host}")
+        try:
+            embedded = parsed.port
+        except ValueError:
+            embedded = None
+        if embedded is not None:
+            host = host.rsplit(":", 1)[0]
     return f"{scheme}://{host}" + (f":{port}" if port else "")
+
+
+def _http_url(value: str, name: str) -> str:
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http:// or https:// URL, got {value!r}")
+    return url
 
 
 @dataclass
@@ -107,7 +140,8 @@ class Settings:
     """The resolved backend settings; build it with ``Settings.resolve()``.
 
     ``backend`` is ``"ax"`` (an API key is set: Arize AX or any AX-compatible URL), ``"engine-url"`` (a running
-    local engine at ``base_url``) or ``"embedded"`` (the local engine in-process, state in ``home``).
+    local engine at ``base_url``; ``api_key``, if set, is its bearer token) or ``"embedded"`` (the local engine
+    in-process, state in ``home``).
     """
 
     backend: Backend
@@ -144,63 +178,71 @@ class Settings:
         env = os.environ if environ is None else environ
         sources: dict[str, str] = {}
 
+        def env_value(name: str) -> str | None:
+            # As the SDK does: surrounding whitespace is dropped and an empty value counts as unset.
+            value = (env.get(name) or "").strip()
+            return value or None
+
         def pick(name: str, explicit: str | None, *env_names: str) -> str | None:
             if explicit:
                 sources[name] = "argument"
                 return explicit
             for env_name in env_names:
-                if env.get(env_name):
+                value = env_value(env_name)
+                if value is not None:
                     sources[name] = f"env {env_name}"
-                    return env[env_name]
+                    return value
             return None
 
         key = pick("api_key", api_key, "ARIZE_API_KEY")
         space_value = pick("space", space, "ARIZE_SPACE_ID", "ARIZE_SPACE")
         home_path = Path(home).expanduser() if home else default_home(env)
         sources["home"] = (
-            "argument" if home else ("env ARIZE_SKILLS_HOME" if env.get("ARIZE_SKILLS_HOME") else "default")
+            "argument" if home else ("env ARIZE_SKILLS_HOME" if env_value("ARIZE_SKILLS_HOME") else "default")
         )
 
-        endpoint_env = {
-            "api_host": env.get("ARIZE_API_HOST"),
-            "api_scheme": env.get("ARIZE_API_SCHEME"),
-            "api_port": env.get("ARIZE_API_PORT"),
-            "region": env.get("ARIZE_REGION"),
-            "single_host": env.get("ARIZE_SINGLE_HOST"),
-            "single_port": env.get("ARIZE_SINGLE_PORT"),
-            "base_domain": env.get("ARIZE_BASE_DOMAIN"),
-        }
-        url = base_url
-        if url:
+        endpoint_env = {name: env_value(f"ARIZE_{name.upper()}") for name in _ENDPOINT_FIELDS}
+        # A port of 0 is the SDK's "not set", so it alone does not point anywhere.
+        endpoint_set = [k for k, v in endpoint_env.items() if v and not (k.endswith("_port") and v == "0")]
+        engine_url = env_value("ARIZE_SKILLS_ENGINE_URL")
+
+        url: str | None = None
+        from_engine_url = False
+        if base_url:
+            url = _http_url(base_url, "base_url")
             sources["base_url"] = "argument"
-        elif any(endpoint_env.values()):
-            url = api_base_url(**endpoint_env)
-            sources["base_url"] = "env " + ", ".join(f"ARIZE_{k.upper()}" for k, v in endpoint_env.items() if v)
-
-        if key is None and url is None and env.get("ARIZE_SKILLS_ENGINE_URL"):
-            url = env["ARIZE_SKILLS_ENGINE_URL"].rstrip("/")
+        elif engine_url is not None:
+            if endpoint_set:
+                names = ", ".join(f"ARIZE_{k.upper()}" for k in endpoint_set)
+                raise ConfigError(
+                    f"ARIZE_SKILLS_ENGINE_URL and {names} both choose the API endpoint; unset one of them"
+                )
+            url = _http_url(engine_url, "ARIZE_SKILLS_ENGINE_URL")
             sources["base_url"] = "env ARIZE_SKILLS_ENGINE_URL"
-            return cls._with_space("engine-url", url, None, space_value, home_path, sources)
+            from_engine_url = True
+        elif endpoint_set:
+            url = api_base_url(**endpoint_env)
+            sources["base_url"] = "env " + ", ".join(f"ARIZE_{k.upper()}" for k in endpoint_set)
 
-        if key is None:
+        if key is None and not from_engine_url:
             profile = load_active_profile(profile_dir)
-            if profile is not None and profile.api_key:
+            if profile is not None:
                 key = profile.api_key
                 sources["api_key"] = f"ax profile {profile.name}"
                 if url is None:
                     url = profile.base_url
                     sources["base_url"] = f"ax profile {profile.name}"
-                if space_value is None and profile.space:
-                    space_value = profile.space
-                    sources["space"] = f"ax profile {profile.name}"
 
+        if from_engine_url:
+            # A key set alongside a running engine's URL is that engine's bearer token (engine serve --token-env).
+            return cls._with_space("engine-url", url, key, space_value, home_path, sources)
         if key is not None:
             if url is None:
                 url = api_base_url()
                 sources["base_url"] = "default (Arize AX)"
-            return cls._with_space("ax", url.rstrip("/"), key, space_value, home_path, sources)
+            return cls._with_space("ax", url, key, space_value, home_path, sources)
         if url is not None:
-            return cls._with_space("engine-url", url.rstrip("/"), None, space_value, home_path, sources)
+            return cls._with_space("engine-url", url, None, space_value, home_path, sources)
         sources["base_url"] = "embedded local engine"
         return cls._with_space("embedded", None, None, space_value, home_path, sources)
 

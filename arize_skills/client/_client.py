@@ -15,8 +15,16 @@ from .. import __version__
 from ..settings import Settings, api_base_url
 from ._http import HttpCore, RetryPolicy
 from ._resolve import Resolver
+from .resources.ai_integrations import AiIntegrations
+from .resources.annotation_configs import AnnotationConfigs
+from .resources.datasets import Datasets
+from .resources.evaluators import Evaluators
+from .resources.experiments import Experiments
 from .resources.projects import Projects
 from .resources.spaces import Spaces
+from .resources.spans import Spans
+from .resources.tasks import Tasks
+from .resources.traces import Traces
 
 __all__ = ["DEFAULT_TIMEOUT", "AsyncArizeClient"]
 
@@ -68,7 +76,8 @@ class AsyncArizeClient:
                 base_url = api_base_url(
                     region=region, single_host=single_host, single_port=single_port, base_domain=base_domain
                 )
-        self.base_url = base_url.rstrip("/")
+        # The spec names its server ".../v2" while every path here starts with /v2: accept the base either way.
+        self.base_url = base_url.rstrip("/").removesuffix("/v2")
         self.space = space
         self._has_api_key = bool(api_key)
         headers = {
@@ -127,3 +136,43 @@ class AsyncArizeClient:
     def projects(self) -> Projects:
         """``/v2/projects``."""
         return Projects(self)
+
+    @cached_property
+    def datasets(self) -> Datasets:
+        """``/v2/datasets``: datasets, versions and examples."""
+        return Datasets(self)
+
+    @cached_property
+    def experiments(self) -> Experiments:
+        """``/v2/experiments``: experiments and their runs."""
+        return Experiments(self)
+
+    @cached_property
+    def spans(self) -> Spans:
+        """``/v2/spans``: list, delete, annotate."""
+        return Spans(self)
+
+    @cached_property
+    def traces(self) -> Traces:
+        """``/v2/traces``."""
+        return Traces(self)
+
+    @cached_property
+    def tasks(self) -> Tasks:
+        """``/v2/tasks`` and ``/v2/task-runs``: tasks, triggers, runs, cancel, ``wait_for_run``."""
+        return Tasks(self)
+
+    @cached_property
+    def evaluators(self) -> Evaluators:
+        """``/v2/evaluators``: evaluators, versions and the judge template catalogue."""
+        return Evaluators(self)
+
+    @cached_property
+    def ai_integrations(self) -> AiIntegrations:
+        """``/v2/ai-integrations``: LLM provider access (the key is write-only)."""
+        return AiIntegrations(self)
+
+    @cached_property
+    def annotation_configs(self) -> AnnotationConfigs:
+        """``/v2/annotation-configs``."""
+        return AnnotationConfigs(self)

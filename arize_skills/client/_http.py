@@ -9,6 +9,10 @@ Retries (``RetryPolicy``):
 
 The wait honours ``Retry-After`` (seconds or an HTTP date, capped at ``max_retry_after``), otherwise backs off
 exponentially from ``initial_delay`` to ``max_delay`` with jitter.
+
+Errors carry the server's problem (``status``, ``title``, ``detail``, ``request_id``); a body that is not JSON (an
+HTML page from a proxy) becomes plain text. Nothing is taken from request headers, and should a server echo the
+API key back, it is redacted before it reaches an exception.
 """
 
 from __future__ import annotations
@@ -18,15 +22,17 @@ import json
 import logging
 import math
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import anyio
 import httpx2
 
-from ..errors import APIConnectionError, APIStatusError, APITimeoutError, status_error_class
+from ..errors import APIConnectionError, APIError, APIStatusError, APITimeoutError, status_error_class
 
 __all__ = ["HttpCore", "RetryPolicy", "clean_json"]
 
@@ -116,7 +122,7 @@ class HttpCore:
         content = None
         headers: dict[str, str] = {}
         if json_body is not None:
-            content = json.dumps(clean_json(json_body), allow_nan=False).encode()
+            content = json.dumps(clean_json(json_body), allow_nan=False, default=_json_default).encode()
             headers["Content-Type"] = "application/json"
         attempt = 0
         while True:
@@ -131,14 +137,23 @@ class HttpCore:
                     await self.sleep(wait)
                     continue
                 error_class = APITimeoutError if isinstance(exc, httpx2.TimeoutException) else APIConnectionError
-                raise error_class(
-                    f"{method} {path} got no response: {type(exc).__name__}", method=method, path=path
-                ) from None
+                where = f"{self.http.base_url.scheme}://{self.http.base_url.netloc.decode()}"
+                reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                message = _redact(f"{method} {path} got no response from {where} ({reason})", self._secret())
+                raise error_class(message, method=method, path=path) from None
             if response.status_code < 400:
                 logger.debug("%s %s -> %d", method, path, response.status_code)
                 if not response.content:
                     return None
-                return response.json()
+                try:
+                    return response.json()
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    kind = response.headers.get("content-type") or "no content type"
+                    message = (
+                        f"{method} {path} answered {response.status_code} with a body that is not JSON ({kind}): "
+                        f"{_readable(response.text)[:200]!r}; is the base URL an AX-compatible API?"
+                    )
+                    raise APIError(_redact(message, self._secret()), method=method, path=path) from None
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             status = response.status_code
             retryable = status == 429 or (safe_to_repeat and (status == 408 or status >= 500))
@@ -147,34 +162,81 @@ class HttpCore:
                 logger.info("%s %s -> %d; retry %d in %.2fs", method, path, status, attempt, wait)
                 await self.sleep(wait)
                 continue
-            raise _status_error(response, method, path, retry_after)
+            raise _status_error(response, method, path, retry_after, self._secret())
+
+    def _secret(self) -> str | None:
+        """The credential this client sends, so that a server echoing it back cannot put it in an error."""
+        value = self.http.headers.get("authorization") or ""
+        scheme, _, token = value.partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else value.strip()
+        return token if len(token) >= 4 else None
 
 
 def _query_value(value: Any) -> Any:
+    """AX's query encoding: booleans as ``true``/``false``, enums by value, dates in ISO 8601; lists repeat."""
+    if isinstance(value, list | tuple):
+        return [_query_value(v) for v in value]
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Enum):
+        return _query_value(value.value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
 
 
-def _status_error(response: httpx2.Response, method: str, path: str, retry_after: float | None) -> APIStatusError:
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"a request body cannot hold a {type(value).__name__}; pass JSON values")
+
+
+_INVISIBLE = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _readable(text: str) -> str:
+    """A non-JSON body (say an HTML error page from a proxy) as one line of plain text."""
+    if "<" in text:
+        text = _TAG.sub(" ", _INVISIBLE.sub(" ", text))
+    return " ".join(text.split())
+
+
+def _redact(value: Any, secret: str | None) -> Any:
+    if not secret:
+        return value
+    if isinstance(value, str):
+        return value.replace(secret, "[redacted]")
+    if isinstance(value, Mapping):
+        return {k: _redact(v, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v, secret) for v in value]
+    return value
+
+
+def _status_error(
+    response: httpx2.Response, method: str, path: str, retry_after: float | None, secret: str | None
+) -> APIStatusError:
     body: dict[str, Any] = {}
     try:
         parsed = response.json()
         if isinstance(parsed, dict):
-            body = parsed
+            body = _redact(parsed, secret)
     except (json.JSONDecodeError, UnicodeDecodeError):
         pass
     detail = body.get("detail")
-    if detail is None and not body and response.text:
-        detail = response.text[:500]
+    if detail is None and not body and response.content:
+        detail = _redact(_readable(response.text)[:500], secret) or None
+    title = body.get("title") or response.reason_phrase
+    request_id = body.get("request_id") or response.headers.get("x-request-id")
     error_class = status_error_class(response.status_code)
     return error_class(
         status=response.status_code,
-        title=body.get("title") or response.reason_phrase,
+        title=str(title) if title else None,
         detail=str(detail) if detail is not None else None,
-        request_id=body.get("request_id") or response.headers.get("x-request-id"),
+        request_id=str(request_id) if request_id else None,
         body=body,
         method=method,
         path=path,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -19,7 +20,7 @@ class Page(Generic[T]):
     has_more: bool
     next_cursor: str | None
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[T]:
         return iter(self.items)
 
     def __len__(self) -> int:
@@ -40,7 +41,7 @@ class AsyncPaginator(Generic[T]):
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self._fetch(self._cursor).__await__()
 
-    async def pages(self) -> AsyncIterator[Page[T]]:
+    async def pages(self) -> AsyncGenerator[Page[T], None]:
         """Every page in order."""
         cursor = self._cursor
         while True:
@@ -50,16 +51,20 @@ class AsyncPaginator(Generic[T]):
                 return
             cursor = page.next_cursor
 
-    async def __aiter__(self) -> AsyncIterator[T]:
-        async for page in self.pages():
-            for item in page.items:
-                yield item
+    async def __aiter__(self) -> AsyncGenerator[T, None]:
+        async with aclosing(self.pages()) as pages:
+            async for page in pages:
+                for item in page.items:
+                    yield item
 
     async def to_list(self, limit: int | None = None) -> list[T]:
         """Collect items across pages, stopping after ``limit`` items if given."""
         items: list[T] = []
-        async for item in self:
-            items.append(item)
-            if limit is not None and len(items) >= limit:
-                break
+        if limit is not None and limit <= 0:
+            return items
+        async with aclosing(self.__aiter__()) as walk:
+            async for item in walk:
+                items.append(item)
+                if limit is not None and len(items) >= limit:
+                    break
         return items

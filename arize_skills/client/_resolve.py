@@ -84,6 +84,8 @@ class Resolver:
         Raises:
             NameNotFoundError: nothing of this kind has exactly this name in the space, or no space is known.
         """
+        if kind not in RESOURCE_LISTS:
+            raise ValueError(f"cannot resolve names of kind {kind!r}: use one of {', '.join(RESOURCE_LISTS)}")
         if is_resource_id(value):
             return value
         path, key = RESOURCE_LISTS[kind]

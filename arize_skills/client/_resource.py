@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
@@ -40,11 +40,11 @@ class Resource:
 
     def _paginate(
         self,
-        path: str,
+        path: str | Callable[[], Awaitable[str]],
         key: str,
         model: type[M],
         *,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
         method: str = "GET",
         body: Mapping[str, Any] | None = None,
         cursor_in_body: bool = False,
@@ -53,18 +53,23 @@ class Resource:
         """A paginator over ``path`` whose response lists items under ``key``.
 
         Most lists take ``limit``/``cursor`` as query parameters; the two search endpoints take them in the
-        body (``cursor_in_body``).
+        body (``cursor_in_body``). ``path`` and ``params`` may be coroutine functions, called once at the first
+        fetch, so that a resource given by name is resolved only when the list is actually read.
         """
+        resolved: dict[str, Any] = {}
 
         async def fetch(cursor: str | None) -> Page[M]:
-            query = dict(params or {})
+            if not resolved:
+                resolved["path"] = path if isinstance(path, str) else await path()
+                resolved["params"] = dict((await params()) if callable(params) else (params or {}))
+            query = dict(resolved["params"])
             payload = dict(body) if body is not None else None
             if cursor is not None:
                 if cursor_in_body:
                     payload = {**(payload or {}), "cursor": cursor}
                 else:
                     query["cursor"] = cursor
-            data = await self._request(method, path, params=query, body=payload, idempotent=True)
+            data = await self._request(method, resolved["path"], params=query, body=payload, idempotent=True)
             parse = convert or model.model_validate
             items = [parse(item) for item in data.get(key, [])]
             pagination = Pagination.model_validate(data.get("pagination") or {})

@@ -108,8 +108,18 @@ CREATE TABLE annotations (
 );
 """
 
+# AI integration API keys live apart from the integration's JSON document, so no response path can reach them;
+# only ``engine.integrations.integration_secret`` reads this table.
+M002_LLM_INTEGRATION_SECRETS = """
+CREATE TABLE llm_integration_secrets (
+    integration_num INTEGER PRIMARY KEY,
+    api_key TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
+    ("m002_llm_integration_secrets", M002_LLM_INTEGRATION_SECRETS),
 ]
 
 

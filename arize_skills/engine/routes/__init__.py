@@ -9,7 +9,20 @@ __all__ = ["all_routes"]
 
 def all_routes() -> list[BaseRoute]:
     """Every route of the engine, in matching order."""
-    from . import projects, spaces
+    from . import (
+        ai_integrations,
+        annotation_configs,
+        datasets,
+        evaluators,
+        experiments,
+        otlp,
+        projects,
+        spaces,
+        spans,
+        tasks,
+        traces,
+    )
 
-    modules = [spaces, projects]
+    modules = [spaces, projects, datasets, experiments, otlp, spans, traces, tasks]
+    modules += [evaluators, ai_integrations, annotation_configs]
     return [route for module in modules for route in module.routes]

@@ -1,0 +1,264 @@
+"""``/v2/ai-integrations``: LLM provider access for judges and run-experiment tasks.
+
+Names are unique per account. The API key is write-only: it goes to ``engine.integrations``' secrets table and
+every response carries ``has_api_key`` instead. No handler here logs a request body.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ...errors import ProblemError
+from ...models.ai_integrations import (
+    AiIntegration,
+    AiIntegrationScopingRequest,
+    CreateAiIntegrationRequest,
+    UpdateAiIntegrationRequest,
+)
+from ...models.ids import decode_id
+from ..annotations import LOCAL_ANNOTATOR
+from ..core import Engine, engine_of
+from ..http import (
+    decode_cursor,
+    empty_response,
+    encode_cursor,
+    json_response,
+    page_response,
+    query_str,
+    read_body,
+    read_limit,
+)
+from ..integrations import (
+    HEADER_MASK,
+    LLM_INTEGRATION_KIND,
+    integration_model,
+    require_integration,
+    set_integration_secret,
+)
+from ..objects import delete_object, find_by_name, get_object, insert_object, update_object
+
+__all__ = ["routes"]
+
+# Which provider each kind of provider metadata configures.
+METADATA_PROVIDER = {"AWS": "AWS_BEDROCK", "GCP": "VERTEX_AI"}
+
+
+def _check_api_key(api_key: str | None) -> None:
+    if api_key is not None and not api_key.strip():
+        raise ProblemError(400, "api_key must not be empty; pass null (on update) to remove the stored key")
+
+
+def _check_metadata(doc: dict[str, Any]) -> None:
+    metadata = doc.get("provider_metadata")
+    if metadata is None:
+        return
+    wanted = METADATA_PROVIDER[metadata["kind"]]
+    if doc["provider"] != wanted:
+        raise ProblemError(
+            422,
+            f"provider_metadata of kind {metadata['kind']} configures {wanted} integrations, but the provider is "
+            f"{doc['provider']}; change the provider or drop provider_metadata",
+        )
+
+
+def _resolve_scopings(
+    conn: sqlite3.Connection, scopings: list[AiIntegrationScopingRequest] | None
+) -> list[dict[str, int | None]]:
+    resolved: list[dict[str, int | None]] = []
+    for index, scoping in enumerate(scopings or []):
+        where = f"scopings[{index}]"
+        org_num: int | None = None
+        space_num: int | None = None
+        if scoping.organization_id is not None:
+            decoded = decode_id(scoping.organization_id)
+            is_org = decoded is not None and decoded.type_name == "Organization"
+            org = get_object(conn, "Organization", decoded.number) if decoded is not None and is_org else None
+            if org is None:
+                raise ProblemError(
+                    404, f"{where}.organization_id: organization '{scoping.organization_id}' was not found"
+                )
+            org_num = org.num
+        if scoping.space_id is not None:
+            decoded = decode_id(scoping.space_id)
+            space = get_object(conn, "Space", decoded.number) if decoded and decoded.type_name == "Space" else None
+            if space is None:
+                raise ProblemError(404, f"{where}.space_id: space '{scoping.space_id}' was not found")
+            if org_num is not None and space.parent_num != org_num:
+                raise ProblemError(
+                    422,
+                    f"{where}: space '{scoping.space_id}' is not in organization '{scoping.organization_id}'; "
+                    "give the space alone, or its own organization",
+                )
+            space_num = space.num
+        entry = {"organization_num": org_num, "space_num": space_num}
+        if entry not in resolved:
+            resolved.append(entry)
+    return resolved
+
+
+def _check_name_free(conn: sqlite3.Connection, name: str, own_num: int | None = None) -> None:
+    other = find_by_name(conn, LLM_INTEGRATION_KIND, name)
+    if other is not None and other.num != own_num:
+        raise ProblemError(409, f"an AI integration named '{name}' already exists (names are unique per account)")
+
+
+def _visible_scope(
+    engine: Engine, conn: sqlite3.Connection, space_id: str | None, space_name: str | None
+) -> tuple[list[int], list[int]] | None:
+    space_nums = engine.space_scope(conn, space_id, space_name)
+    if space_nums is None:
+        return None
+    org_nums = set()
+    for num in space_nums:
+        space = get_object(conn, "Space", num)
+        if space is not None and space.parent_num is not None:
+            org_nums.add(space.parent_num)
+    return space_nums, sorted(org_nums)
+
+
+async def list_integrations(request: Request) -> Response:
+    engine = engine_of(request)
+    limit = read_limit(request)
+    space_id, space_name, name = (
+        query_str(request, "space_id"),
+        query_str(request, "space_name"),
+        query_str(request, "name"),
+    )
+    scope = f"ai-integrations|{space_id}|{space_name}|{name}"
+    after = decode_cursor(request.query_params.get("cursor"), scope)
+
+    def run(conn: sqlite3.Connection) -> tuple[list[AiIntegration], str | None]:
+        sql = "SELECT num FROM objects WHERE kind = :kind"
+        params: dict[str, Any] = {"kind": LLM_INTEGRATION_KIND, "limit": limit + 1}
+        visible = _visible_scope(engine, conn, space_id, space_name)
+        if visible is not None:
+            if not visible[0]:
+                return [], None
+            # Visible to a space: account-wide (no scopings, or a scoping naming neither an organization nor a
+            # space), scoped to the space's organization, or scoped to the space itself.
+            sql += (
+                " AND (COALESCE(json_array_length(body, '$.scopings'), 0) = 0 OR EXISTS ("
+                "SELECT 1 FROM json_each(objects.body, '$.scopings') AS s WHERE"
+                " json_extract(s.value, '$.space_num') IN (SELECT value FROM json_each(:spaces))"
+                " OR (json_extract(s.value, '$.space_num') IS NULL AND ("
+                "json_extract(s.value, '$.organization_num') IS NULL"
+                " OR json_extract(s.value, '$.organization_num') IN (SELECT value FROM json_each(:orgs))))))"
+            )
+            params["spaces"], params["orgs"] = json.dumps(visible[0]), json.dumps(visible[1])
+        if name is not None:
+            sql += " AND instr(lower(name), lower(:name)) > 0"
+            params["name"] = name
+        if after is not None:
+            sql += " AND num < :after"
+            params["after"] = int(after)
+        rows = conn.execute(sql + " ORDER BY num DESC LIMIT :limit", params).fetchall()
+        found = [get_object(conn, LLM_INTEGRATION_KIND, row[0]) for row in rows[:limit]]
+        items = [integration_model(conn, obj) for obj in found if obj is not None]
+        cursor = encode_cursor(rows[limit - 1][0], scope) if len(rows) > limit else None
+        return items, cursor
+
+    items, cursor = await engine.store.read(run)
+    return page_response("ai_integrations", items, cursor)
+
+
+async def get_integration(request: Request) -> Response:
+    engine = engine_of(request)
+
+    def run(conn: sqlite3.Connection) -> AiIntegration:
+        return integration_model(conn, require_integration(conn, request.path_params["integration_id"]))
+
+    return json_response(await engine.store.read(run))
+
+
+async def create_integration(request: Request) -> Response:
+    engine = engine_of(request)
+    body = await read_body(request, CreateAiIntegrationRequest)
+    api_key = body.api_key.get_secret_value() if body.api_key is not None else None
+    _check_api_key(api_key)
+    doc: dict[str, Any] = {
+        "provider": body.provider,
+        "base_url": body.base_url,
+        "model_names": body.model_names,
+        "headers": body.headers,
+        "enable_default_models": body.enable_default_models,
+        "function_calling_enabled": body.function_calling_enabled,
+        "auth_type": body.auth_type,
+        "provider_metadata": body.provider_metadata.model_dump(mode="json") if body.provider_metadata else None,
+        "created_by_user_id": LOCAL_ANNOTATOR["id"],
+    }
+    _check_metadata(doc)
+
+    def run(conn: sqlite3.Connection) -> AiIntegration:
+        _check_name_free(conn, body.name)
+        doc["scopings"] = _resolve_scopings(conn, body.scopings)
+        integration = insert_object(conn, LLM_INTEGRATION_KIND, name=body.name, body=doc, now=engine.now())
+        set_integration_secret(conn, integration.num, api_key)
+        return integration_model(conn, integration)
+
+    return json_response(await engine.store.write(run), 201)
+
+
+async def update_integration(request: Request) -> Response:
+    engine = engine_of(request)
+    body = await read_body(request, UpdateAiIntegrationRequest)
+    given = body.model_fields_set
+    api_key = body.api_key.get_secret_value() if body.api_key is not None else None
+    _check_api_key(api_key)
+
+    def run(conn: sqlite3.Connection) -> AiIntegration:
+        integration = require_integration(conn, request.path_params["integration_id"])
+        doc = dict(integration.body)
+        if body.name is not None:
+            _check_name_free(conn, body.name, integration.num)
+        for field in ("provider", "base_url", "model_names", "enable_default_models", "function_calling_enabled"):
+            if field in given:
+                doc[field] = getattr(body, field)
+        if "auth_type" in given:
+            doc["auth_type"] = body.auth_type
+        if "headers" in given:
+            stored = doc.get("headers") or {}
+            # A masked value sent back (GET, edit, PATCH) means "keep the stored value".
+            doc["headers"] = (
+                {k: stored[k] if v == HEADER_MASK and k in stored else v for k, v in body.headers.items()}
+                if body.headers is not None
+                else None
+            )
+        if "provider_metadata" in given:
+            metadata = body.provider_metadata
+            doc["provider_metadata"] = metadata.model_dump(mode="json") if metadata is not None else None
+        if "scopings" in given:
+            doc["scopings"] = _resolve_scopings(conn, body.scopings)
+        _check_metadata(doc)
+        if "api_key" in given:
+            set_integration_secret(conn, integration.num, api_key)
+        updated = update_object(conn, integration, now=engine.now(), body=doc, name=body.name)
+        return integration_model(conn, updated)
+
+    return json_response(await engine.store.write(run))
+
+
+async def delete_integration(request: Request) -> Response:
+    engine = engine_of(request)
+
+    def run(conn: sqlite3.Connection) -> None:
+        integration = require_integration(conn, request.path_params["integration_id"])
+        set_integration_secret(conn, integration.num, None)
+        delete_object(conn, integration)
+
+    await engine.store.write(run)
+    return empty_response()
+
+
+routes = [
+    Route("/v2/ai-integrations", list_integrations, methods=["GET"]),
+    Route("/v2/ai-integrations", create_integration, methods=["POST"]),
+    Route("/v2/ai-integrations/{integration_id}", get_integration, methods=["GET"]),
+    Route("/v2/ai-integrations/{integration_id}", update_integration, methods=["PATCH"]),
+    Route("/v2/ai-integrations/{integration_id}", delete_integration, methods=["DELETE"]),
+]

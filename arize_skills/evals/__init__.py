@@ -1,0 +1,1 @@
+"""Judge and scoring logic: built-in judge templates, managed code evaluators, and the helpers around them."""

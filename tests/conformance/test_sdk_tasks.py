@@ -1,0 +1,199 @@
+"""The official SDK creates, reads, updates, triggers and deletes tasks on the engine.
+
+Task execution is not part of this engine version's contract for these tests: a trigger stores a PENDING run,
+and the SDK must parse it, list it, wait on it (bounded) and cancel it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from arize import ArizeClient
+from arize._generated.api_client.exceptions import NotFoundException
+from arize._generated.api_client.models.span_evaluator_input import SpanEvaluatorInput
+from arize.evaluators.types import CodeConfigRequest, ManagedCodeConfigRequest, ManagedCodeEvaluator
+from arize.experiments.types import ExperimentTaskFieldNames
+from arize.tasks.types import LlmGenerationRunConfig, RunStatus, TaskEvaluatorInput, TaskType
+
+from tests.conformance.conftest import judge_template
+from tests.conformance.test_sdk_datasets import QUESTIONS
+
+MAPPINGS = {"input": "attributes.input.value", "output": "attributes.output.value"}
+
+
+def _judge(sdk: ArizeClient, space_id: str, ai_integration_id: str, name: str = "task-judge") -> str:
+    created = sdk.evaluators.create_template_evaluator(
+        name=name, space=space_id, commit_message="v1", template_config=judge_template(ai_integration_id)
+    )
+    return created.id
+
+
+def _span_evaluator(evaluator_id: str, **kwargs: object) -> TaskEvaluatorInput:
+    return TaskEvaluatorInput(SpanEvaluatorInput(evaluator_id=evaluator_id, **kwargs))
+
+
+def test_a_project_task_is_created_listed_and_fetched_by_name(
+    sdk: ArizeClient, space_id: str, ai_integration_id: str
+) -> None:
+    project = sdk.projects.create(name="support-bot", space=space_id)
+    judge_id = _judge(sdk, space_id, ai_integration_id)
+    task = sdk.tasks.create_evaluation_task(
+        name="Prod hallucination",
+        task_type=TaskType.TEMPLATE_EVALUATION,
+        evaluators=[_span_evaluator(judge_id, column_mappings=MAPPINGS)],
+        project="support-bot",
+        space=space_id,
+        sampling_rate=0.5,
+        is_continuous=False,
+        query_filter="span_kind = 'LLM'",
+    )
+    assert task.id and task.name == "Prod hallucination" and task.type == TaskType.TEMPLATE_EVALUATION
+    assert task.project_id == project.id and task.dataset_id is None
+    assert task.sampling_rate == 0.5 and task.is_continuous is False and task.query_filter == "span_kind = 'LLM'"
+    assert task.run_configuration is None
+    [attached] = task.evaluators or []
+    assert attached.evaluator_id == judge_id and attached.evaluator_name == "task-judge"
+    assert attached.column_mappings == MAPPINGS and attached.evaluator_version_id is None
+
+    by_project = sdk.tasks.list(project="support-bot", space=space_id)
+    assert by_project.pagination is not None
+    assert [t.id for t in by_project.tasks or []] == [task.id]
+    by_type = sdk.tasks.list(space=space_id, task_type=TaskType.CODE_EVALUATION)
+    assert by_type.tasks == []
+
+    fetched = sdk.tasks.get(task="Prod hallucination", space=space_id)
+    assert fetched.id == task.id and fetched.created_at is not None
+
+
+def test_an_update_changes_only_the_fields_sent_and_null_clears_the_filter(
+    sdk: ArizeClient, space_id: str, ai_integration_id: str
+) -> None:
+    project = sdk.projects.create(name="updatable", space=space_id)
+    judge_id = _judge(sdk, space_id, ai_integration_id)
+    task = sdk.tasks.create_evaluation_task(
+        name="tunable",
+        task_type=TaskType.TEMPLATE_EVALUATION,
+        evaluators=[_span_evaluator(judge_id, column_mappings=MAPPINGS)],
+        project=project.id,
+        query_filter="status_code = 'ERROR'",
+        sampling_rate=0.1,
+    )
+    updated = sdk.tasks.update(task=task.id or "", sampling_rate=1.0, query_filter=None, is_continuous=True)
+    assert updated.sampling_rate == 1.0 and updated.query_filter is None and updated.is_continuous is True
+    assert updated.name == "tunable" and [e.evaluator_id for e in updated.evaluators or []] == [judge_id]
+
+    renamed = sdk.tasks.update(task="tunable", space=space_id, name="tuned")
+    assert renamed.name == "tuned" and renamed.sampling_rate == 1.0
+
+
+def test_a_trigger_stores_a_pending_run_that_is_listed_waited_on_and_cancelled(
+    sdk: ArizeClient, space_id: str, ai_integration_id: str
+) -> None:
+    project = sdk.projects.create(name="triggered", space=space_id)
+    judge_id = _judge(sdk, space_id, ai_integration_id)
+    task = sdk.tasks.create_evaluation_task(
+        name="backfill",
+        task_type=TaskType.TEMPLATE_EVALUATION,
+        evaluators=[_span_evaluator(judge_id, column_mappings=MAPPINGS)],
+        project=project.id,
+    )
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    run = sdk.tasks.trigger_run(task=task.id or "", data_start_time=start, max_spans=100)
+    assert run.id and run.task_id == task.id and run.status == RunStatus.PENDING
+    assert run.data_start_time == start and run.data_end_time is not None and run.data_end_time > start
+    assert (run.num_successes, run.num_errors, run.num_skipped) in ((0, 0, 0), (None, None, None))
+
+    pending = sdk.tasks.list_runs(task="backfill", space=space_id, status=RunStatus.PENDING)
+    assert [r.id for r in pending.task_runs or []] == [run.id]
+    assert sdk.tasks.get_run(run_id=run.id).status == RunStatus.PENDING
+    assert sdk.tasks.get(task=task.id or "").last_run_at is not None
+
+    with pytest.raises(TimeoutError, match="PENDING"):
+        sdk.tasks.wait_for_run(run_id=run.id, poll_interval=0.05, timeout=0.2)
+
+    cancelled = sdk.tasks.cancel_run(run_id=run.id)
+    assert cancelled.status == RunStatus.CANCELLED and cancelled.id == run.id
+    assert sdk.tasks.wait_for_run(run_id=run.id, poll_interval=0.05, timeout=5).status == RunStatus.CANCELLED
+    assert sdk.tasks.list_runs(task=task.id or "", status=RunStatus.PENDING).task_runs == []
+
+
+def test_a_dataset_code_evaluation_task_targets_experiments(sdk: ArizeClient, space_id: str) -> None:
+    dataset = sdk.datasets.create(name="task-dataset", space=space_id, examples=QUESTIONS)
+    examples = sdk.datasets.list_examples(dataset=dataset.id or "").examples or []
+    experiment = sdk.experiments.create(
+        name="to-score",
+        dataset=dataset.id,
+        experiment_runs=[{"example_id": e.id, "output": str(e.additional_properties["answer"])} for e in examples],
+        task_fields=ExperimentTaskFieldNames(output="output", example_id="example_id"),
+    )
+    code = sdk.evaluators.create_code_evaluator(
+        name="json-output",
+        space=space_id,
+        commit_message="v1",
+        code_config=CodeConfigRequest(
+            ManagedCodeConfigRequest(
+                type="MANAGED",
+                name="json_output",
+                managed_evaluator=ManagedCodeEvaluator.JSON_PARSEABLE,
+                variables=["output"],
+            )
+        ),
+    )
+    task = sdk.tasks.create_evaluation_task(
+        name="score-experiments",
+        task_type=TaskType.CODE_EVALUATION,
+        evaluators=[_span_evaluator(code.id, column_mappings={"output": "output"})],
+        dataset="task-dataset",
+        space=space_id,
+        experiment_ids=[experiment.id or ""],
+    )
+    assert task.type == TaskType.CODE_EVALUATION and task.dataset_id == dataset.id and task.project_id is None
+    assert task.experiment_ids == [experiment.id]
+
+    run = sdk.tasks.trigger_run(task=task.id or "", experiment_ids=[experiment.id or ""])
+    assert run.status == RunStatus.PENDING and run.task_id == task.id
+    assert [t.id for t in sdk.tasks.list(dataset=dataset.id).tasks or []] == [task.id]
+
+
+def test_a_run_experiment_task_round_trips_its_run_configuration(
+    sdk: ArizeClient, space_id: str, ai_integration_id: str
+) -> None:
+    dataset = sdk.datasets.create(name="generation-inputs", space=space_id, examples=QUESTIONS)
+    config = {
+        "experiment_type": "LLM_GENERATION",
+        "ai_integration_id": ai_integration_id,
+        "model_name": "gpt-4o-mini",
+        "messages": [{"role": "SYSTEM", "content": "Answer briefly."}, {"role": "USER", "content": "{question}"}],
+        "input_variable_format": "F_STRING",
+    }
+    task = sdk.tasks.create_run_experiment_task(
+        name="generate-answers", dataset=dataset.id or "", run_configuration=config
+    )
+    assert task.type == TaskType.RUN_EXPERIMENT and task.dataset_id == dataset.id
+    assert isinstance(task.run_configuration, LlmGenerationRunConfig)
+    assert task.run_configuration.ai_integration_id == ai_integration_id
+    assert [m.content for m in task.run_configuration.messages or []] == ["Answer briefly.", "{question}"]
+
+    renamed = sdk.tasks.update(task=task.id or "", name="generate")
+    assert renamed.name == "generate" and isinstance(renamed.run_configuration, LlmGenerationRunConfig)
+
+    run = sdk.tasks.trigger_run(task=task.id or "", experiment_name="gen-run-1", max_examples=2)
+    assert run.status == RunStatus.PENDING and run.task_id == task.id and run.data_start_time is None
+
+
+def test_a_deleted_task_is_gone_with_its_runs(sdk: ArizeClient, space_id: str, ai_integration_id: str) -> None:
+    project = sdk.projects.create(name="ephemeral", space=space_id)
+    judge_id = _judge(sdk, space_id, ai_integration_id)
+    task = sdk.tasks.create_evaluation_task(
+        name="short-lived",
+        task_type=TaskType.TEMPLATE_EVALUATION,
+        evaluators=[_span_evaluator(judge_id, column_mappings=MAPPINGS)],
+        project=project.id,
+    )
+    run = sdk.tasks.trigger_run(task=task.id or "", data_start_time=datetime.now(UTC) - timedelta(hours=1))
+    sdk.tasks.delete(task="short-lived", space=space_id)
+    with pytest.raises(NotFoundException):
+        sdk.tasks.get(task=task.id or "")
+    with pytest.raises(NotFoundException):
+        sdk.tasks.get_run(run_id=run.id or "")

@@ -1,0 +1,230 @@
+"""The ``arize-skills`` command, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from arize_skills.client import AsyncArizeClient
+from arize_skills.errors import AuthenticationError
+
+COMMAND = [sys.executable, "-m", "arize_skills"]
+READY = re.compile(r"arize-skills engine on (http://\S+)")
+TOKEN = "tok-SECRET-engine-xyz"
+STOPPED = (0, -signal.SIGTERM)
+
+
+def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The test's environment (already free of ARIZE_* settings) with HOME and the engine home in ``tmp_path``."""
+    env = dict(os.environ)
+    env.update({"HOME": str(tmp_path / "home"), "ARIZE_SKILLS_HOME": str(tmp_path / "state"), **extra})
+    (tmp_path / "home").mkdir(exist_ok=True)
+    return env
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*COMMAND, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+class ServedEngine:
+    """``arize-skills engine serve`` in a subprocess; its stderr is read line by line in a thread."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [*COMMAND, "engine", "serve", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.stderr: list[str] = []
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def _next_line(self, deadline: float) -> str | None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"no more output within the time allowed; stderr so far: {self.stderr}")
+        try:
+            line = self.lines.get(timeout=remaining)
+        except queue.Empty:
+            raise AssertionError(f"no more output within the time allowed; stderr so far: {self.stderr}") from None
+        if line is not None:
+            self.stderr.append(line)
+        return line
+
+    def wait_url(self, timeout: float = 60.0) -> str:
+        """The URL from the ``arize-skills engine on …`` line, waiting at most ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self._next_line(deadline)
+            if line is None:
+                code = self.process.wait(timeout=10)
+                raise AssertionError(f"the engine exited with {code} before it was ready: {self.stderr}")
+            found = READY.search(line)
+            if found:
+                return found.group(1)
+
+    def stop(self, timeout: float = 60.0) -> int:
+        """Send SIGTERM, wait for the exit and collect the rest of stderr.
+
+        uvicorn shuts down gracefully on SIGTERM and then re-raises the signal, so the exit status is -SIGTERM.
+        """
+        if self.process.poll() is None:
+            self.process.terminate()
+        code = self.process.wait(timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while self._next_line(deadline) is not None:
+            pass
+        return code
+
+    def close(self) -> None:
+        """Kill the process if it still runs and release its pipe."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+        self._reader.join(timeout=30)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+@contextmanager
+def served(args: list[str], env: dict[str, str]) -> Iterator[ServedEngine]:
+    engine = ServedEngine(args, env)
+    try:
+        yield engine
+    finally:
+        engine.close()
+
+
+def test_status_on_the_embedded_default_lists_the_default_space(tmp_path: Path) -> None:
+    result = run_cli("status", env=cli_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    assert lines["backend"] == "embedded"
+    assert lines["spaces"] == "['default']"
+    assert lines["ok"] == "True"
+    assert lines["home"] == str(tmp_path / "state")
+    assert (tmp_path / "state" / "engine.sqlite3").is_file()
+
+
+def test_status_json_reports_the_backend_its_sources_and_the_spaces(tmp_path: Path) -> None:
+    result = run_cli("status", "--json", env=cli_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["backend"] == "embedded"
+    assert report["has_api_key"] is False
+    assert report["spaces"] == ["default"]
+    assert report["projects"] == []
+    assert report["ok"] is True
+    assert report["source.home"] == "env ARIZE_SKILLS_HOME"
+    assert report["source.base_url"] == "embedded local engine"
+
+
+def test_status_with_a_conflicting_environment_fails_with_a_message_and_no_traceback(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, ARIZE_REGION="eu-west-1a", ARIZE_BASE_DOMAIN="privatelink.example.com")
+    result = run_cli("status", env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert "ARIZE_REGION" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_engine_serve_answers_the_client_and_keeps_its_data_across_restarts(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    home = tmp_path / "served"
+    with served(["--port", "0", "--home", str(home)], env) as engine:
+        url = engine.wait_url()
+        assert url.startswith("http://127.0.0.1:")
+        async with AsyncArizeClient(base_url=url) as client:
+            spaces = await client.spaces.list()
+            assert [s.name for s in spaces.items] == ["default"]
+            project = await client.projects.create("survives-restart", space=spaces.items[0].id)
+        status = run_cli("status", "--json", env={**env, "ARIZE_SKILLS_ENGINE_URL": url})
+        assert status.returncode == 0, status.stderr
+        assert json.loads(status.stdout)["backend"] == "engine-url"
+        assert json.loads(status.stdout)["projects"] == ["survives-restart"]
+        assert engine.stop() in STOPPED
+        # The last connection to close checkpoints the WAL and removes it: the engine shut down cleanly.
+        assert not (home / "engine.sqlite3-wal").exists()
+
+    with served(["--port", "0", "--home", str(home)], env) as engine:
+        url = engine.wait_url()
+        async with AsyncArizeClient(base_url=url, space="default") as client:
+            names = [p.name async for p in client.projects.list()]
+            assert names == ["survives-restart"]
+            assert (await client.projects.get("survives-restart")).id == project.id
+        assert engine.stop() in STOPPED
+
+
+def test_binding_beyond_loopback_without_a_token_is_refused(tmp_path: Path) -> None:
+    result = run_cli("engine", "serve", "--host", "0.0.0.0", "--port", "0", env=cli_env(tmp_path))
+    assert result.returncode == 2
+    assert "--token-env" in result.stderr
+    assert "0.0.0.0" in result.stderr
+    assert "arize-skills engine on" not in result.stderr
+
+
+def test_a_token_env_naming_an_unset_variable_is_refused(tmp_path: Path) -> None:
+    result = run_cli("engine", "serve", "--port", "0", "--token-env", "NOT_SET_ANYWHERE", env=cli_env(tmp_path))
+    assert result.returncode == 2
+    assert "NOT_SET_ANYWHERE" in result.stderr
+
+
+def test_a_port_already_in_use_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli("engine", "serve", "--port", str(port), "--home", str(tmp_path / "x"), env=cli_env(tmp_path))
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_with_a_token_requests_without_it_get_401_and_requests_with_it_succeed(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, ENGINE_TOKEN=TOKEN)
+    with served(["--port", "0", "--home", str(tmp_path / "guarded"), "--token-env", "ENGINE_TOKEN"], env) as engine:
+        url = engine.wait_url()
+        for key in (None, "tok-wrong"):
+            async with AsyncArizeClient(base_url=url, api_key=key) as client:
+                with pytest.raises(AuthenticationError) as caught:
+                    await client.spaces.list()
+            assert caught.value.status == 401
+            assert TOKEN not in json.dumps(caught.value.body)
+            assert TOKEN not in str(caught.value)
+            if key is not None:
+                assert key not in json.dumps(caught.value.body)
+
+        async with AsyncArizeClient(base_url=url, api_key=TOKEN) as client:
+            spaces = await client.spaces.list()
+            assert [s.name for s in spaces.items] == ["default"]
+
+        status = run_cli("status", "--json", env={**env, "ARIZE_SKILLS_ENGINE_URL": url, "ARIZE_API_KEY": TOKEN})
+        assert status.returncode == 0, status.stderr
+        assert TOKEN not in status.stdout
+        assert json.loads(status.stdout)["has_api_key"] is True
+
+        assert engine.stop() in STOPPED
+        assert TOKEN not in "".join(engine.stderr)
