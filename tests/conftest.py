@@ -6,6 +6,7 @@ import os
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,14 +58,13 @@ class LiveEngine:
     home: Path
 
 
-@pytest.fixture
-def live_engine(tmp_path: Path) -> Iterator[LiveEngine]:
-    """The engine on loopback HTTP, for clients we did not write (the arize SDK, OpenTelemetry exporters)."""
-    home = tmp_path / "live-engine"
+@contextmanager
+def serve_engine(home: Path, *, token: str | None = None) -> Iterator[LiveEngine]:
+    """Serve the engine in ``home`` with uvicorn on a free loopback port until the block ends."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_served_app(home), log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_served_app(home, token=token), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -84,3 +84,10 @@ def live_engine(tmp_path: Path) -> Iterator[LiveEngine]:
         server.should_exit = True
         thread.join(timeout=20)
         sock.close()
+
+
+@pytest.fixture
+def live_engine(tmp_path: Path) -> Iterator[LiveEngine]:
+    """The engine on loopback HTTP, for clients we did not write (the arize SDK, OpenTelemetry exporters)."""
+    with serve_engine(tmp_path / "live-engine") as served:
+        yield served

@@ -6,7 +6,15 @@ from pydantic import Field
 
 from ._base import Pagination, RequestModel, ResponseModel, Timestamp
 
-__all__ = ["CreateSpaceRequest", "DefaultLlmIntegration", "Space", "SpaceList", "UpdateSpaceRequest"]
+__all__ = [
+    "CreateSpaceRequest",
+    "DefaultAgentRuntimeInput",
+    "DefaultLlmIntegration",
+    "DefaultLlmIntegrationInput",
+    "Space",
+    "SpaceList",
+    "UpdateSpaceRequest",
+]
 
 
 class DefaultLlmIntegration(ResponseModel):
@@ -48,8 +56,27 @@ class CreateSpaceRequest(RequestModel):
     is_private: bool = False
 
 
+class DefaultLlmIntegrationInput(RequestModel):
+    """A space's default LLM integration and model, as set by ``PATCH /v2/spaces/{id}``."""
+
+    integration_id: str = Field(min_length=1)
+    model_name: str = Field(min_length=1)
+
+
+class DefaultAgentRuntimeInput(RequestModel):
+    """A space's default agent-runtime integration, as set by ``PATCH /v2/spaces/{id}``."""
+
+    integration_id: str = Field(min_length=1)
+
+
 class UpdateSpaceRequest(RequestModel):
-    """``PATCH /v2/spaces/{id}``; at least one field."""
+    """``PATCH /v2/spaces/{id}``; at least one field. ``null`` clears description and the two defaults."""
 
     name: str | None = Field(default=None, min_length=1, max_length=255)
-    description: str | None = Field(default=None, max_length=1000)
+    description: str | None = Field(default=None, min_length=1, max_length=1000)
+    is_private: bool | None = None
+    default_llm_integration: DefaultLlmIntegrationInput | None = None
+    ml_models_enabled: bool | None = None
+    gradient_start_color: str | None = None
+    gradient_end_color: str | None = None
+    default_agent_runtime: DefaultAgentRuntimeInput | None = None

@@ -37,7 +37,7 @@ def test_an_integration_is_created_with_a_key_and_reports_only_has_api_key(
     assert created.base_url == "http://127.0.0.1:8000/v1" and created.model_names == ["qwen2.5-7b-instruct"]
     assert created.headers == {"x-team": "evals"}
     assert created.auth_type in (None, AiIntegrationAuthType.DEFAULT)
-    assert PROVIDER_API_KEY not in created.to_json()
+    assert PROVIDER_API_KEY not in created.model_dump_json()
 
     raw_one = _raw_get(live_engine, f"/v2/ai-integrations/{created.id}")
     raw_all = _raw_get(live_engine, "/v2/ai-integrations")

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from arize import ArizeClient
-from arize._generated.api_client.exceptions import ConflictException, NotFoundException
+from arize._generated.api_client.exceptions import (
+    ConflictException,
+    NotFoundException,
+    UnauthorizedException,
+    UnprocessableEntityException,
+)
 from arize._generated.api_client.models.project_type import ProjectType
+from arize.spaces.types import DefaultAgentRuntime, DefaultLLMIntegration
 
-from tests.conftest import LiveEngine
+from tests.conftest import LiveEngine, serve_engine
 
 
 def test_the_sdk_lists_the_default_space_with_an_organization_and_a_creation_time(sdk: ArizeClient) -> None:
@@ -19,6 +27,49 @@ def test_the_sdk_lists_the_default_space_with_an_organization_and_a_creation_tim
     assert space.created_at is not None and space.created_at.tzinfo is not None
     assert page.pagination.has_more is False and page.pagination.next_cursor is None
     assert sdk.spaces.get(space=space.id).name == "default"
+
+
+def test_the_sdk_creates_updates_every_patchable_field_of_and_deletes_a_space(
+    sdk: ArizeClient, space_id: str, ai_integration_id: str
+) -> None:
+    organization_id = sdk.spaces.get(space=space_id).organization_id or ""
+    created = sdk.spaces.create(name="team-b", organization_id=organization_id, description="second team")
+    assert created.name == "team-b" and created.organization_id == organization_id and created.is_private is False
+
+    updated = sdk.spaces.update(
+        space="team-b",
+        description="evals team",
+        is_private=True,
+        ml_models_enabled=True,
+        gradient_start_color="#112233",
+        gradient_end_color="#445566",
+        default_llm_integration=DefaultLLMIntegration(integration_id=ai_integration_id, model_name="gpt-4o-mini"),
+    )
+    assert updated.id == created.id and updated.description == "evals team" and updated.is_private is True
+    assert updated.ml_models_enabled is True
+    assert (updated.gradient_start_color, updated.gradient_end_color) == ("#112233", "#445566")
+    assert updated.default_llm_integration is not None
+    assert updated.default_llm_integration.integration_id == ai_integration_id
+    assert updated.default_llm_integration.model_name == "gpt-4o-mini"
+
+    cleared = sdk.spaces.update(space=created.id or "", description=None, default_llm_integration=None)
+    assert cleared.description is None and cleared.default_llm_integration is None and cleared.is_private is True
+
+    sdk.spaces.delete(space=created.id or "")
+    assert [s.name for s in sdk.spaces.list().spaces or []] == ["default"]
+
+
+def test_a_space_default_must_point_at_something_the_engine_has(sdk: ArizeClient, space_id: str) -> None:
+    missing = "TGxtSW50ZWdyYXRpb246OTk5OmFCY0Q="  # LlmIntegration:999:aBcD
+    with pytest.raises(NotFoundException) as not_found:
+        sdk.spaces.update(
+            space=space_id, default_llm_integration=DefaultLLMIntegration(integration_id=missing, model_name="m")
+        )
+    assert missing in (not_found.value.body or "")
+    with pytest.raises(UnprocessableEntityException) as unsupported:
+        sdk.spaces.update(space=space_id, default_agent_runtime=DefaultAgentRuntime(integration_id=missing))
+    assert "default_agent_runtime" in (unsupported.value.body or "")
+    assert sdk.spaces.get(space=space_id).default_llm_integration is None
 
 
 def test_the_sdk_reaches_the_engine_through_single_host_and_single_port(live_engine: LiveEngine) -> None:
@@ -75,3 +126,19 @@ def test_the_sdk_pages_projects_with_the_engines_cursor(sdk: ArizeClient, space_
             assert cursor is None
             break
     assert sorted(seen) == [f"paged-{i}" for i in range(5)]
+
+
+def test_an_engine_with_a_token_accepts_the_sdks_bearer_key_and_refuses_a_wrong_one(tmp_path: Path) -> None:
+    token = "engine-token-5c1e"
+    with serve_engine(tmp_path / "guarded", token=token) as guarded:
+
+        def client(key: str) -> ArizeClient:
+            return ArizeClient(
+                api_key=key, api_host=guarded.host, api_scheme="http", api_port=guarded.port, enable_caching=False
+            )
+
+        assert [s.name for s in client(token).spaces.list().spaces or []] == ["default"]
+        with pytest.raises(UnauthorizedException) as caught:
+            client("wrong-key").spaces.list()
+        assert caught.value.status == 401
+        assert token not in (caught.value.body or "") and "wrong-key" not in (caught.value.body or "")

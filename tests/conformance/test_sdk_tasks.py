@@ -10,11 +10,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from arize import ArizeClient
-from arize._generated.api_client.exceptions import NotFoundException
+from arize._generated.api_client.exceptions import ApiException, NotFoundException
 from arize._generated.api_client.models.span_evaluator_input import SpanEvaluatorInput
-from arize.evaluators.types import CodeConfigRequest, ManagedCodeConfigRequest, ManagedCodeEvaluator
+from arize._generated.api_client.models.task_query_mapping_input import TaskQueryMappingInput
+from arize._generated.api_client.models.trace_or_session_evaluator_input import TraceOrSessionEvaluatorInput
+from arize.evaluators.types import CodeConfigRequest, DataGranularity, ManagedCodeConfigRequest, ManagedCodeEvaluator
 from arize.experiments.types import ExperimentTaskFieldNames
-from arize.tasks.types import LlmGenerationRunConfig, RunStatus, TaskEvaluatorInput, TaskType
+from arize.tasks.types import (
+    LlmGenerationRunConfig,
+    RunStatus,
+    TaskEvaluatorInput,
+    TaskQueryFilter,
+    TaskQueryFilters,
+    TaskType,
+)
 
 from tests.conformance.conftest import judge_template
 from tests.conformance.test_sdk_datasets import QUESTIONS
@@ -102,7 +111,7 @@ def test_a_trigger_stores_a_pending_run_that_is_listed_waited_on_and_cancelled(
     run = sdk.tasks.trigger_run(task=task.id or "", data_start_time=start, max_spans=100)
     assert run.id and run.task_id == task.id and run.status == RunStatus.PENDING
     assert run.data_start_time == start and run.data_end_time is not None and run.data_end_time > start
-    assert (run.num_successes, run.num_errors, run.num_skipped) in ((0, 0, 0), (None, None, None))
+    assert (run.num_successes, run.num_errors, run.num_skipped) == (0, 0, 0) and run.failure_reason is None
 
     pending = sdk.tasks.list_runs(task="backfill", space=space_id, status=RunStatus.PENDING)
     assert [r.id for r in pending.task_runs or []] == [run.id]
@@ -197,3 +206,81 @@ def test_a_deleted_task_is_gone_with_its_runs(sdk: ArizeClient, space_id: str, a
         sdk.tasks.get(task=task.id or "")
     with pytest.raises(NotFoundException):
         sdk.tasks.get_run(run_id=run.id or "")
+
+
+def test_a_first_project_run_without_a_window_start_is_refused_naming_data_start_time(
+    sdk: ArizeClient, space_id: str, ai_integration_id: str
+) -> None:
+    project = sdk.projects.create(name="windowless", space=space_id)
+    judge_id = _judge(sdk, space_id, ai_integration_id)
+    task = sdk.tasks.create_evaluation_task(
+        name="needs-start",
+        task_type=TaskType.TEMPLATE_EVALUATION,
+        evaluators=[_span_evaluator(judge_id, column_mappings=MAPPINGS)],
+        project=project.id,
+    )
+    with pytest.raises(ApiException) as caught:
+        sdk.tasks.trigger_run(task=task.id or "")
+    assert caught.value.status in (400, 422)
+    assert caught.value.data is not None and "data_start_time" in (caught.value.data.detail or "")
+    assert sdk.tasks.list_runs(task=task.id or "").task_runs == []
+
+
+def test_lists_accept_a_space_name_as_the_space_name_filter(
+    sdk: ArizeClient, space_id: str, ai_integration_id: str
+) -> None:
+    project = sdk.projects.create(name="named-space", space=space_id)
+    judge_id = _judge(sdk, space_id, ai_integration_id, name="space-name-judge")
+    sdk.tasks.create_evaluation_task(
+        name="space-name-task",
+        task_type=TaskType.TEMPLATE_EVALUATION,
+        evaluators=[_span_evaluator(judge_id, column_mappings=MAPPINGS)],
+        project=project.id,
+    )
+    # A space given by name is sent as ``space_name=default`` (a substring filter), not resolved to an ID.
+    assert [t.name for t in sdk.tasks.list(space="default").tasks or []] == ["space-name-task"]
+    assert [e.id for e in sdk.evaluators.list(space="default").evaluators or []] == [judge_id]
+    assert sdk.tasks.list(space="no-such-space").tasks == []
+
+
+def test_a_trace_shaped_task_round_trips_query_filters_and_query_mappings(
+    sdk: ArizeClient, space_id: str, ai_integration_id: str
+) -> None:
+    project = sdk.projects.create(name="traced", space=space_id)
+    config = judge_template(ai_integration_id)
+    config.data_granularity = DataGranularity.TRACE
+    judge = sdk.evaluators.create_template_evaluator(
+        name="trace-judge", space=space_id, commit_message="v1", template_config=config
+    )
+    mappings = [
+        TaskQueryMappingInput(variable_name="input", query_ids=["A"], attribute_path="attributes.input.value"),
+        TaskQueryMappingInput(variable_name="output", query_ids=[], attribute_path="attributes.output.value"),
+    ]
+    task = sdk.tasks.create_evaluation_task(
+        name="trace-task",
+        task_type=TaskType.TEMPLATE_EVALUATION,
+        evaluators=[TaskEvaluatorInput(TraceOrSessionEvaluatorInput(evaluator_id=judge.id, query_mappings=mappings))],
+        project=project.id,
+        query_filters=TaskQueryFilters(filters=[TaskQueryFilter(id="A", filter="span_kind = 'LLM'")]),
+    )
+    assert task.query_filter is None and task.query_filters is not None
+    # A single filter created without an expression reads back with the synthesized expression "A".
+    assert task.query_filters.expression == "A"
+    assert [(f.id, f.filter) for f in task.query_filters.filters] == [("A", "span_kind = 'LLM'")]
+    [attached] = task.evaluators or []
+    assert attached.column_mappings is None
+    assert [(m.variable_name, m.query_ids, m.attribute_path) for m in attached.query_mappings or []] == [
+        ("input", ["A"], "attributes.input.value"),
+        ("output", [], "attributes.output.value"),
+    ]
+
+    two = TaskQueryFilters(
+        filters=[
+            TaskQueryFilter(id="A", filter="span_kind = 'LLM'"),
+            TaskQueryFilter(id="B", filter="status_code = 'ERROR'"),
+        ],
+        expression="A AND B",
+    )
+    updated = sdk.tasks.update(task=task.id or "", query_filters=two)
+    assert updated.query_filters is not None and updated.query_filters.expression == "A AND B"
+    assert [f.id for f in updated.query_filters.filters] == ["A", "B"]

@@ -22,9 +22,22 @@ from ..http import (
     read_body,
     read_limit,
 )
-from ..objects import StoredObject, delete_object, find_by_name, get_object, insert_object, list_objects, update_object
+from ..integrations import LLM_INTEGRATION_KIND
+from ..objects import (
+    StoredObject,
+    delete_object,
+    find_by_name,
+    get_object,
+    insert_object,
+    list_objects,
+    require_object,
+    update_object,
+)
 
 __all__ = ["routes", "space_model"]
+
+CLEARABLE_SPACE_FIELDS = frozenset({"description", "default_llm_integration", "default_agent_runtime"})
+"""Fields of ``PATCH /v2/spaces/{id}`` where ``null`` means "clear"; elsewhere ``null`` is refused."""
 
 
 def space_model(conn: sqlite3.Connection, space: StoredObject) -> Space:
@@ -38,6 +51,10 @@ def space_model(conn: sqlite3.Connection, space: StoredObject) -> Space:
         created_at=space.created,
         is_private=space.body.get("is_private", False),
         default_llm_integration=space.body.get("default_llm_integration"),
+        ml_models_enabled=space.body.get("ml_models_enabled", False),
+        gradient_start_color=space.body.get("gradient_start_color"),
+        gradient_end_color=space.body.get("gradient_end_color"),
+        default_agent_runtime=space.body.get("default_agent_runtime"),
     )
 
 
@@ -98,17 +115,30 @@ async def create_space(request: Request) -> Response:
 async def update_space(request: Request) -> Response:
     engine = engine_of(request)
     body = await read_body(request, UpdateSpaceRequest)
-    if not body.model_fields_set:
-        raise ProblemError(400, "at least one of name, description is required")
+    sent = body.model_fields_set
+    if not sent:
+        raise ProblemError(400, f"at least one of {', '.join(UpdateSpaceRequest.model_fields)} is required")
+    for field in sorted(sent - CLEARABLE_SPACE_FIELDS):
+        if getattr(body, field) is None:
+            raise ProblemError(400, f"{field} cannot be null: omit it to keep the current value")
+    if body.default_agent_runtime is not None:
+        raise ProblemError(
+            422,
+            "default_agent_runtime: the local engine has no agent integrations (/v2/integrations) to point at; "
+            "send null to clear it or omit it",
+        )
 
     def run(conn: sqlite3.Connection) -> Space:
         space = engine.require_space(conn, request.path_params["space_id"])
-        doc = dict(space.body)
-        if "description" in body.model_fields_set:
-            doc["description"] = body.description
+        if body.default_llm_integration is not None:
+            require_object(
+                conn, LLM_INTEGRATION_KIND, body.default_llm_integration.integration_id, label="AI integration"
+            )
         renamed = body.name is not None and body.name != space.name
         if renamed and find_by_name(conn, "Space", body.name or "", parent_num=space.parent_num):
             raise ProblemError(409, f"a space named '{body.name}' already exists in this organization")
+        doc = dict(space.body)
+        doc.update(body.model_dump(mode="json", include=sent - {"name"}))
         return space_model(conn, update_object(conn, space, now=engine.now(), body=doc, name=body.name))
 
     return json_response(await engine.store.write(run))
