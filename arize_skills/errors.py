@@ -20,6 +20,11 @@ Every error the package raises on purpose is an ``ArizeSkillsError``::
     │   ├── NameNotFoundError        no exact match (names what was searched, and where)
     │   └── AmbiguousNameError       several exact matches (lists the candidates)
     ├── RunTimeoutError              ``wait_for_run`` gave up (also a ``TimeoutError``)
+    ├── ProviderError                an LLM provider call failed (``kind``, ``status``, ``retryable``)
+    ├── TemplateError                a judge or prompt template that cannot be rendered
+    │   ├── TemplateSyntaxError      Mustache syntax the engine does not support (sections, partials)
+    │   └── MissingVariableError     a template variable with no value (``variable``)
+    ├── JudgeParseError              a judge's answer holds no allowed label (``answer``, ``labels``)
     └── ProblemError                 raised inside the local engine; rendered as a problem response
         └── FilterError              a ``filter`` / ``query_filter`` that does not parse (400)
 
@@ -30,7 +35,7 @@ echoes back is redacted by the client before it gets here).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "APIConnectionError",
@@ -45,14 +50,20 @@ __all__ = [
     "ConflictError",
     "FilterError",
     "InternalServerError",
+    "JudgeParseError",
+    "MissingVariableError",
     "NameNotFoundError",
     "NotFoundError",
     "PermissionDeniedError",
     "ProblemError",
+    "ProviderError",
+    "ProviderErrorKind",
     "RateLimitError",
     "ResolutionError",
     "RunTimeoutError",
     "UnprocessableEntityError",
+    "TemplateError",
+    "TemplateSyntaxError",
     "status_error_class",
 ]
 
@@ -189,6 +200,61 @@ class RunTimeoutError(ArizeSkillsError, TimeoutError):
         super().__init__(message)
         self.run_id = run_id
         self.last_status = last_status
+
+
+ProviderErrorKind = Literal["auth", "rate_limit", "server", "timeout", "connection", "bad_request", "bad_response"]
+
+
+class ProviderError(ArizeSkillsError):
+    """An LLM provider call (judge or task) failed; ``kind`` says how, ``retryable`` whether a retry could help.
+
+    The message names what happened (status, the provider's own error text, trimmed) and never the API key or
+    an auth header: the client redacts the key from anything a provider echoes back.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: ProviderErrorKind,
+        status: int | None = None,
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind: ProviderErrorKind = kind
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class TemplateError(ArizeSkillsError):
+    """A judge or prompt template that cannot be rendered."""
+
+
+class TemplateSyntaxError(TemplateError, ValueError):
+    """Template syntax the engine does not support, such as a Mustache section (``{{#x}}``) or partial."""
+
+
+class MissingVariableError(TemplateError):
+    """A template variable has no value; ``variable`` names it."""
+
+    def __init__(self, variable: str, message: str | None = None) -> None:
+        super().__init__(message or f"template variable {variable!r} has no value")
+        self.variable = variable
+
+
+class JudgeParseError(ArizeSkillsError):
+    """A judge's answer holds no usable label: none, several, or one that is not an allowed choice.
+
+    ``answer`` is what the model answered (trimmed); ``labels`` are the allowed labels (empty for freeform judges).
+    """
+
+    def __init__(self, message: str, *, answer: str, labels: list[str]) -> None:
+        super().__init__(message)
+        self.answer = answer
+        self.labels = labels
 
 
 class ProblemError(ArizeSkillsError):

@@ -20,6 +20,7 @@ from .resources.annotation_configs import AnnotationConfigs
 from .resources.datasets import Datasets
 from .resources.evaluators import Evaluators
 from .resources.experiments import Experiments
+from .resources.organizations import Organizations
 from .resources.projects import Projects
 from .resources.spaces import Spaces
 from .resources.spans import Spans
@@ -126,6 +127,11 @@ class AsyncArizeClient:
     async def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a raw request to any API path (with retries and error mapping); returns the JSON body."""
         return await self._core.request(method, path, **kwargs)
+
+    @cached_property
+    def organizations(self) -> Organizations:
+        """``/v2/organizations``."""
+        return Organizations(self)
 
     @cached_property
     def spaces(self) -> Spaces:

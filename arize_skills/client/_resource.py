@@ -13,9 +13,14 @@ from ._paginator import AsyncPaginator, Page
 if TYPE_CHECKING:
     from ._client import AsyncArizeClient
 
-__all__ = ["Resource"]
+__all__ = ["Resource", "given"]
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def given(**fields: Any) -> dict[str, Any]:
+    """The keyword arguments that are not ``None`` (what a request body should carry)."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 class Resource:
@@ -46,15 +51,15 @@ class Resource:
         *,
         params: Mapping[str, Any] | Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
         method: str = "GET",
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
         cursor_in_body: bool = False,
         convert: Callable[[Any], M] | None = None,
     ) -> AsyncPaginator[M]:
         """A paginator over ``path`` whose response lists items under ``key``.
 
         Most lists take ``limit``/``cursor`` as query parameters; the two search endpoints take them in the
-        body (``cursor_in_body``). ``path`` and ``params`` may be coroutine functions, called once at the first
-        fetch, so that a resource given by name is resolved only when the list is actually read.
+        body (``cursor_in_body``). ``path``, ``params`` and ``body`` may be coroutine functions, called once at the
+        first fetch, so that a resource given by name is resolved only when the list is actually read.
         """
         resolved: dict[str, Any] = {}
 
@@ -62,8 +67,9 @@ class Resource:
             if not resolved:
                 resolved["path"] = path if isinstance(path, str) else await path()
                 resolved["params"] = dict((await params()) if callable(params) else (params or {}))
+                resolved["body"] = (await body()) if callable(body) else body
             query = dict(resolved["params"])
-            payload = dict(body) if body is not None else None
+            payload = dict(resolved["body"]) if resolved["body"] is not None else None
             if cursor is not None:
                 if cursor_in_body:
                     payload = {**(payload or {}), "cursor": cursor}

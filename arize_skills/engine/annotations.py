@@ -14,15 +14,23 @@ from collections.abc import Iterable, Sequence
 from ..errors import ProblemError
 from ..models.annotations import AnnotateRecordInput, Annotation, AnnotationInput
 from ..models.ids import encode_id
+from .objects import StoredObject
 
 __all__ = [
     "LOCAL_ANNOTATOR",
+    "annotate_records",
     "annotations_for",
     "check_annotation_batch",
     "upsert_annotations",
 ]
 
 LOCAL_ANNOTATOR = {"id": encode_id("User", 1), "email": "local@arize-skills"}
+
+# Where the records of each kind live: (table, record ID column, owner column).
+_RECORD_TABLES = {
+    "example": ("dataset_examples", "example_id", "dataset_num"),
+    "run": ("experiment_runs", "run_id", "experiment_num"),
+}
 
 
 def check_annotation_batch(conn: sqlite3.Connection, space_num: int, records: Sequence[AnnotateRecordInput]) -> None:
@@ -99,6 +107,34 @@ def upsert_annotations(
             )
             written += 1
     return written
+
+
+def annotate_records(
+    conn: sqlite3.Connection,
+    target_kind: str,
+    owner: StoredObject,
+    records: Sequence[AnnotateRecordInput],
+    *,
+    now: str,
+) -> None:
+    """Annotate the examples of a dataset (``example``) or the runs of an experiment (``run``).
+
+    The batch is checked against the owner's space first (``check_annotation_batch``); then the annotations of
+    the records the owner holds are upserted, and record IDs it does not hold are skipped, as AX does.
+    """
+    assert owner.space_num is not None
+    check_annotation_batch(conn, owner.space_num, records)
+    table, id_column, owner_column = _RECORD_TABLES[target_kind]
+    ids = [record.record_id for record in records]
+    known = {
+        row[0]
+        for row in conn.execute(
+            f"SELECT {id_column} FROM {table} WHERE {owner_column} = ? AND {id_column} IN ({','.join('?' * len(ids))})",
+            [owner.num, *ids],
+        )
+    }
+    items = [(r.record_id, r.values) for r in records if r.record_id in known]
+    upsert_annotations(conn, target_kind, items, now=now)
 
 
 def annotations_for(

@@ -23,8 +23,7 @@ from typing import Any
 
 from ..errors import ProblemError
 from ..models.ai_integrations import AiIntegration, AiIntegrationScoping
-from ..models.ids import decode_id
-from .objects import StoredObject, get_object
+from .objects import StoredObject, get_object, require_object
 
 __all__ = [
     "HEADER_MASK",
@@ -47,15 +46,7 @@ NOT_ACCESSIBLE = "LLM integration not found or not accessible to this space"
 
 def require_integration(conn: sqlite3.Connection, integration_id: str) -> StoredObject:
     """Load an AI integration by global ID or raise a 404 problem."""
-    decoded = decode_id(integration_id)
-    found = None
-    if decoded is not None and decoded.type_name == LLM_INTEGRATION_KIND:
-        found = get_object(conn, LLM_INTEGRATION_KIND, decoded.number)
-        if found is not None and decoded.suffix and decoded.suffix != found.suffix:
-            found = None
-    if found is None:
-        raise ProblemError(404, f"AI integration '{integration_id}' was not found")
-    return found
+    return require_object(conn, LLM_INTEGRATION_KIND, integration_id, label="AI integration")
 
 
 def integration_accessible(integration: StoredObject, space: StoredObject) -> bool:

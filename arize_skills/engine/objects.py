@@ -18,11 +18,13 @@ from ..models.ids import decode_id, encode_id, new_suffix
 
 __all__ = [
     "StoredObject",
+    "check_name_free",
     "delete_object",
     "find_by_name",
     "get_object",
     "insert_object",
     "list_objects",
+    "other_named",
     "require_object",
     "space_id_of",
     "update_object",
@@ -127,6 +129,39 @@ def find_by_name(
         params.append(parent_num)
     row = conn.execute(sql + " LIMIT 1", params).fetchone()
     return _row(row) if row else None
+
+
+def other_named(
+    conn: sqlite3.Connection,
+    kind: str,
+    name: str,
+    *,
+    space_num: int | None = None,
+    parent_num: int | None = None,
+    own_num: int | None = None,
+) -> StoredObject | None:
+    """Another object of this kind already named ``name`` in the space / under the parent, if any.
+
+    ``own_num`` is the object being renamed: finding itself is not a conflict.
+    """
+    other = find_by_name(conn, kind, name, space_num=space_num, parent_num=parent_num)
+    return other if other is not None and other.num != own_num else None
+
+
+def check_name_free(
+    conn: sqlite3.Connection,
+    kind: str,
+    name: str,
+    *,
+    label: str,
+    where: str = "in this space",
+    space_num: int | None = None,
+    parent_num: int | None = None,
+    own_num: int | None = None,
+) -> None:
+    """Raise a 409 problem "<label> named '<name>' already exists <where>" when ``other_named`` finds one."""
+    if other_named(conn, kind, name, space_num=space_num, parent_num=parent_num, own_num=own_num) is not None:
+        raise ProblemError(409, f"{label} named '{name}' already exists {where}")
 
 
 def list_objects(

@@ -7,6 +7,7 @@ and the SDK must parse it, list it, wait on it (bounded) and cancel it.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from arize import ArizeClient
@@ -19,6 +20,7 @@ from arize.experiments.types import ExperimentTaskFieldNames
 from arize.tasks.types import (
     LlmGenerationRunConfig,
     RunStatus,
+    Task,
     TaskEvaluatorInput,
     TaskQueryFilter,
     TaskQueryFilters,
@@ -40,6 +42,32 @@ def _judge(sdk: ArizeClient, space_id: str, ai_integration_id: str, name: str = 
 
 def _span_evaluator(evaluator_id: str, **kwargs: object) -> TaskEvaluatorInput:
     return TaskEvaluatorInput(SpanEvaluatorInput(evaluator_id=evaluator_id, **kwargs))
+
+
+def _project_task(
+    sdk: ArizeClient,
+    space_id: str,
+    ai_integration_id: str,
+    *,
+    project: str,
+    name: str,
+    judge: str = "task-judge",
+    **options: Any,
+) -> tuple[str, Task]:
+    """A new project and a TEMPLATE_EVALUATION task on its spans, by project ID, with a new judge attached.
+
+    Returns the judge's ID and the task.
+    """
+    project_id = sdk.projects.create(name=project, space=space_id).id
+    judge_id = _judge(sdk, space_id, ai_integration_id, name=judge)
+    task = sdk.tasks.create_evaluation_task(
+        name=name,
+        task_type=TaskType.TEMPLATE_EVALUATION,
+        evaluators=[_span_evaluator(judge_id, column_mappings=MAPPINGS)],
+        project=project_id,
+        **options,
+    )
+    return judge_id, task
 
 
 def test_a_project_task_is_created_listed_and_fetched_by_name(
@@ -78,13 +106,12 @@ def test_a_project_task_is_created_listed_and_fetched_by_name(
 def test_an_update_changes_only_the_fields_sent_and_null_clears_the_filter(
     sdk: ArizeClient, space_id: str, ai_integration_id: str
 ) -> None:
-    project = sdk.projects.create(name="updatable", space=space_id)
-    judge_id = _judge(sdk, space_id, ai_integration_id)
-    task = sdk.tasks.create_evaluation_task(
+    judge_id, task = _project_task(
+        sdk,
+        space_id,
+        ai_integration_id,
+        project="updatable",
         name="tunable",
-        task_type=TaskType.TEMPLATE_EVALUATION,
-        evaluators=[_span_evaluator(judge_id, column_mappings=MAPPINGS)],
-        project=project.id,
         query_filter="status_code = 'ERROR'",
         sampling_rate=0.1,
     )
@@ -99,14 +126,7 @@ def test_an_update_changes_only_the_fields_sent_and_null_clears_the_filter(
 def test_a_trigger_stores_a_pending_run_that_is_listed_waited_on_and_cancelled(
     sdk: ArizeClient, space_id: str, ai_integration_id: str
 ) -> None:
-    project = sdk.projects.create(name="triggered", space=space_id)
-    judge_id = _judge(sdk, space_id, ai_integration_id)
-    task = sdk.tasks.create_evaluation_task(
-        name="backfill",
-        task_type=TaskType.TEMPLATE_EVALUATION,
-        evaluators=[_span_evaluator(judge_id, column_mappings=MAPPINGS)],
-        project=project.id,
-    )
+    _, task = _project_task(sdk, space_id, ai_integration_id, project="triggered", name="backfill")
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
     run = sdk.tasks.trigger_run(task=task.id or "", data_start_time=start, max_spans=100)
     assert run.id and run.task_id == task.id and run.status == RunStatus.PENDING
@@ -192,14 +212,7 @@ def test_a_run_experiment_task_round_trips_its_run_configuration(
 
 
 def test_a_deleted_task_is_gone_with_its_runs(sdk: ArizeClient, space_id: str, ai_integration_id: str) -> None:
-    project = sdk.projects.create(name="ephemeral", space=space_id)
-    judge_id = _judge(sdk, space_id, ai_integration_id)
-    task = sdk.tasks.create_evaluation_task(
-        name="short-lived",
-        task_type=TaskType.TEMPLATE_EVALUATION,
-        evaluators=[_span_evaluator(judge_id, column_mappings=MAPPINGS)],
-        project=project.id,
-    )
+    _, task = _project_task(sdk, space_id, ai_integration_id, project="ephemeral", name="short-lived")
     run = sdk.tasks.trigger_run(task=task.id or "", data_start_time=datetime.now(UTC) - timedelta(hours=1))
     sdk.tasks.delete(task="short-lived", space=space_id)
     with pytest.raises(NotFoundException):
@@ -211,14 +224,7 @@ def test_a_deleted_task_is_gone_with_its_runs(sdk: ArizeClient, space_id: str, a
 def test_a_first_project_run_without_a_window_start_is_refused_naming_data_start_time(
     sdk: ArizeClient, space_id: str, ai_integration_id: str
 ) -> None:
-    project = sdk.projects.create(name="windowless", space=space_id)
-    judge_id = _judge(sdk, space_id, ai_integration_id)
-    task = sdk.tasks.create_evaluation_task(
-        name="needs-start",
-        task_type=TaskType.TEMPLATE_EVALUATION,
-        evaluators=[_span_evaluator(judge_id, column_mappings=MAPPINGS)],
-        project=project.id,
-    )
+    _, task = _project_task(sdk, space_id, ai_integration_id, project="windowless", name="needs-start")
     with pytest.raises(ApiException) as caught:
         sdk.tasks.trigger_run(task=task.id or "")
     assert caught.value.status in (400, 422)
@@ -229,13 +235,8 @@ def test_a_first_project_run_without_a_window_start_is_refused_naming_data_start
 def test_lists_accept_a_space_name_as_the_space_name_filter(
     sdk: ArizeClient, space_id: str, ai_integration_id: str
 ) -> None:
-    project = sdk.projects.create(name="named-space", space=space_id)
-    judge_id = _judge(sdk, space_id, ai_integration_id, name="space-name-judge")
-    sdk.tasks.create_evaluation_task(
-        name="space-name-task",
-        task_type=TaskType.TEMPLATE_EVALUATION,
-        evaluators=[_span_evaluator(judge_id, column_mappings=MAPPINGS)],
-        project=project.id,
+    judge_id, _ = _project_task(
+        sdk, space_id, ai_integration_id, project="named-space", name="space-name-task", judge="space-name-judge"
     )
     # A space given by name is sent as ``space_name=default`` (a substring filter), not resolved to an ID.
     assert [t.name for t in sdk.tasks.list(space="default").tasks or []] == ["space-name-task"]

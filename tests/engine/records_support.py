@@ -1,4 +1,4 @@
-"""Shared set-up for the dataset and experiment tests: request counting, store row counts, annotation configs."""
+"""Shared set-up for the dataset, experiment and span tests: request counting, store row counts, annotation configs."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from arize_skills.errors import BadRequestError, NotFoundError, UnprocessableEnt
 from arize_skills.models.spans import Span
 
 from .otlp_payloads import ingest, span
+from .records_support import create_annotation_config
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 HOUR = timedelta(hours=1)
@@ -42,20 +43,6 @@ async def evaluate(engine: Engine, project: str, span_id: str, name: str, **valu
         upsert_evaluation(conn, "span", f"{num}:{span_id}", name, now=engine.now(), **values)
 
     await engine.store.write(write)
-
-
-async def annotation_config(client: AsyncArizeClient, name: str) -> None:
-    """Create a categorical annotation config in the default space."""
-    await client.request(
-        "POST",
-        "/v2/annotation-configs",
-        json_body={
-            "name": name,
-            "space_id": client.space,
-            "annotation_config_type": "CATEGORICAL",
-            "values": [{"label": "good", "score": 1}, {"label": "bad", "score": 0}],
-        },
-    )
 
 
 async def list_spans(client: AsyncArizeClient, project: str, **kwargs: Any) -> list[Span]:
@@ -286,8 +273,8 @@ async def test_delete_validates_its_body(engine: Engine, client: AsyncArizeClien
 
 
 async def test_span_annotations_are_upserts_read_back_on_the_span(engine: Engine, client: AsyncArizeClient) -> None:
-    await annotation_config(client, "quality")
-    await annotation_config(client, "tone")
+    await create_annotation_config(client, "quality")
+    await create_annotation_config(client, "tone")
     await ingest(engine, "app", [span(sid(1), start=NOW - HOUR), span(sid(2), start=NOW - 2 * HOUR)])
     await client.spans.annotate(
         "app", [{"record_id": sid(1), "values": [{"name": "quality", "label": "good", "score": 1, "text": "ok"}]}]
@@ -311,7 +298,7 @@ async def test_span_annotations_are_upserts_read_back_on_the_span(engine: Engine
 async def test_annotating_any_span_outside_the_window_is_a_404_listing_it_and_writes_nothing(
     engine: Engine, client: AsyncArizeClient
 ) -> None:
-    await annotation_config(client, "quality")
+    await create_annotation_config(client, "quality")
     await ingest(engine, "app", [span(sid(1), start=NOW - HOUR), span(sid(2), start=NOW - timedelta(days=40))])
     records = [
         {"record_id": sid(1), "values": [{"name": "quality", "label": "good"}]},
@@ -330,7 +317,7 @@ async def test_annotating_any_span_outside_the_window_is_a_404_listing_it_and_wr
 async def test_annotate_rejects_unknown_configs_repeated_records_and_bad_windows(
     engine: Engine, client: AsyncArizeClient
 ) -> None:
-    await annotation_config(client, "quality")
+    await create_annotation_config(client, "quality")
     await ingest(engine, "app", [span(sid(1), start=NOW - HOUR)])
     record = {"record_id": sid(1), "values": [{"name": "quality", "label": "good"}]}
     with pytest.raises(NotFoundError, match="no annotation config named 'missing'"):
@@ -360,7 +347,7 @@ async def test_annotate_rejects_unknown_configs_repeated_records_and_bad_windows
 async def test_trace_annotations_need_a_root_span_and_show_on_every_span_of_the_trace(
     engine: Engine, client: AsyncArizeClient
 ) -> None:
-    await annotation_config(client, "quality")
+    await create_annotation_config(client, "quality")
     await ingest(
         engine,
         "app",
@@ -387,7 +374,7 @@ async def test_trace_annotations_need_a_root_span_and_show_on_every_span_of_the_
 async def test_session_annotations_land_on_the_root_of_the_sessions_earliest_trace(
     engine: Engine, client: AsyncArizeClient
 ) -> None:
-    await annotation_config(client, "satisfaction")
+    await create_annotation_config(client, "satisfaction")
     session = {"session.id": "chat-42"}
     await ingest(
         engine,
@@ -412,7 +399,7 @@ async def test_session_annotations_land_on_the_root_of_the_sessions_earliest_tra
 async def test_the_client_splits_more_than_1000_annotations_into_several_requests(
     engine: Engine, client: AsyncArizeClient
 ) -> None:
-    await annotation_config(client, "quality")
+    await create_annotation_config(client, "quality")
     await ingest(engine, "bulk", [span(sid(i), start=NOW - HOUR) for i in range(1, 1002)])
     records = [{"record_id": sid(i), "values": [{"name": "quality", "label": "good"}]} for i in range(1, 1002)]
     await client.spans.annotate("bulk", records)

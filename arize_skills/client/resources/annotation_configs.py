@@ -20,7 +20,7 @@ from ...models.annotation_configs import (
 )
 from ...models.evaluators import OptimizationDirection
 from .._paginator import AsyncPaginator
-from .._resource import Resource
+from .._resource import Resource, given
 from .projects import space_params
 from .tasks import NOT_GIVEN, NotGiven
 
@@ -85,9 +85,8 @@ class AnnotationConfigs(Resource):
             "space_id": await self._client.resolve.space_id(space),
             "annotation_config_type": "CATEGORICAL",
             "values": [_value(v) for v in values],
+            **given(optimization_direction=optimization_direction),
         }
-        if optimization_direction is not None:
-            fields["optimization_direction"] = optimization_direction
         return await self.create(CreateCategoricalAnnotationConfigRequest.model_validate(fields))
 
     async def create_continuous(
@@ -106,9 +105,8 @@ class AnnotationConfigs(Resource):
             "annotation_config_type": "CONTINUOUS",
             "minimum_score": minimum_score,
             "maximum_score": maximum_score,
+            **given(optimization_direction=optimization_direction),
         }
-        if optimization_direction is not None:
-            fields["optimization_direction"] = optimization_direction
         return await self.create(CreateContinuousAnnotationConfigRequest.model_validate(fields))
 
     async def create_freeform(self, name: str, *, space: str | None = None) -> AnnotationConfig:

@@ -9,9 +9,9 @@ NumPy scalars become Python values, datetimes ISO strings, and NaN / ±Inf / mis
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from ...models.annotations import AnnotateRecordInput
 from ...models.datasets import (
@@ -22,13 +22,12 @@ from ...models.datasets import (
     DeleteDatasetExamplesResponse,
     UpdateDatasetRequest,
 )
+from .._chunks import chunked
 from .._paginator import AsyncPaginator
 from .._resource import Resource
 from .projects import space_params
 
-__all__ = ["Datasets", "Rows", "annotation_records", "chunked", "json_records", "json_value"]
-
-T = TypeVar("T")
+__all__ = ["Datasets", "Rows", "annotation_records", "json_records", "json_value"]
 
 Rows = Iterable[Mapping[str, Any]] | Any
 """A list of mappings, or a DataFrame-like object with ``to_dict(orient="records")``."""
@@ -67,12 +66,6 @@ def json_records(rows: Rows) -> list[dict[str, Any]]:
             raise TypeError(f"row {index} is a {type(row).__name__}, not a mapping of field names to values")
         records.append({str(k): json_value(v) for k, v in row.items()})
     return records
-
-
-def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    """Consecutive slices of at most ``size`` items."""
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def annotation_records(annotations: Iterable[AnnotateRecordInput | Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from ...models.evaluators import (
     UpdateEvaluatorRequest,
 )
 from .._paginator import AsyncPaginator
-from .._resource import Resource
+from .._resource import Resource, given
 from .projects import space_params
 from .tasks import NOT_GIVEN, NotGiven
 
@@ -83,6 +83,25 @@ class Evaluators(Resource):
         data = await self._request("POST", "/v2/evaluators", body=_body(request))
         return EvaluatorWithVersion.model_validate(data)
 
+    async def _create_typed(
+        self,
+        space_id: str,
+        name: str,
+        evaluator_type: str,
+        config_key: str,
+        config: dict[str, Any],
+        commit_message: str,
+        description: str | None,
+    ) -> EvaluatorWithVersion:
+        fields = {
+            "space_id": space_id,
+            "name": name,
+            "type": evaluator_type,
+            "version": {"commit_message": commit_message, config_key: config},
+            **given(description=description),
+        }
+        return await self.create(CreateEvaluatorRequest.model_validate(fields))
+
     async def create_judge(
         self,
         name: str,
@@ -121,21 +140,16 @@ class Evaluators(Resource):
                 "provider_parameters": _params(provider_parameters),
             },
         }
-        if classification_choices is not None:
-            config["classification_choices"] = dict(classification_choices)
-        if direction is not None:
-            config["direction"] = direction
-        if data_granularity is not None:
-            config["data_granularity"] = data_granularity
-        fields: dict[str, Any] = {
-            "space_id": space_id,
-            "name": name,
-            "type": "TEMPLATE",
-            "version": {"commit_message": commit_message, "template_config": config},
-        }
-        if description is not None:
-            fields["description"] = description
-        return await self.create(CreateEvaluatorRequest.model_validate(fields))
+        config.update(
+            given(
+                classification_choices=dict(classification_choices) if classification_choices is not None else None,
+                direction=direction,
+                data_granularity=data_granularity,
+            )
+        )
+        return await self._create_typed(
+            space_id, name, "TEMPLATE", "template_config", config, commit_message, description
+        )
 
     async def create_from_template(
         self,
@@ -201,21 +215,14 @@ class Evaluators(Resource):
             "managed_evaluator": managed_evaluator,
             "variables": builtins.list(variables),
         }
-        if static_params is not None:
-            config["static_params"] = [_body(p) for p in static_params]
-        if query_filter is not None:
-            config["query_filter"] = query_filter
-        if data_granularity is not None:
-            config["data_granularity"] = data_granularity
-        fields: dict[str, Any] = {
-            "space_id": space_id,
-            "name": name,
-            "type": "CODE",
-            "version": {"commit_message": commit_message, "code_config": config},
-        }
-        if description is not None:
-            fields["description"] = description
-        return await self.create(CreateEvaluatorRequest.model_validate(fields))
+        config.update(
+            given(
+                static_params=[_body(p) for p in static_params] if static_params is not None else None,
+                query_filter=query_filter,
+                data_granularity=data_granularity,
+            )
+        )
+        return await self._create_typed(space_id, name, "CODE", "code_config", config, commit_message, description)
 
     async def update(
         self,

@@ -20,9 +20,10 @@ from ...models.experiments import (
     ExperimentRun,
     ExperimentWithRunIds,
 )
+from .._chunks import chunked
 from .._paginator import AsyncPaginator
 from .._resource import Resource
-from .datasets import Rows, annotation_records, chunked, json_records
+from .datasets import Rows, annotation_records, json_records
 
 __all__ = ["Experiments", "run_records"]
 

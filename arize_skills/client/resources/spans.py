@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from ...models._base import Pagination
+from ...models._base import RequestModel
 from ...models.annotations import AnnotateRecordInput
 from ...models.spans import (
     AnnotateSpansRequest,
@@ -18,10 +18,11 @@ from ...models.spans import (
     ListSpansRequest,
     Span,
 )
-from .._paginator import AsyncPaginator, Page
-from .._resource import Resource
+from .._chunks import chunked
+from .._paginator import AsyncPaginator
+from .._resource import Resource, given
 
-__all__ = ["ANNOTATE_BATCH", "DELETE_BATCH", "SESSION_ANNOTATE_BATCH", "Spans", "post_paginator"]
+__all__ = ["ANNOTATE_BATCH", "DELETE_BATCH", "SESSION_ANNOTATE_BATCH", "Spans", "project_list"]
 
 ANNOTATE_BATCH = 1000
 SESSION_ANNOTATE_BATCH = 100
@@ -30,33 +31,27 @@ DELETE_BATCH = 5000
 M = TypeVar("M", bound=BaseModel)
 
 
-def given(**fields: Any) -> dict[str, Any]:
-    """The keyword arguments that are not ``None`` (what a request body should carry)."""
-    return {name: value for name, value in fields.items() if value is not None}
-
-
-def post_paginator(
+def project_list(
     resource: Resource,
     path: str,
     key: str,
     model: type[M],
-    body: Callable[[], Awaitable[Mapping[str, Any]]],
+    request: type[RequestModel],
+    *,
+    project: str,
+    space: str | None,
     limit: int,
+    **fields: Any,
 ) -> AsyncPaginator[M]:
-    """A paginator over a POST list whose ``limit``/``cursor`` are query parameters and whose body is built once,
-    at the first fetch (so that names are resolved only when the list is read)."""
-    built: list[Mapping[str, Any]] = []
+    """A paginator over a POST list of one project's spans or traces: ``limit``/``cursor`` are query parameters,
+    and the body (``fields`` that are not ``None``, with the project resolved to its ID) is built once, at the
+    first fetch, so that names are resolved only when the list is read."""
 
-    async def fetch(cursor: str | None) -> Page[M]:
-        if not built:
-            built.append(await body())
-        params = {"limit": limit, "cursor": cursor}
-        data = await resource._request("POST", path, params=params, body=built[0], idempotent=True)
-        pagination = Pagination.model_validate(data.get("pagination") or {})
-        items = [model.model_validate(item) for item in data.get(key, [])]
-        return Page(items, pagination.has_more, pagination.next_cursor if pagination.has_more else None)
+    async def body() -> dict[str, Any]:
+        project_id = await resource._client.resolve.id_of("project", project, space=space)
+        return request.model_validate(given(project_id=project_id, **fields)).to_body()
 
-    return AsyncPaginator(fetch)
+    return resource._paginate(path, key, model, method="POST", params={"limit": limit}, body=body)
 
 
 class Spans(Resource):
@@ -82,20 +77,22 @@ class Spans(Resource):
         ``attributes.llm.model_name`` or ``eval.hallucination.score``.
         """
 
-        async def body() -> dict[str, Any]:
-            project_id = await self._client.resolve.id_of("project", project, space=space)
-            fields = given(
-                project_id=project_id,
-                start_time=start_time,
-                end_time=end_time,
-                filter=filter,
-                included_columns=list(included_columns) if included_columns is not None else None,
-                excluded_columns=list(excluded_columns) if excluded_columns is not None else None,
-                truncate_string_length=truncate_string_length,
-            )
-            return ListSpansRequest.model_validate(fields).to_body()
-
-        return post_paginator(self, "/v2/spans", "spans", Span, body, limit)
+        return project_list(
+            self,
+            "/v2/spans",
+            "spans",
+            Span,
+            ListSpansRequest,
+            project=project,
+            space=space,
+            limit=limit,
+            start_time=start_time,
+            end_time=end_time,
+            filter=filter,
+            included_columns=list(included_columns) if included_columns is not None else None,
+            excluded_columns=list(excluded_columns) if excluded_columns is not None else None,
+            truncate_string_length=truncate_string_length,
+        )
 
     async def delete(
         self,
@@ -111,14 +108,14 @@ class Spans(Resource):
         project_id = await self._client.resolve.id_of("project", project, space=space)
         ids = list(dict.fromkeys(span_ids))
         result = DeleteSpansResponse(completed=True)
-        for start in range(0, max(len(ids), 1), DELETE_BATCH):
+        for chunk in chunked(ids, DELETE_BATCH, at_least_one=True):
             fields = given(project_id=project_id, start_time=start_time, end_time=end_time)
-            request = DeleteSpansRequest.model_validate({**fields, "span_ids": ids[start : start + DELETE_BATCH]})
+            request = DeleteSpansRequest.model_validate({**fields, "span_ids": chunk})
             data = await self._request("DELETE", "/v2/spans", body=request.to_body())
-            chunk = DeleteSpansResponse.model_validate(data)
-            result.completed = result.completed and chunk.completed
-            result.deleted_span_ids.extend(chunk.deleted_span_ids)
-            result.not_deleted_span_ids.extend(chunk.not_deleted_span_ids)
+            part = DeleteSpansResponse.model_validate(data)
+            result.completed = result.completed and part.completed
+            result.deleted_span_ids.extend(part.deleted_span_ids)
+            result.not_deleted_span_ids.extend(part.not_deleted_span_ids)
         return result
 
     async def annotate(
@@ -141,7 +138,7 @@ class Spans(Resource):
         project_id = await self._client.resolve.id_of("project", project, space=space)
         records = [AnnotateRecordInput.model_validate(r) for r in annotations]
         size = SESSION_ANNOTATE_BATCH if granularity == "SESSION" else ANNOTATE_BATCH
-        for start in range(0, max(len(records), 1), size):
+        for chunk in chunked(records, size, at_least_one=True):
             fields = given(project_id=project_id, start_time=start_time, end_time=end_time, granularity=granularity)
-            request = AnnotateSpansRequest.model_validate({**fields, "annotations": records[start : start + size]})
+            request = AnnotateSpansRequest.model_validate({**fields, "annotations": chunk})
             await self._request("POST", "/v2/spans/annotate", body=request.to_body(), idempotent=True)

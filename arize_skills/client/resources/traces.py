@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from ...models.traces import ListTracesRequest, Trace
 from .._paginator import AsyncPaginator
 from .._resource import Resource
-from .spans import given, post_paginator
+from .spans import project_list
 
 __all__ = ["Traces"]
 
@@ -33,9 +32,16 @@ class Traces(Resource):
         ``context.trace_id = '<id>'`` for all of them). ``limit`` is at most 50.
         """
 
-        async def body() -> dict[str, Any]:
-            project_id = await self._client.resolve.id_of("project", project, space=space)
-            fields = given(project_id=project_id, start_time=start_time, end_time=end_time, filter=filter)
-            return ListTracesRequest.model_validate(fields).to_body()
-
-        return post_paginator(self, "/v2/traces", "traces", Trace, body, limit)
+        return project_list(
+            self,
+            "/v2/traces",
+            "traces",
+            Trace,
+            ListTracesRequest,
+            project=project,
+            space=space,
+            limit=limit,
+            start_time=start_time,
+            end_time=end_time,
+            filter=filter,
+        )

@@ -15,6 +15,7 @@ def all_routes() -> list[BaseRoute]:
         datasets,
         evaluators,
         experiments,
+        organizations,
         otlp,
         projects,
         spaces,
@@ -25,4 +26,5 @@ def all_routes() -> list[BaseRoute]:
 
     modules = [spaces, projects, datasets, experiments, otlp, spans, traces, tasks]
     modules += [evaluators, ai_integrations, annotation_configs]
+    modules += [organizations]
     return [route for module in modules for route in module.routes]

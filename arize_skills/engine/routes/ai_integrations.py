@@ -24,16 +24,7 @@ from ...models.ai_integrations import (
 from ...models.ids import decode_id
 from ..annotations import LOCAL_ANNOTATOR
 from ..core import Engine, engine_of
-from ..http import (
-    decode_cursor,
-    empty_response,
-    encode_cursor,
-    json_response,
-    page_response,
-    query_str,
-    read_body,
-    read_limit,
-)
+from ..http import json_response, read_body, read_limit
 from ..integrations import (
     HEADER_MASK,
     LLM_INTEGRATION_KIND,
@@ -41,7 +32,8 @@ from ..integrations import (
     require_integration,
     set_integration_secret,
 )
-from ..objects import delete_object, find_by_name, get_object, insert_object, update_object
+from ..object_routes import delete_response, object_page_response, object_response, space_list_params
+from ..objects import StoredObject, check_name_free, delete_object, get_object, insert_object, update_object
 
 __all__ = ["routes"]
 
@@ -103,9 +95,14 @@ def _resolve_scopings(
 
 
 def _check_name_free(conn: sqlite3.Connection, name: str, own_num: int | None = None) -> None:
-    other = find_by_name(conn, LLM_INTEGRATION_KIND, name)
-    if other is not None and other.num != own_num:
-        raise ProblemError(409, f"an AI integration named '{name}' already exists (names are unique per account)")
+    check_name_free(
+        conn,
+        LLM_INTEGRATION_KIND,
+        name,
+        label="an AI integration",
+        where="(names are unique per account)",
+        own_num=own_num,
+    )
 
 
 def _visible_scope(
@@ -125,21 +122,15 @@ def _visible_scope(
 async def list_integrations(request: Request) -> Response:
     engine = engine_of(request)
     limit = read_limit(request)
-    space_id, space_name, name = (
-        query_str(request, "space_id"),
-        query_str(request, "space_name"),
-        query_str(request, "name"),
-    )
-    scope = f"ai-integrations|{space_id}|{space_name}|{name}"
-    after = decode_cursor(request.query_params.get("cursor"), scope)
+    space_id, space_name, name = space_list_params(request)
 
-    def run(conn: sqlite3.Connection) -> tuple[list[AiIntegration], str | None]:
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
         sql = "SELECT num FROM objects WHERE kind = :kind"
         params: dict[str, Any] = {"kind": LLM_INTEGRATION_KIND, "limit": limit + 1}
         visible = _visible_scope(engine, conn, space_id, space_name)
         if visible is not None:
             if not visible[0]:
-                return [], None
+                return [], False
             # Visible to a space: account-wide (no scopings, or a scoping naming neither an organization nor a
             # space), scoped to the space's organization, or scoped to the space itself.
             sql += (
@@ -159,21 +150,14 @@ async def list_integrations(request: Request) -> Response:
             params["after"] = int(after)
         rows = conn.execute(sql + " ORDER BY num DESC LIMIT :limit", params).fetchall()
         found = [get_object(conn, LLM_INTEGRATION_KIND, row[0]) for row in rows[:limit]]
-        items = [integration_model(conn, obj) for obj in found if obj is not None]
-        cursor = encode_cursor(rows[limit - 1][0], scope) if len(rows) > limit else None
-        return items, cursor
+        return [obj for obj in found if obj is not None], len(rows) > limit
 
-    items, cursor = await engine.store.read(run)
-    return page_response("ai_integrations", items, cursor)
+    scope = f"ai-integrations|{space_id}|{space_name}|{name}"
+    return await object_page_response(request, "ai_integrations", scope=scope, fetch=fetch, render=integration_model)
 
 
 async def get_integration(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> AiIntegration:
-        return integration_model(conn, require_integration(conn, request.path_params["integration_id"]))
-
-    return json_response(await engine.store.read(run))
+    return await object_response(request, request.path_params["integration_id"], require_integration, integration_model)
 
 
 async def create_integration(request: Request) -> Response:
@@ -243,16 +227,15 @@ async def update_integration(request: Request) -> Response:
     return json_response(await engine.store.write(run))
 
 
+def _delete_integration(conn: sqlite3.Connection, integration: StoredObject) -> None:
+    set_integration_secret(conn, integration.num, None)
+    delete_object(conn, integration)
+
+
 async def delete_integration(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> None:
-        integration = require_integration(conn, request.path_params["integration_id"])
-        set_integration_secret(conn, integration.num, None)
-        delete_object(conn, integration)
-
-    await engine.store.write(run)
-    return empty_response()
+    return await delete_response(
+        request, request.path_params["integration_id"], require_integration, _delete_integration
+    )
 
 
 routes = [

@@ -26,11 +26,12 @@ from ...models.annotation_configs import (
     UpdateFreeformAnnotationConfigRequest,
 )
 from ..core import engine_of
-from ..http import decode_cursor, empty_response, encode_cursor, page_response, query_str, read_body, read_limit
+from ..http import read_body, read_limit
+from ..object_routes import delete_response, object_page_response, object_response, space_list_params
 from ..objects import (
     StoredObject,
+    check_name_free,
     delete_object,
-    find_by_name,
     insert_object,
     list_objects,
     require_object,
@@ -78,6 +79,14 @@ def annotation_config_model(
     )
 
 
+def _require_config(conn: sqlite3.Connection, config_id: str) -> StoredObject:
+    return require_object(conn, ANNOTATION_CONFIG_KIND, config_id, label="annotation config")
+
+
+def _config_wire(conn: sqlite3.Connection, config: StoredObject) -> dict[str, Any]:
+    return annotation_config_model(conn, config).to_wire()
+
+
 def _check_range(minimum: float, maximum: float) -> None:
     if not minimum < maximum:
         raise ProblemError(
@@ -86,48 +95,28 @@ def _check_range(minimum: float, maximum: float) -> None:
 
 
 def _check_name_free(conn: sqlite3.Connection, name: str, space_num: int | None, own_num: int | None = None) -> None:
-    other = find_by_name(conn, ANNOTATION_CONFIG_KIND, name, space_num=space_num)
-    if other is not None and other.num != own_num:
-        raise ProblemError(409, f"an annotation config named '{name}' already exists in this space")
+    check_name_free(
+        conn, ANNOTATION_CONFIG_KIND, name, label="an annotation config", space_num=space_num, own_num=own_num
+    )
 
 
 async def list_configs(request: Request) -> Response:
     engine = engine_of(request)
     limit = read_limit(request)
-    space_id, space_name, name = (
-        query_str(request, "space_id"),
-        query_str(request, "space_name"),
-        query_str(request, "name"),
-    )
-    scope = f"annotation-configs|{space_id}|{space_name}|{name}"
-    after = decode_cursor(request.query_params.get("cursor"), scope)
+    space_id, space_name, name = space_list_params(request)
 
-    def run(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], str | None]:
-        configs, more = list_objects(
-            conn,
-            ANNOTATION_CONFIG_KIND,
-            limit=limit,
-            after=after,
-            space_nums=engine.space_scope(conn, space_id, space_name),
-            name_contains=name,
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
+        space_nums = engine.space_scope(conn, space_id, space_name)
+        return list_objects(
+            conn, ANNOTATION_CONFIG_KIND, limit=limit, after=after, space_nums=space_nums, name_contains=name
         )
-        cursor = encode_cursor(configs[-1].num, scope) if more else None
-        return [annotation_config_model(conn, c).to_wire() for c in configs], cursor
 
-    items, cursor = await engine.store.read(run)
-    return page_response("annotation_configs", items, cursor)
+    scope = f"annotation-configs|{space_id}|{space_name}|{name}"
+    return await object_page_response(request, "annotation_configs", scope=scope, fetch=fetch, render=_config_wire)
 
 
 async def get_config(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> dict[str, Any]:
-        config = require_object(
-            conn, ANNOTATION_CONFIG_KIND, request.path_params["config_id"], label="annotation config"
-        )
-        return annotation_config_model(conn, config).to_wire()
-
-    return JSONResponse(await engine.store.read(run))
+    return await object_response(request, request.path_params["config_id"], _require_config, _config_wire)
 
 
 async def create_config(request: Request) -> Response:
@@ -167,9 +156,7 @@ async def update_config(request: Request) -> Response:
     given = body.model_fields_set
 
     def run(conn: sqlite3.Connection) -> dict[str, Any]:
-        config = require_object(
-            conn, ANNOTATION_CONFIG_KIND, request.path_params["config_id"], label="annotation config"
-        )
+        config = _require_config(conn, request.path_params["config_id"])
         stored_type = config.body["type"]
         if stored_type != probe.annotation_config_type:
             raise ProblemError(
@@ -187,23 +174,13 @@ async def update_config(request: Request) -> Response:
         name = getattr(body, "name", None)
         if name is not None:
             _check_name_free(conn, name, config.space_num, config.num)
-        updated = update_object(conn, config, now=engine.now(), body=doc, name=name)
-        return annotation_config_model(conn, updated).to_wire()
+        return _config_wire(conn, update_object(conn, config, now=engine.now(), body=doc, name=name))
 
     return JSONResponse(await engine.store.write(run))
 
 
 async def delete_config(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> None:
-        config = require_object(
-            conn, ANNOTATION_CONFIG_KIND, request.path_params["config_id"], label="annotation config"
-        )
-        delete_object(conn, config)
-
-    await engine.store.write(run)
-    return empty_response()
+    return await delete_response(request, request.path_params["config_id"], _require_config, delete_object)
 
 
 routes = [

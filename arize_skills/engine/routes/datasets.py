@@ -29,7 +29,7 @@ from ...models.datasets import (
     UpdateDatasetExamplesRequest,
     UpdateDatasetRequest,
 )
-from ..annotations import check_annotation_batch, upsert_annotations
+from ..annotations import annotate_records
 from ..core import engine_of
 from ..datasets import (
     DATASET_KIND,
@@ -56,10 +56,11 @@ from ..http import (
     read_body,
     read_limit,
 )
+from ..object_routes import delete_response, object_page_response, object_response, space_list_params
 from ..objects import (
     StoredObject,
+    check_name_free,
     delete_object,
-    find_by_name,
     insert_object,
     list_objects,
     space_id_of,
@@ -111,27 +112,21 @@ def _written(
     )
 
 
+def _dataset_with_versions(conn: sqlite3.Connection, dataset: StoredObject) -> Dataset:
+    return dataset_model(conn, dataset, with_versions=True)
+
+
 async def list_datasets(request: Request) -> Response:
     engine = engine_of(request)
     limit = read_limit(request)
-    space_id, space_name, name = (
-        query_str(request, "space_id"),
-        query_str(request, "space_name"),
-        query_str(request, "name"),
-    )
-    scope = f"datasets|{space_id}|{space_name}|{name}"
-    after = decode_cursor(request.query_params.get("cursor"), scope)
+    space_id, space_name, name = space_list_params(request)
 
-    def run(conn: sqlite3.Connection) -> tuple[list[Dataset], str | None]:
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
         space_nums = engine.space_scope(conn, space_id, space_name)
-        datasets, more = list_objects(
-            conn, DATASET_KIND, limit=limit, after=after, space_nums=space_nums, name_contains=name
-        )
-        cursor = encode_cursor(datasets[-1].num, scope) if more else None
-        return [dataset_model(conn, d) for d in datasets], cursor
+        return list_objects(conn, DATASET_KIND, limit=limit, after=after, space_nums=space_nums, name_contains=name)
 
-    items, cursor = await engine.store.read(run)
-    return page_response("datasets", items, cursor)
+    scope = f"datasets|{space_id}|{space_name}|{name}"
+    return await object_page_response(request, "datasets", scope=scope, fetch=fetch, render=dataset_model)
 
 
 async def create_dataset(request: Request) -> Response:
@@ -140,8 +135,7 @@ async def create_dataset(request: Request) -> Response:
 
     def run(conn: sqlite3.Connection) -> Dataset:
         space = engine.require_space(conn, body.space_id)
-        if find_by_name(conn, DATASET_KIND, body.name, space_num=space.num):
-            raise ProblemError(409, f"a dataset named '{body.name}' already exists in this space")
+        check_name_free(conn, DATASET_KIND, body.name, label="a dataset", space_num=space.num)
         now = engine.now()
         dataset = insert_object(conn, DATASET_KIND, name=body.name, body={}, now=now, space_num=space.num)
         version = insert_object(
@@ -154,12 +148,7 @@ async def create_dataset(request: Request) -> Response:
 
 
 async def get_dataset(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> Dataset:
-        return dataset_model(conn, require_dataset(conn, request.path_params["dataset_id"]), with_versions=True)
-
-    return json_response(await engine.store.read(run))
+    return await object_response(request, request.path_params["dataset_id"], require_dataset, _dataset_with_versions)
 
 
 async def update_dataset(request: Request) -> Response:
@@ -168,27 +157,24 @@ async def update_dataset(request: Request) -> Response:
 
     def run(conn: sqlite3.Connection) -> Dataset:
         dataset = require_dataset(conn, request.path_params["dataset_id"])
-        other = find_by_name(conn, DATASET_KIND, body.name, space_num=dataset.space_num)
-        if other is not None and other.num != dataset.num:
-            raise ProblemError(409, f"a dataset named '{body.name}' already exists in this space")
-        return dataset_model(conn, update_object(conn, dataset, now=engine.now(), name=body.name), with_versions=True)
+        check_name_free(
+            conn, DATASET_KIND, body.name, label="a dataset", space_num=dataset.space_num, own_num=dataset.num
+        )
+        return _dataset_with_versions(conn, update_object(conn, dataset, now=engine.now(), name=body.name))
 
     return json_response(await engine.store.write(run))
 
 
+def _delete_dataset(conn: sqlite3.Connection, dataset: StoredObject) -> None:
+    experiments, _ = list_objects(conn, EXPERIMENT_KIND, limit=1_000_000, parent_num=dataset.num)
+    for experiment in experiments:
+        delete_experiment(conn, experiment)
+    delete_dataset_records(conn, dataset)
+    delete_object(conn, dataset)
+
+
 async def delete_dataset(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> None:
-        dataset = require_dataset(conn, request.path_params["dataset_id"])
-        experiments, _ = list_objects(conn, EXPERIMENT_KIND, limit=1_000_000, parent_num=dataset.num)
-        for experiment in experiments:
-            delete_experiment(conn, experiment)
-        delete_dataset_records(conn, dataset)
-        delete_object(conn, dataset)
-
-    await engine.store.write(run)
-    return empty_response()
+    return await delete_response(request, request.path_params["dataset_id"], require_dataset, _delete_dataset)
 
 
 def _examples_page(
@@ -384,20 +370,7 @@ async def annotate_examples(request: Request) -> Response:
     dataset_id = request.path_params["dataset_id"]
 
     def run(conn: sqlite3.Connection) -> None:
-        dataset = require_dataset(conn, dataset_id)
-        assert dataset.space_num is not None
-        check_annotation_batch(conn, dataset.space_num, body.annotations)
-        ids = [record.record_id for record in body.annotations]
-        known = {
-            row[0]
-            for row in conn.execute(
-                f"SELECT DISTINCT example_id FROM dataset_examples WHERE dataset_num = ?"
-                f" AND example_id IN ({','.join('?' * len(ids))})",
-                [dataset.num, *ids],
-            )
-        }
-        items = [(r.record_id, r.values) for r in body.annotations if r.record_id in known]
-        upsert_annotations(conn, "example", items, now=engine.now())
+        annotate_records(conn, "example", require_dataset(conn, dataset_id), body.annotations, now=engine.now())
 
     await engine.store.write(run)
     return empty_response(202)

@@ -47,21 +47,13 @@ from ...models.ids import decode_id
 from ..annotations import LOCAL_ANNOTATOR
 from ..core import engine_of
 from ..filters import run_filter_sql, span_filter_sql
-from ..http import (
-    decode_cursor,
-    empty_response,
-    encode_cursor,
-    json_response,
-    page_response,
-    query_str,
-    read_body,
-    read_limit,
-)
+from ..http import json_response, query_str, read_body, read_limit
 from ..integrations import require_accessible_integration
+from ..object_routes import delete_response, object_page_response, space_list_params
 from ..objects import (
     StoredObject,
+    check_name_free,
     delete_object,
-    find_by_name,
     get_object,
     insert_object,
     list_objects,
@@ -270,26 +262,25 @@ def _insert_version(conn: sqlite3.Connection, evaluator: StoredObject, doc: dict
     return update_object(conn, version, now=now, body=doc)
 
 
+def _updated_position(evaluator: StoredObject) -> list[Any]:
+    return [evaluator.updated_at, evaluator.num]
+
+
 async def list_evaluators(request: Request) -> Response:
     engine = engine_of(request)
     limit = read_limit(request)
-    space_id, space_name, name = (
-        query_str(request, "space_id"),
-        query_str(request, "space_name"),
-        query_str(request, "name"),
-    )
-    scope = f"evaluators|{space_id}|{space_name}|{name}"
-    after = decode_cursor(request.query_params.get("cursor"), scope)
-    if after is not None and not (isinstance(after, list) and len(after) == 2):
-        raise ProblemError(400, "cursor is not valid for this request; start again without a cursor")
+    space_id, space_name, name = space_list_params(request)
 
-    def run(conn: sqlite3.Connection) -> tuple[list[Evaluator], str | None]:
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
+        # Most recently updated first, so the keyset position is (updated_at, num), not num alone.
+        if after is not None and not (isinstance(after, list) and len(after) == 2):
+            raise ProblemError(400, "cursor is not valid for this request; start again without a cursor")
         sql = "SELECT num, updated_at FROM objects WHERE kind = ?"
         params: list[Any] = [EVALUATOR_KIND]
         space_nums = engine.space_scope(conn, space_id, space_name)
         if space_nums is not None:
             if not space_nums:
-                return [], None
+                return [], False
             sql += f" AND space_num IN ({','.join('?' * len(space_nums))})"
             params.extend(space_nums)
         if name is not None:
@@ -302,13 +293,12 @@ async def list_evaluators(request: Request) -> Response:
         params.append(limit + 1)
         rows = conn.execute(sql, params).fetchall()
         evaluators = [get_object(conn, EVALUATOR_KIND, row[0]) for row in rows[:limit]]
-        items = [evaluator_model(conn, e) for e in evaluators if e is not None]
-        last = rows[limit - 1] if len(rows) > limit else None
-        cursor = encode_cursor([last[1], last[0]], scope) if last is not None else None
-        return items, cursor
+        return [e for e in evaluators if e is not None], len(rows) > limit
 
-    items, cursor = await engine.store.read(run)
-    return page_response("evaluators", items, cursor)
+    scope = f"evaluators|{space_id}|{space_name}|{name}"
+    return await object_page_response(
+        request, "evaluators", scope=scope, fetch=fetch, render=evaluator_model, position=_updated_position
+    )
 
 
 async def create_evaluator(request: Request) -> Response:
@@ -319,8 +309,7 @@ async def create_evaluator(request: Request) -> Response:
     def run(conn: sqlite3.Connection) -> dict[str, Any]:
         space = engine.require_space(conn, body.space_id)
         doc = _config_doc(conn, space, body.type, body.version)
-        if find_by_name(conn, EVALUATOR_KIND, body.name, space_num=space.num):
-            raise ProblemError(409, f"an evaluator named '{body.name}' already exists in this space")
+        check_name_free(conn, EVALUATOR_KIND, body.name, label="an evaluator", space_num=space.num)
         evaluator_doc = {
             "type": body.type,
             "description": body.description,
@@ -360,9 +349,14 @@ async def update_evaluator(request: Request) -> Response:
     def run(conn: sqlite3.Connection) -> Evaluator:
         evaluator = require_evaluator(conn, request.path_params["evaluator_id"])
         if body.name is not None:
-            other = find_by_name(conn, EVALUATOR_KIND, body.name, space_num=evaluator.space_num)
-            if other is not None and other.num != evaluator.num:
-                raise ProblemError(409, f"an evaluator named '{body.name}' already exists in this space")
+            check_name_free(
+                conn,
+                EVALUATOR_KIND,
+                body.name,
+                label="an evaluator",
+                space_num=evaluator.space_num,
+                own_num=evaluator.num,
+            )
         doc = dict(evaluator.body)
         if "description" in body.model_fields_set:
             doc["description"] = body.description
@@ -371,24 +365,21 @@ async def update_evaluator(request: Request) -> Response:
     return json_response(await engine.store.write(run))
 
 
+def _delete_evaluator(conn: sqlite3.Connection, evaluator: StoredObject) -> None:
+    users = tasks_using(conn, evaluator)
+    if users:
+        raise ProblemError(
+            409,
+            f"evaluator '{evaluator.name}' is used by task(s) {_task_names(users)}; remove it from those tasks "
+            "(or delete them) first",
+        )
+    for version in _versions(conn, evaluator):
+        delete_object(conn, version)
+    delete_object(conn, evaluator)
+
+
 async def delete_evaluator(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> None:
-        evaluator = require_evaluator(conn, request.path_params["evaluator_id"])
-        users = tasks_using(conn, evaluator)
-        if users:
-            raise ProblemError(
-                409,
-                f"evaluator '{evaluator.name}' is used by task(s) {_task_names(users)}; remove it from those tasks "
-                "(or delete them) first",
-            )
-        for version in _versions(conn, evaluator):
-            delete_object(conn, version)
-        delete_object(conn, evaluator)
-
-    await engine.store.write(run)
-    return empty_response()
+    return await delete_response(request, request.path_params["evaluator_id"], require_evaluator, _delete_evaluator)
 
 
 async def create_version(request: Request) -> Response:
@@ -410,20 +401,18 @@ async def create_version(request: Request) -> Response:
 
 
 async def list_versions(request: Request) -> Response:
-    engine = engine_of(request)
     limit = read_limit(request)
     evaluator_id = request.path_params["evaluator_id"]
-    scope = f"evaluator-versions|{evaluator_id}"
-    after = decode_cursor(request.query_params.get("cursor"), scope)
 
-    def run(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], str | None]:
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
         evaluator = require_evaluator(conn, evaluator_id)
-        versions, more = list_objects(conn, EVALUATOR_VERSION_KIND, limit=limit, after=after, parent_num=evaluator.num)
-        cursor = encode_cursor(versions[-1].num, scope) if more else None
-        return [_version_wire(v, evaluator) for v in versions], cursor
+        return list_objects(conn, EVALUATOR_VERSION_KIND, limit=limit, after=after, parent_num=evaluator.num)
 
-    items, cursor = await engine.store.read(run)
-    return page_response("evaluator_versions", items, cursor)
+    def render(conn: sqlite3.Connection, version: StoredObject) -> dict[str, Any]:
+        return _version_wire(version, require_evaluator(conn, evaluator_id))
+
+    scope = f"evaluator-versions|{evaluator_id}"
+    return await object_page_response(request, "evaluator_versions", scope=scope, fetch=fetch, render=render)
 
 
 async def delete_versions(request: Request) -> Response:

@@ -25,7 +25,7 @@ from ...models.experiments import (
     ExperimentWithRunIds,
     SearchExperimentRunsRequest,
 )
-from ..annotations import check_annotation_batch, upsert_annotations
+from ..annotations import annotate_records
 from ..core import engine_of
 from ..datasets import require_dataset, resolve_version
 from ..experiments import (
@@ -48,6 +48,7 @@ from ..http import (
     read_body,
     read_limit,
 )
+from ..object_routes import delete_response, object_page_response, object_response
 from ..objects import StoredObject, find_by_name, insert_object, list_objects, space_id_of, update_object
 
 __all__ = ["experiment_model", "routes"]
@@ -100,13 +101,11 @@ async def list_experiments(request: Request) -> Response:
     )
     if dataset_id is not None and space_id is not None:
         raise ProblemError(400, "send dataset_id or space_id, not both")
-    scope = f"experiments|{dataset_id}|{space_id}|{name}"
-    after = decode_cursor(request.query_params.get("cursor"), scope)
 
-    def run(conn: sqlite3.Connection) -> tuple[list[Experiment], str | None]:
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
         parent_num = require_dataset(conn, dataset_id).num if dataset_id is not None else None
         space_nums = engine.space_scope(conn, space_id, None)
-        experiments, more = list_objects(
+        return list_objects(
             conn,
             EXPERIMENT_KIND,
             limit=limit,
@@ -115,11 +114,9 @@ async def list_experiments(request: Request) -> Response:
             parent_num=parent_num,
             name_contains=name,
         )
-        cursor = encode_cursor(experiments[-1].num, scope) if more else None
-        return [experiment_model(conn, e) for e in experiments], cursor
 
-    items, cursor = await engine.store.read(run)
-    return page_response("experiments", items, cursor)
+    scope = f"experiments|{dataset_id}|{space_id}|{name}"
+    return await object_page_response(request, "experiments", scope=scope, fetch=fetch, render=experiment_model)
 
 
 async def create_experiment(request: Request) -> Response:
@@ -154,22 +151,11 @@ async def create_experiment(request: Request) -> Response:
 
 
 async def get_experiment(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> Experiment:
-        return experiment_model(conn, require_experiment(conn, request.path_params["experiment_id"]))
-
-    return json_response(await engine.store.read(run))
+    return await object_response(request, request.path_params["experiment_id"], require_experiment, experiment_model)
 
 
 async def delete_experiment_route(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> None:
-        delete_experiment(conn, require_experiment(conn, request.path_params["experiment_id"]))
-
-    await engine.store.write(run)
-    return empty_response()
+    return await delete_response(request, request.path_params["experiment_id"], require_experiment, delete_experiment)
 
 
 async def list_runs(request: Request) -> Response:
@@ -255,20 +241,7 @@ async def annotate_runs(request: Request) -> Response:
     experiment_id = request.path_params["experiment_id"]
 
     def run(conn: sqlite3.Connection) -> None:
-        experiment = require_experiment(conn, experiment_id)
-        assert experiment.space_num is not None
-        check_annotation_batch(conn, experiment.space_num, body.annotations)
-        ids = [record.record_id for record in body.annotations]
-        known = {
-            row[0]
-            for row in conn.execute(
-                "SELECT run_id FROM experiment_runs WHERE experiment_num = ?"
-                f" AND run_id IN ({','.join('?' * len(ids))})",
-                [experiment.num, *ids],
-            )
-        }
-        items = [(r.record_id, r.values) for r in body.annotations if r.record_id in known]
-        upsert_annotations(conn, "run", items, now=engine.now())
+        annotate_records(conn, "run", require_experiment(conn, experiment_id), body.annotations, now=engine.now())
 
     await engine.store.write(run)
     return empty_response(202)

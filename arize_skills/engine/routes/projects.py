@@ -12,20 +12,12 @@ from starlette.routing import Route
 from ...errors import ProblemError
 from ...models.projects import CreateProjectRequest, Project, UpdateProjectRequest
 from ..core import engine_of
-from ..http import (
-    decode_cursor,
-    empty_response,
-    encode_cursor,
-    json_response,
-    page_response,
-    query_str,
-    read_body,
-    read_limit,
-)
+from ..http import json_response, query_str, read_body, read_limit
+from ..object_routes import delete_response, object_page_response, object_response, space_list_params
 from ..objects import (
     StoredObject,
+    check_name_free,
     delete_object,
-    find_by_name,
     insert_object,
     list_objects,
     require_object,
@@ -58,40 +50,26 @@ def project_model(conn: sqlite3.Connection, project: StoredObject, space_id: str
 async def list_projects(request: Request) -> Response:
     engine = engine_of(request)
     limit = read_limit(request)
-    space_id, space_name = query_str(request, "space_id"), query_str(request, "space_name")
-    name, project_type = query_str(request, "name"), query_str(request, "project_type")
+    space_id, space_name, name = space_list_params(request)
+    project_type = query_str(request, "project_type")
     if project_type is not None and project_type not in PROJECT_TYPES:
         raise ProblemError(400, f"project_type must be one of {', '.join(PROJECT_TYPES)}, got {project_type!r}")
-    scope = f"projects|{space_id}|{space_name}|{name}|{project_type}"
-    after = decode_cursor(request.query_params.get("cursor"), scope)
+    where: list[tuple[str, Any]] = []
+    if project_type is not None:
+        where.append(("json_extract(body, '$.project_type') = ?", project_type))
 
-    def run(conn: sqlite3.Connection) -> tuple[list[Project], str | None]:
-        where: list[tuple[str, Any]] = []
-        if project_type is not None:
-            where.append(("json_extract(body, '$.project_type') = ?", project_type))
-        projects, more = list_objects(
-            conn,
-            PROJECT_KIND,
-            limit=limit,
-            after=after,
-            space_nums=engine.space_scope(conn, space_id, space_name),
-            name_contains=name,
-            where=where,
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
+        space_nums = engine.space_scope(conn, space_id, space_name)
+        return list_objects(
+            conn, PROJECT_KIND, limit=limit, after=after, space_nums=space_nums, name_contains=name, where=where
         )
-        cursor = encode_cursor(projects[-1].num, scope) if more else None
-        return [project_model(conn, p) for p in projects], cursor
 
-    items, cursor = await engine.store.read(run)
-    return page_response("projects", items, cursor)
+    scope = f"projects|{space_id}|{space_name}|{name}|{project_type}"
+    return await object_page_response(request, "projects", scope=scope, fetch=fetch, render=project_model)
 
 
 async def get_project(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> Project:
-        return project_model(conn, require_project(conn, request.path_params["project_id"]))
-
-    return json_response(await engine.store.read(run))
+    return await object_response(request, request.path_params["project_id"], require_project, project_model)
 
 
 async def create_project(request: Request) -> Response:
@@ -100,8 +78,7 @@ async def create_project(request: Request) -> Response:
 
     def run(conn: sqlite3.Connection) -> Project:
         space = engine.require_space(conn, body.space_id)
-        if find_by_name(conn, PROJECT_KIND, body.name, space_num=space.num):
-            raise ProblemError(409, f"a project named '{body.name}' already exists in this space")
+        check_name_free(conn, PROJECT_KIND, body.name, label="a project", space_num=space.num)
         doc = {"project_type": "APPLICATION"}
         project = insert_object(conn, PROJECT_KIND, name=body.name, body=doc, now=engine.now(), space_num=space.num)
         return project_model(conn, project, space.id)
@@ -115,27 +92,24 @@ async def update_project(request: Request) -> Response:
 
     def run(conn: sqlite3.Connection) -> Project:
         project = require_project(conn, request.path_params["project_id"])
-        other = find_by_name(conn, PROJECT_KIND, body.name, space_num=project.space_num)
-        if other is not None and other.num != project.num:
-            raise ProblemError(409, f"a project named '{body.name}' already exists in this space")
+        check_name_free(
+            conn, PROJECT_KIND, body.name, label="a project", space_num=project.space_num, own_num=project.num
+        )
         return project_model(conn, update_object(conn, project, now=engine.now(), name=body.name))
 
     return json_response(await engine.store.write(run))
 
 
+def _delete_project(conn: sqlite3.Connection, project: StoredObject) -> None:
+    keys = [f"{project.num}:%"]
+    conn.execute("DELETE FROM evaluations WHERE target_kind = 'span' AND target_key LIKE ?", keys)
+    conn.execute("DELETE FROM annotations WHERE target_kind = 'span' AND target_key LIKE ?", keys)
+    conn.execute("DELETE FROM spans WHERE project_num = ?", (project.num,))
+    delete_object(conn, project)
+
+
 async def delete_project(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> None:
-        project = require_project(conn, request.path_params["project_id"])
-        keys = [f"{project.num}:%"]
-        conn.execute("DELETE FROM evaluations WHERE target_kind = 'span' AND target_key LIKE ?", keys)
-        conn.execute("DELETE FROM annotations WHERE target_kind = 'span' AND target_key LIKE ?", keys)
-        conn.execute("DELETE FROM spans WHERE project_num = ?", (project.num,))
-        delete_object(conn, project)
-
-    await engine.store.write(run)
-    return empty_response()
+    return await delete_response(request, request.path_params["project_id"], require_project, _delete_project)
 
 
 routes = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -12,21 +13,13 @@ from ...errors import ProblemError
 from ...models.ids import decode_id
 from ...models.spaces import CreateSpaceRequest, Space, UpdateSpaceRequest
 from ..core import engine_of
-from ..http import (
-    decode_cursor,
-    empty_response,
-    encode_cursor,
-    json_response,
-    page_response,
-    query_str,
-    read_body,
-    read_limit,
-)
+from ..http import json_response, query_str, read_body, read_limit
 from ..integrations import LLM_INTEGRATION_KIND
+from ..object_routes import delete_response, object_page_response, object_response
 from ..objects import (
     StoredObject,
+    check_name_free,
     delete_object,
-    find_by_name,
     get_object,
     insert_object,
     list_objects,
@@ -59,14 +52,11 @@ def space_model(conn: sqlite3.Connection, space: StoredObject) -> Space:
 
 
 async def list_spaces(request: Request) -> Response:
-    engine = engine_of(request)
     limit = read_limit(request)
     org_id = query_str(request, "org_id")
     name = query_str(request, "name")
-    scope = f"spaces|{org_id}|{name}"
-    after = decode_cursor(request.query_params.get("cursor"), scope)
 
-    def run(conn: sqlite3.Connection) -> tuple[list[Space], str | None]:
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
         org_num = None
         if org_id is not None:
             decoded = decode_id(org_id)
@@ -74,23 +64,17 @@ async def list_spaces(request: Request) -> Response:
             if org is None:
                 raise ProblemError(404, f"organization '{org_id}' was not found")
             org_num = org.num
-        spaces, more = list_objects(
+        return list_objects(
             conn, "Space", limit=limit, after=after, newest_first=False, parent_num=org_num, name_contains=name
         )
-        cursor = encode_cursor(spaces[-1].num, scope) if more else None
-        return [space_model(conn, s) for s in spaces], cursor
 
-    items, cursor = await engine.store.read(run)
-    return page_response("spaces", items, cursor)
+    scope = f"spaces|{org_id}|{name}"
+    return await object_page_response(request, "spaces", scope=scope, fetch=fetch, render=space_model)
 
 
 async def get_space(request: Request) -> Response:
     engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> Space:
-        return space_model(conn, engine.require_space(conn, request.path_params["space_id"]))
-
-    return json_response(await engine.store.read(run))
+    return await object_response(request, request.path_params["space_id"], engine.require_space, space_model)
 
 
 async def create_space(request: Request) -> Response:
@@ -102,8 +86,7 @@ async def create_space(request: Request) -> Response:
         org = get_object(conn, "Organization", decoded.number) if decoded else None
         if org is None or org.kind != "Organization":
             raise ProblemError(404, f"organization '{body.organization_id}' was not found")
-        if find_by_name(conn, "Space", body.name, parent_num=org.num):
-            raise ProblemError(409, f"a space named '{body.name}' already exists in this organization")
+        check_name_free(conn, "Space", body.name, label="a space", where="in this organization", parent_num=org.num)
         doc = {"description": body.description, "is_private": body.is_private}
         space = insert_object(conn, "Space", name=body.name, body=doc, now=engine.now(), parent_num=org.num)
         conn.execute("UPDATE objects SET space_num = ? WHERE num = ?", (space.num, space.num))
@@ -134,9 +117,10 @@ async def update_space(request: Request) -> Response:
             require_object(
                 conn, LLM_INTEGRATION_KIND, body.default_llm_integration.integration_id, label="AI integration"
             )
-        renamed = body.name is not None and body.name != space.name
-        if renamed and find_by_name(conn, "Space", body.name or "", parent_num=space.parent_num):
-            raise ProblemError(409, f"a space named '{body.name}' already exists in this organization")
+        if body.name is not None and body.name != space.name:
+            check_name_free(
+                conn, "Space", body.name, label="a space", where="in this organization", parent_num=space.parent_num
+            )
         doc = dict(space.body)
         doc.update(body.model_dump(mode="json", include=sent - {"name"}))
         return space_model(conn, update_object(conn, space, now=engine.now(), body=doc, name=body.name))
@@ -147,8 +131,7 @@ async def update_space(request: Request) -> Response:
 async def delete_space(request: Request) -> Response:
     engine = engine_of(request)
 
-    def run(conn: sqlite3.Connection) -> None:
-        space = engine.require_space(conn, request.path_params["space_id"])
+    def remove(conn: sqlite3.Connection, space: StoredObject) -> None:
         if space.num == engine.space_num:
             raise ProblemError(409, "the engine's default space cannot be deleted")
         owned = conn.execute("SELECT count(*) FROM objects WHERE space_num = ? AND num != ?", (space.num, space.num))
@@ -156,8 +139,7 @@ async def delete_space(request: Request) -> Response:
             raise ProblemError(409, "the space still holds resources; delete them first")
         delete_object(conn, space)
 
-    await engine.store.write(run)
-    return empty_response()
+    return await delete_response(request, request.path_params["space_id"], engine.require_space, remove)
 
 
 routes = [

@@ -40,23 +40,15 @@ from ...models.tasks import (
     UpdateRunExperimentTaskRequest,
 )
 from ..core import Engine, engine_of
-from ..http import (
-    decode_cursor,
-    describe_validation_error,
-    empty_response,
-    encode_cursor,
-    json_response,
-    page_response,
-    query_str,
-    read_body,
-    read_limit,
-)
+from ..http import describe_validation_error, json_response, query_str, read_body, read_limit
+from ..object_routes import delete_response, object_page_response, object_response, space_list_params
 from ..objects import (
     StoredObject,
     find_by_name,
     get_object,
     insert_object,
     list_objects,
+    other_named,
     require_object,
     update_object,
 )
@@ -125,8 +117,8 @@ def _store_body(conn: sqlite3.Connection, obj: StoredObject, body: dict[str, Any
 
 
 def _check_unique_name(conn: sqlite3.Connection, name: str, space_num: int | None, task_num: int | None = None) -> None:
-    other = find_by_name(conn, TASK_KIND, name, space_num=space_num)
-    if other is not None and other.num != task_num:
+    other = other_named(conn, TASK_KIND, name, space_num=space_num, own_num=task_num)
+    if other is not None:
         raise ProblemError(409, f"a task named '{name}' already exists in this space ({other.id}); pick another name")
 
 
@@ -147,15 +139,13 @@ def _source(conn: sqlite3.Connection, task: StoredObject, kind: str, key: str, w
 async def list_tasks(request: Request) -> Response:
     engine = engine_of(request)
     limit = read_limit(request)
-    space_id, space_name = query_str(request, "space_id"), query_str(request, "space_name")
-    name, task_type = query_str(request, "name"), query_str(request, "type")
+    space_id, space_name, name = space_list_params(request)
+    task_type = query_str(request, "type")
     project_id, dataset_id = query_str(request, "project_id"), query_str(request, "dataset_id")
     if task_type is not None and task_type not in TASK_TYPES:
         raise ProblemError(400, f"type must be one of {', '.join(TASK_TYPES)}, got {task_type!r}")
-    scope = f"tasks|{space_id}|{space_name}|{name}|{task_type}|{project_id}|{dataset_id}"
-    after = decode_cursor(request.query_params.get("cursor"), scope)
 
-    def run(conn: sqlite3.Connection) -> tuple[list[Task], str | None]:
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
         where: list[tuple[str, Any]] = []
         if project_id is not None:
             project = require_object(conn, PROJECT_KIND, project_id, label="project")
@@ -165,29 +155,17 @@ async def list_tasks(request: Request) -> Response:
             where.append(("json_extract(body, '$.dataset_num') = ?", dataset.num))
         if task_type is not None:
             where.append(("json_extract(body, '$.type') = ?", task_type))
-        tasks, more = list_objects(
-            conn,
-            TASK_KIND,
-            limit=limit,
-            after=after,
-            space_nums=engine.space_scope(conn, space_id, space_name),
-            name_contains=name,
-            where=where,
+        space_nums = engine.space_scope(conn, space_id, space_name)
+        return list_objects(
+            conn, TASK_KIND, limit=limit, after=after, space_nums=space_nums, name_contains=name, where=where
         )
-        cursor = encode_cursor(tasks[-1].num, scope) if more else None
-        return [task_model(conn, t) for t in tasks], cursor
 
-    items, cursor = await engine.store.read(run)
-    return page_response("tasks", items, cursor)
+    scope = f"tasks|{space_id}|{space_name}|{name}|{task_type}|{project_id}|{dataset_id}"
+    return await object_page_response(request, "tasks", scope=scope, fetch=fetch, render=task_model)
 
 
 async def get_task(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> Task:
-        return task_model(conn, require_task(conn, request.path_params["task_id"]))
-
-    return json_response(await engine.store.read(run))
+    return await object_response(request, request.path_params["task_id"], require_task, task_model)
 
 
 def _evaluation_task_doc(
@@ -372,13 +350,7 @@ async def update_task(request: Request) -> Response:
 
 
 async def delete_task(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> None:
-        delete_task_records(conn, require_task(conn, request.path_params["task_id"]))
-
-    await engine.store.write(run)
-    return empty_response()
+    return await delete_response(request, request.path_params["task_id"], require_task, delete_task_records)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -610,7 +582,6 @@ async def trigger_task(request: Request) -> Response:
 
 
 async def list_runs(request: Request) -> Response:
-    engine = engine_of(request)
     task_id = request.path_params["task_id"]
     limit = read_limit(request)
     status = query_str(request, "status")
@@ -618,29 +589,20 @@ async def list_runs(request: Request) -> Response:
         status = status.upper()
         if status not in RUN_STATUSES:
             raise ProblemError(400, f"status must be one of {', '.join(RUN_STATUSES)}, got {status!r}")
-    scope = f"task-runs|{task_id}|{status}"
-    after = decode_cursor(request.query_params.get("cursor"), scope)
 
-    def run(conn: sqlite3.Connection) -> tuple[list[TaskRun], str | None]:
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
         task = require_task(conn, task_id)
         where: list[tuple[str, Any]] = []
         if status is not None:
             where.append(("json_extract(body, '$.status') = ?", status))
-        runs, more = list_objects(conn, TASK_RUN_KIND, limit=limit, after=after, parent_num=task.num, where=where)
-        cursor = encode_cursor(runs[-1].num, scope) if more else None
-        return [run_model(conn, r) for r in runs], cursor
+        return list_objects(conn, TASK_RUN_KIND, limit=limit, after=after, parent_num=task.num, where=where)
 
-    items, cursor = await engine.store.read(run)
-    return page_response("task_runs", items, cursor)
+    scope = f"task-runs|{task_id}|{status}"
+    return await object_page_response(request, "task_runs", scope=scope, fetch=fetch, render=run_model)
 
 
 async def get_run(request: Request) -> Response:
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> TaskRun:
-        return run_model(conn, require_run(conn, request.path_params["run_id"]))
-
-    return json_response(await engine.store.read(run))
+    return await object_response(request, request.path_params["run_id"], require_run, run_model)
 
 
 async def cancel_run(request: Request) -> Response:
