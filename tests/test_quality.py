@@ -18,7 +18,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is part of the test extra")
 def test_ruff_finds_nothing_to_fix() -> None:
-    result = _run("ruff", "check", "arize_skills", "tests", "benchmarks")
+    paths = [p for p in ("arize_skills", "tests", "benchmarks") if (ROOT / p).is_dir()]
+    result = _run("ruff", "check", *paths)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
