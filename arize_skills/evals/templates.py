@@ -13,7 +13,6 @@ Labels never contain one another as whole words, so a label can be found in a fr
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from ..models.evaluators import (
     ProviderParamsRequest,
     TemplateConfigInput,
 )
+from .judge import template_variables
 
 __all__ = [
     "BUILTIN_TEMPLATES",
@@ -36,16 +36,6 @@ __all__ = [
     "template_config_for",
     "template_variables",
 ]
-
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-def template_variables(template: str) -> list[str]:
-    """The ``{variable}`` names of a template, in order of first use, without repeats."""
-    seen: dict[str, None] = {}
-    for match in PLACEHOLDER.finditer(template):
-        seen.setdefault(match.group(1), None)
-    return list(seen)
 
 
 @dataclass(frozen=True)
