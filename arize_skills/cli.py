@@ -1,6 +1,8 @@
 """``arize-skills``: the command line.
 
     arize-skills status                      which backend is configured, and a round trip through it
+    arize-skills mcp [--transport stdio|http] [--host H] [--port N] [--token-env VAR] [--home DIR]
+                                             serve the MCP tools (stdio by default; HTTP on loopback)
     arize-skills engine serve [--host H] [--port N] [--home DIR]
                                              run the local AX-compatible engine on loopback
 
@@ -39,6 +41,18 @@ def _parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="show the configured backend and check it answers")
     status.add_argument("--home", type=Path, help="engine state directory (default ~/.arize-skills)")
     status.add_argument("--json", action="store_true", help="print JSON")
+
+    mcp = commands.add_parser("mcp", help="serve the MCP tools to a coding agent (stdio, or HTTP on loopback)")
+    mcp.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default stdio")
+    mcp.add_argument("--host", default="127.0.0.1", help="HTTP address to bind (default 127.0.0.1)")
+    mcp.add_argument("--port", type=int, default=8766, help="HTTP port (default 8766; 0 picks a free one)")
+    mcp.add_argument("--home", type=Path, help="embedded engine state (default $ARIZE_SKILLS_HOME or ~/.arize-skills)")
+    mcp.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help="HTTP only: name of an environment variable holding a bearer token every request must carry "
+        "(required when --host is not a loopback address)",
+    )
 
     engine = commands.add_parser("engine", help="the local AX-compatible engine")
     engine_commands = engine.add_subparsers(dest="engine_command", required=True)
@@ -104,6 +118,31 @@ def _serve(args: argparse.Namespace) -> int:
     return 0 if server.started else 1
 
 
+def _mcp(args: argparse.Namespace) -> int:
+    from .mcp_server.serve import serve_http, serve_stdio
+
+    if args.transport == "stdio":
+        if args.token_env:
+            print("error: --token-env applies to --transport http only", file=sys.stderr)
+            return 2
+        serve_stdio(Settings.resolve(home=args.home))
+        return 0
+    token = None
+    if args.token_env:
+        token = os.environ.get(args.token_env)
+        if not token:
+            print(f"error: environment variable {args.token_env} is not set", file=sys.stderr)
+            return 2
+    if not _is_loopback(args.host) and token is None:
+        print(
+            f"error: binding {args.host} exposes the MCP server beyond this machine; "
+            "pass --token-env VAR naming a variable that holds a bearer token",
+            file=sys.stderr,
+        )
+        return 2
+    return serve_http(Settings.resolve(home=args.home), host=args.host, port=args.port, token=token)
+
+
 async def _status(args: argparse.Namespace) -> dict[str, Any]:
     from .client import AsyncArizeClient
     from .engine import Engine
@@ -134,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     try:
+        if args.command == "mcp":
+            sys.exit(_mcp(args))
         if args.command == "engine" and args.engine_command == "serve":
             sys.exit(_serve(args))
         if args.command == "status":

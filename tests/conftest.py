@@ -59,13 +59,16 @@ class LiveEngine:
 
 
 @contextmanager
-def serve_engine(home: Path, *, token: str | None = None) -> Iterator[LiveEngine]:
-    """Serve the engine in ``home`` with uvicorn on a free loopback port until the block ends."""
+def serve_engine(home: Path, *, token: str | None = None, run_tasks: bool = True) -> Iterator[LiveEngine]:
+    """Serve the engine in ``home`` with uvicorn on a free loopback port until the block ends (with its task
+    runner unless ``run_tasks`` is false)."""
     # IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted connections (else ~40 ms per response).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_served_app(home, token=token), log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_served_app(home, token=token, run_tasks=run_tasks), log_level="warning", lifespan="on"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

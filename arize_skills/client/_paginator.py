@@ -41,6 +41,10 @@ class AsyncPaginator(Generic[T]):
     def __await__(self) -> Generator[Any, None, Page[T]]:
         return self._fetch(self._cursor).__await__()
 
+    async def page(self, cursor: str | None) -> Page[T]:
+        """The page at ``cursor`` (a ``next_cursor`` this list returned; ``None`` for the first page)."""
+        return await self._fetch(cursor)
+
     async def pages(self) -> AsyncGenerator[Page[T], None]:
         """Every page in order."""
         cursor = self._cursor

@@ -127,13 +127,16 @@ def create_app(engine: Engine) -> Starlette:
     return app
 
 
-def create_served_app(home: Path | str | None, *, token: str | None = None) -> Starlette:
-    """An ASGI app that opens the engine in ``home`` in its lifespan (for ``arize-skills engine serve``)."""
+def create_served_app(home: Path | str | None, *, token: str | None = None, run_tasks: bool = True) -> Starlette:
+    """An ASGI app that opens the engine in ``home`` in its lifespan (for ``arize-skills engine serve``).
+
+    The engine's task runner serves in the lifespan too (``run_tasks=False`` leaves triggered runs PENDING).
+    """
     from .core import Engine
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with Engine.open(home, token=token) as engine:
+        async with Engine.open(home, token=token, runner=run_tasks) as engine:
             app.state.engine = engine
             engine._app = app
             yield

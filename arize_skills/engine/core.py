@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anyio
 import httpx2
 from starlette.requests import Request
 
@@ -20,6 +21,8 @@ from .store import Store
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
+
+    from .runner import Runner
 
 __all__ = ["DATABASE_FILE", "DEFAULT_SPACE_NAME", "Engine", "engine_of"]
 
@@ -40,6 +43,9 @@ class Engine:
         store: the open store.
         clock: returns the current time (tests pass a fixed clock).
         token: when set, every ``/v2`` and ``/v1`` request must carry ``Authorization: Bearer <token>``.
+
+    ``engine.runner`` executes task runs; ``Engine.open(home, runner=True)`` (the served engine) runs it in the
+    background, otherwise runs wait until someone calls ``await engine.runner.run_until_idle()``.
     """
 
     def __init__(self, store: Store, *, clock: Callable[[], datetime] = utcnow, token: str | None = None) -> None:
@@ -49,6 +55,7 @@ class Engine:
         self.organization_num = 0
         self.space_num = 0
         self._app: Starlette | None = None
+        self._runner: Runner | None = None
 
     @classmethod
     @asynccontextmanager
@@ -58,8 +65,13 @@ class Engine:
         *,
         clock: Callable[[], datetime] = utcnow,
         token: str | None = None,
+        runner: bool = False,
     ) -> AsyncIterator[Engine]:
-        """Open (creating if needed) the engine whose state lives in ``home``; ``None`` keeps it in memory."""
+        """Open (creating if needed) the engine whose state lives in ``home``; ``None`` keeps it in memory.
+
+        With ``runner=True`` the task runner serves in the background (pending runs, continuous schedules) until
+        the block ends; a run still going then is left for ``Runner.recover`` at the next open.
+        """
         if home is None:
             path: Path | str = ":memory:"
         else:
@@ -69,7 +81,15 @@ class Engine:
         engine = cls(store, clock=clock, token=token)
         try:
             await engine.start()
-            yield engine
+            if runner:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(engine.runner.serve)
+                    try:
+                        yield engine
+                    finally:
+                        group.cancel_scope.cancel()
+            else:
+                yield engine
         finally:
             await engine.stop()
             store.close()
@@ -92,7 +112,22 @@ class Engine:
         self.organization_num, self.space_num = await self.store.write(ensure)
 
     async def stop(self) -> None:
-        """Stop background work; the store is closed by ``open``'s caller."""
+        """Stop background work (close the runner's provider clients); the store is closed by ``open``'s caller."""
+        if self._runner is not None:
+            await self._runner.aclose()
+
+    @property
+    def runner(self) -> Runner:
+        """The task runner of this engine (made on first use with default settings)."""
+        if self._runner is None:
+            from .runner import Runner
+
+            self._runner = Runner(self)
+        return self._runner
+
+    @runner.setter
+    def runner(self, value: Runner) -> None:
+        self._runner = value
 
     def now(self) -> str:
         """The current time as stored: ISO 8601, UTC, milliseconds, ``Z``."""

@@ -47,10 +47,11 @@ from ..models.tasks import (
 from .annotations import LOCAL_ANNOTATOR
 from .filters import example_filter_sql, run_filter_sql, span_filter_sql
 from .integrations import require_accessible_integration
-from .objects import StoredObject, get_object, list_objects, require_object, update_object
+from .objects import StoredObject, get_object, insert_object, list_objects, require_object, update_object
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
+    "CONTINUOUS_CURSOR",
     "DEFAULT_MAX_SPANS",
     "EXPERIMENT_KIND",
     "LOCAL_USER_ID",
@@ -62,6 +63,7 @@ __all__ = [
     "check_query_filters",
     "check_task_filter",
     "delete_task_records",
+    "insert_run",
     "parse_time",
     "pending_runs",
     "require_experiments",
@@ -84,6 +86,12 @@ EVALUATOR_KIND = "Evaluator"
 EVALUATOR_VERSION_KIND = "EvaluatorVersion"
 
 ACTIVE_RUN_STATUSES = ("PENDING", "RUNNING")
+CONTINUOUS_CURSOR = "continuous_cursor"
+"""Task document key: the ``received_at`` time from which the next continuous run takes newly received spans."""
+RUN_EXTRA_FIELDS = ("notes", "errors_sample")
+"""Run document fields the runner writes that the API returns beyond AX's own (``TaskRun`` allows extra keys):
+``notes`` (what happened besides the counts, e.g. a resume after an engine restart) and ``errors_sample`` (the
+last few per-record errors, each ``{record, evaluator, message}``)."""
 DEFAULT_MAX_SPANS = 10_000
 MAX_WINDOW_DAYS = 30
 LOCAL_USER_ID = LOCAL_ANNOTATOR["id"]
@@ -163,6 +171,7 @@ def run_model(conn: sqlite3.Connection, run: StoredObject) -> TaskRun:
         created_at=run.created,
         created_by_user_id=doc.get("created_by_user_id"),
         failure_reason=doc.get("failure_reason"),
+        **{key: doc[key] for key in RUN_EXTRA_FIELDS if doc.get(key)},
     )
 
 
@@ -182,6 +191,36 @@ def pending_runs(conn: sqlite3.Connection, *, limit: int = 100) -> list[StoredOb
         conn, TASK_RUN_KIND, limit=limit, newest_first=False, where=[("json_extract(body, '$.status') = ?", "PENDING")]
     )
     return runs
+
+
+def insert_run(
+    conn: sqlite3.Connection,
+    task: StoredObject,
+    *,
+    now: str,
+    parameters: dict[str, Any],
+    data_start_time: str | None = None,
+    data_end_time: str | None = None,
+) -> StoredObject:
+    """Store a new PENDING run of ``task`` (the trigger route, continuous ticks and chained runs all use this)."""
+    doc: dict[str, Any] = {
+        "task_id": task.id,
+        "task_type": task.body["type"],
+        "status": "PENDING",
+        "experiment_id": None,
+        "experiment_num": None,
+        "run_started_at": None,
+        "run_finished_at": None,
+        "data_start_time": data_start_time,
+        "data_end_time": data_end_time,
+        "num_successes": 0,
+        "num_errors": 0,
+        "num_skipped": 0,
+        "failure_reason": None,
+        "created_by_user_id": LOCAL_USER_ID,
+        "parameters": parameters,
+    }
+    return insert_object(conn, TASK_RUN_KIND, body=doc, now=now, space_num=task.space_num, parent_num=task.num)
 
 
 def update_run(conn: sqlite3.Connection, run: StoredObject, *, now: str, **changes: Any) -> StoredObject:

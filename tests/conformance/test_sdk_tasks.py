@@ -1,12 +1,15 @@
 """The official SDK creates, reads, updates, triggers and deletes tasks on the engine.
 
-Task execution is not part of this engine version's contract for these tests: a trigger stores a PENDING run,
-and the SDK must parse it, list it, wait on it (bounded) and cancel it.
+These tests check the tasks API surface, so the engine serves them with its task runner off: a trigger stores a
+PENDING run that stays PENDING, and the SDK must parse it, list it, wait on it (bounded) and cancel it. Execution
+through the SDK is covered by ``test_sdk_task_execution.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,8 +32,16 @@ from arize.tasks.types import (
 
 from tests.conformance.conftest import judge_template
 from tests.conformance.test_sdk_datasets import QUESTIONS
+from tests.conftest import LiveEngine, serve_engine
 
 MAPPINGS = {"input": "attributes.input.value", "output": "attributes.output.value"}
+
+
+@pytest.fixture
+def live_engine(tmp_path: Path) -> Iterator[LiveEngine]:
+    """The engine on loopback HTTP with its task runner off, so triggered runs stay PENDING."""
+    with serve_engine(tmp_path / "live-engine", run_tasks=False) as served:
+        yield served
 
 
 def _judge(sdk: ArizeClient, space_id: str, ai_integration_id: str, name: str = "task-judge") -> str:

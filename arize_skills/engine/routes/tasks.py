@@ -54,6 +54,7 @@ from ..objects import (
 )
 from ..tasks import (
     ACTIVE_RUN_STATUSES,
+    CONTINUOUS_CURSOR,
     DATASET_KIND,
     DATASET_VERSION_KIND,
     DEFAULT_MAX_SPANS,
@@ -68,6 +69,7 @@ from ..tasks import (
     check_query_filters,
     check_task_filter,
     delete_task_records,
+    insert_run,
     parse_time,
     require_experiments,
     require_run,
@@ -169,7 +171,7 @@ async def get_task(request: Request) -> Response:
 
 
 def _evaluation_task_doc(
-    conn: sqlite3.Connection, body: CreateEvaluationTaskRequest
+    conn: sqlite3.Connection, body: CreateEvaluationTaskRequest, now: str
 ) -> tuple[dict[str, Any], StoredObject]:
     dataset_based = body.dataset_id is not None
     if dataset_based:
@@ -209,6 +211,8 @@ def _evaluation_task_doc(
         "last_run_at": None,
         "created_by_user_id": LOCAL_USER_ID,
     }
+    if doc["is_continuous"]:
+        doc[CONTINUOUS_CURSOR] = now
     return doc, source
 
 
@@ -251,7 +255,7 @@ async def create_task(request: Request) -> Response:
         if isinstance(body, CreateRunExperimentTaskRequest):
             doc, source = _run_experiment_task_doc(conn, body)
         else:
-            doc, source = _evaluation_task_doc(conn, body)
+            doc, source = _evaluation_task_doc(conn, body, engine.now())
         task = insert_object(
             conn,
             TASK_KIND,
@@ -281,6 +285,11 @@ def _update_evaluation_task(
     if "is_continuous" in fields:
         if dataset_based and body.is_continuous:
             raise ProblemError(400, "is_continuous must be false for a dataset-based task; trigger runs instead")
+        if body.is_continuous and not doc.get("is_continuous"):
+            # A continuous schedule starts from spans received from now on (backfill the past with a trigger).
+            doc[CONTINUOUS_CURSOR] = engine.now()
+        elif not body.is_continuous:
+            doc.pop(CONTINUOUS_CURSOR, None)
         doc["is_continuous"] = body.is_continuous
     if "query_filter" in fields:
         check_task_filter("query_filter", body.query_filter, dataset_based=dataset_based)
@@ -550,30 +559,13 @@ async def trigger_task(request: Request) -> Response:
                 f"task '{task.name}' already has a {busy.body['status']} run ({busy.id}); wait for it to finish or "
                 f"cancel it (POST /v2/task-runs/{busy.id}/cancel) before triggering another",
             )
-        doc: dict[str, Any] = {
-            "task_id": task.id,
-            "task_type": task.body["type"],
-            "status": "PENDING",
-            "experiment_id": None,
-            "experiment_num": None,
-            "run_started_at": None,
-            "run_finished_at": None,
-            "data_start_time": start,
-            "data_end_time": end,
-            "num_successes": 0,
-            "num_errors": 0,
-            "num_skipped": 0,
-            "failure_reason": None,
-            "created_by_user_id": LOCAL_USER_ID,
-            "parameters": params,
-        }
-        created = insert_object(
-            conn, TASK_RUN_KIND, body=doc, now=engine.now(), space_num=task.space_num, parent_num=task.num
-        )
+        created = insert_run(conn, task, now=engine.now(), parameters=params, data_start_time=start, data_end_time=end)
         _store_body(conn, task, {**task.body, "last_run_at": last_run_at})
         return run_model(conn, created)
 
-    return json_response(await engine.store.write(run), 201)
+    response = json_response(await engine.store.write(run), 201)
+    engine.runner.notify()
+    return response
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -608,7 +600,7 @@ async def get_run(request: Request) -> Response:
 async def cancel_run(request: Request) -> Response:
     engine = engine_of(request)
 
-    def run(conn: sqlite3.Connection) -> TaskRun:
+    def run(conn: sqlite3.Connection) -> tuple[int, TaskRun]:
         task_run = require_run(conn, request.path_params["run_id"])
         status = task_run.body["status"]
         if status not in ACTIVE_RUN_STATUSES:
@@ -620,9 +612,12 @@ async def cancel_run(request: Request) -> Response:
         cancelled = update_run(
             conn, task_run, now=now, status="CANCELLED", run_finished_at=now, failure_reason=CANCEL_REASON
         )
-        return run_model(conn, cancelled)
+        return task_run.num, run_model(conn, cancelled)
 
-    return json_response(await engine.store.write(run))
+    run_num, cancelled = await engine.store.write(run)
+    # The runner stops the run within seconds and rewrites the reason with how far it got.
+    engine.runner.request_cancel(run_num)
+    return json_response(cancelled)
 
 
 routes = [

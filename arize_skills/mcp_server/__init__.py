@@ -1,0 +1,129 @@
+"""The arize-skills MCP server: workflow tools over the shared client, on Arize AX or the local engine.
+
+``build_server(settings)`` makes the server (nothing happens at import time); ``arize-skills mcp`` runs it over
+stdio or streamable HTTP (``serve.py``). The lifespan (``state.py``) opens the backend the settings chose and
+yields an ``AppState`` every tool reads with ``app_state(ctx)``.
+
+Adding a tool family
+--------------------
+
+Create ``arize_skills/mcp_server/tools/<family>.py`` (no list to edit: every module there that does not start
+with ``_`` is registered, in name order). Follow ``tools/status.py``::
+
+    from __future__ import annotations
+
+    from typing import Annotated, Any
+
+    from mcp.server.mcpserver import MCPServer
+    from pydantic import Field
+
+    from ..budget import collect, compact, cut, scope_of
+    from ..errors import tool_errors
+    from ..state import app_state
+    from ..types import Cursor, Limit, ListResult, ProjectRef, Ref, SpaceArg, ToolContext, ToolResult
+    from . import register_tool
+
+
+    class ThingResult(ToolResult):
+        project: Ref = Field(description="The project, by name and ID.")
+        ...
+
+
+    @tool_errors
+    async def do_thing(
+        ctx: ToolContext,
+        project: ProjectRef,
+        how_many: Annotated[int, Field(ge=1, le=500, description="What it is, its unit and bounds.")] = 10,
+        space: SpaceArg = None,
+    ) -> ThingResult:
+        \"\"\"What the tool does, then WHEN to use it (and when to use another tool instead).\"\"\"
+        state = app_state(ctx)                      # .client, .settings, .engine, .require_space(), .clock
+        found = await state.client.projects.get(project, space=space)
+        return ThingResult(project=Ref(id=found.id, name=found.name), ...)
+
+
+    def register(server: MCPServer[Any]) -> None:
+        register_tool(server, do_thing, title="Do the thing", kind="create")   # read|create|update|delete
+
+Rules every tool keeps:
+
+- **Functions at module level** (annotations are resolved from module globals), ``async``, wrapped with
+  ``@tool_errors`` and registered with ``register_tool`` (docstring = description; structured output forced).
+- **Arguments** use the aliases of ``types.py`` (``ProjectRef``, ``DatasetRef``, ``SpaceArg``, ``Limit``,
+  ``Cursor``, ``StartTime``/``EndTime`` + ``parse_time``, ``Confirm``...) or ``Annotated[T, Field(description=...,
+  bounds)]``; ``Literal[...]`` for enums. Every argument has a description.
+- **Results** subclass ``ToolResult`` (lists: ``ListResult`` with ``items``); every resource appears as a ``Ref``
+  (name and ID). Build list rows with ``budget.compact``/``budget.cut`` and page with ``budget.collect`` (character
+  budget, ``has_more``/``next_cursor``); a cut string's marker names the call that returns it whole.
+- **Errors**: raise nothing special: exceptions of ``arize_skills.errors`` (and ``ValueError`` from argument
+  checks) become actionable ``ToolError``s in ``errors.py``. Raise ``ToolError`` yourself for a rule the tool
+  checks ("the labels ... do not appear in the prompt: ..."), naming the argument and the fix. Any other
+  exception is a bug: the client sees only "Error executing tool <name>".
+- **Destructive tools** (``kind="delete"``) take ``confirm: Confirm = False`` and a
+  ``confirmed: Annotated[Confirmed, confirmation(question)]`` parameter (``confirm.py``).
+- **Progress**: ``await ctx.report_progress(done, total, message)``. Never ``ctx.info()``/``ctx.log()`` (deprecated:
+  a warning, which fails the tests) and never ``ctx.elicit()`` (fails in the modern era): log with
+  ``logging.getLogger("arize_skills.mcp")``, ask the user through a ``Resolve`` resolver.
+- **Secrets**: tools take the *name* of an environment variable holding a key, never a key; no result or
+  message carries one.
+- **Tests** in ``tests/mcp_server/test_<family>.py`` use the ``mcp_client`` fixture (both protocol eras; or
+  ``mcp_client_mode`` + ``Client(mcp_server, mode=..., elicitation_callback=...)`` in the test body) and the
+  ``call``/``call_error`` helpers of ``tests/mcp_server/conftest.py``; seed data with the ``client`` fixture; the
+  server shares the ``engine`` fixture, whose runner only runs when the test calls
+  ``await engine.runner.run_until_idle()``. Then regenerate the ``tools/list`` snapshot:
+  ``ARIZE_SKILLS_UPDATE_SNAPSHOT=1 pytest tests/mcp_server/test_tools_snapshot.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from .. import __version__
+from ..models._base import utcnow
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+    from ..engine import Engine
+    from ..settings import Settings
+    from .state import AppState
+
+__all__ = ["SERVER_NAME", "build_server"]
+
+SERVER_NAME = "arize-skills"
+
+
+def build_server(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    secrets: tuple[str, ...] = (),
+) -> MCPServer[AppState]:
+    """The MCP server for ``settings``, with every tool family registered.
+
+    Args:
+        settings: the resolved backend settings (``Settings.resolve()``).
+        engine: for the ``embedded`` backend, an engine the caller opened and owns (tests); without it the
+            lifespan opens the engine in ``settings.home`` with its background task runner.
+        clock: the current time, for the date in the instructions and in ``status``.
+        secrets: values no tool message may contain besides the API key (the HTTP bearer token).
+    """
+    from mcp.server.mcpserver import MCPServer
+
+    from .state import InstructionsMiddleware, instructions_for, open_state
+    from .tools import register_all
+
+    server: MCPServer[AppState] = MCPServer(
+        name=SERVER_NAME,
+        title="arize-skills",
+        description="Tasks, backfills, experiments, judges and datasets on Arize AX or the local engine.",
+        instructions=instructions_for(None, settings, clock()),
+        version=__version__,
+        lifespan=lambda _server: open_state(settings, engine=engine, clock=clock, secrets=secrets),
+        middleware=[InstructionsMiddleware()],
+    )
+    register_all(server)
+    return server

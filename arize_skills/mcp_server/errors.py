@@ -1,0 +1,252 @@
+"""The one error adapter of the MCP tools: our exception tree in, a ``ToolError`` the model can act on out.
+
+Every tool is wrapped with ``@tool_errors`` (directly under ``@server.tool(...)``). The adapter turns each
+``ArizeSkillsError`` (and a ``ValueError`` raised by our own argument checks) into a ``ToolError`` whose text
+says what went wrong and what to call next:
+
+==============================  ===================================================================
+raised                          the model reads
+==============================  ===================================================================
+NameNotFoundError / 404         ``dataset 'x' not found (…) — call find(kind='dataset', …) to list them``
+AmbiguousNameError              the candidates with their IDs, and "pass one of these IDs"
+400 / 422                       the status and the backend's detail (which names the field)
+409                             what exists, and to reuse it or pick another name
+401 / 403                       what the key may not do, and where the key comes from
+429 / 5xx / no response         the status and detail, and "retry later"
+ConfigError                     what to set
+RunTimeoutError                 the run's last state and ``get_task_run`` to look again
+ProviderError, TemplateError…   the message, and what to fix
+==============================  ===================================================================
+
+Nothing else is translated: any other exception is a bug, and the SDK shows the client only
+``Error executing tool <name>`` while the traceback goes to the server log on stderr. No message ever carries a
+traceback, an API key, a bearer token or an ``Authorization`` header: each message passes through ``redact``,
+which removes the secrets the server holds (``AppState.secrets``) and anything shaped like a credential.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, ParamSpec, TypeVar
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import ValidationError
+
+from ..errors import (
+    AmbiguousNameError,
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    ArizeSkillsError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ConflictError,
+    InternalServerError,
+    JudgeParseError,
+    MissingVariableError,
+    NameNotFoundError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProblemError,
+    ProviderError,
+    RateLimitError,
+    ResolutionError,
+    RunTimeoutError,
+    TemplateError,
+    UnprocessableEntityError,
+)
+
+__all__ = ["MAX_MESSAGE_CHARS", "redact", "to_tool_error", "tool_errors"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+MAX_MESSAGE_CHARS = 4000
+"""Longer messages are cut: a model needs the first lines of an error, not a page of it."""
+
+# Kinds the ``find`` tool lists, keyed by the API path segment that names them.
+_PATH_KINDS = {
+    "projects": "project",
+    "datasets": "dataset",
+    "experiments": "experiment",
+    "evaluators": "evaluator",
+    "evaluator-versions": "evaluator",
+    "tasks": "task",
+    "ai-integrations": "ai_integration",
+    "annotation-configs": "annotation_config",
+    "spaces": "space",
+}
+_FINDABLE = set(_PATH_KINDS.values())
+
+_CREDENTIAL_PATTERNS = [
+    re.compile(r"(?i)\b(authorization\s*[:=]\s*)(?:bearer\s+)?\S+"),
+    re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{4,}"),
+    re.compile(r"(?i)\b((?:api[_-]?key|token|secret|password)\s*[=:]\s*['\"]?)[^\s'\",;]{4,}"),
+    re.compile(r"\b()sk-[A-Za-z0-9_-]{8,}"),
+]
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` without any of ``secrets`` and without anything shaped like a credential."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "[redacted]")
+    for pattern in _CREDENTIAL_PATTERNS:
+        text = pattern.sub(lambda m: f"{m.group(1)}[redacted]", text)
+    return text
+
+
+def _label(kind: str) -> str:
+    return kind.replace("_", " ")
+
+
+def _find_hint(kind: str, name: str | None = None) -> str:
+    if kind not in _FINDABLE:
+        return ""
+    named = f", name={name!r}" if name else ""
+    return f" — call find(kind={kind!r}{named}) to list them, then pass the exact name or the ID"
+
+
+def _kind_of_path(path: str | None) -> str | None:
+    parts = [p for p in (path or "").split("/") if p]
+    if len(parts) >= 2 and parts[0] == "v2":
+        return _PATH_KINDS.get(parts[1])
+    return None
+
+
+def _status_head(exc: APIStatusError) -> str:
+    return f"{exc.status} {exc.title}" if exc.title else str(exc.status)
+
+
+def _detail(exc: APIStatusError) -> str:
+    return exc.detail or exc.title or "no detail given"
+
+
+def _describe(exc: BaseException) -> str:
+    """The message for one exception (before redaction and cutting)."""
+    if isinstance(exc, AmbiguousNameError):
+        listed = "; ".join(f"{cid} ({about})" for cid, about in exc.candidates)
+        return (
+            f"{len(exc.candidates)} {_label(exc.kind)}s are named {exc.name!r}: {listed} — "
+            "pass one of these IDs instead of the name"
+        )
+    if isinstance(exc, NameNotFoundError):
+        if not exc.name:
+            return f"{exc} — or call find(kind='space') to list the spaces"
+        return f"{_label(exc.kind)} {exc.name!r} not found ({exc}){_find_hint(exc.kind, exc.name)}"
+    if isinstance(exc, ResolutionError):
+        return f"{exc}{_find_hint(exc.kind)}"
+    if isinstance(exc, NotFoundError):
+        kind = _kind_of_path(exc.path)
+        hint = _find_hint(kind) if kind else " — check the ID"
+        return f"{_status_head(exc)}: {_detail(exc)}{hint}"
+    if isinstance(exc, BadRequestError | UnprocessableEntityError):
+        return f"{_status_head(exc)}: {_detail(exc)} — fix the argument this names and call again"
+    if isinstance(exc, ConflictError):
+        kind = _kind_of_path(exc.path)
+        reuse = f" (find(kind={kind!r}) lists what exists)" if kind else ""
+        return f"{_status_head(exc)}: {_detail(exc)} — it already exists: reuse it{reuse} or choose another name"
+    if isinstance(exc, AuthenticationError):
+        return (
+            f"{_status_head(exc)}: {_detail(exc)} — the backend rejected the API key; check ARIZE_API_KEY "
+            "(the status tool says where the key came from)"
+        )
+    if isinstance(exc, PermissionDeniedError):
+        return f"{_status_head(exc)}: {_detail(exc)} — the API key may not do this here; ask an admin of the space"
+    if isinstance(exc, RateLimitError):
+        wait = f" (the server asked to wait {exc.retry_after:g} s)" if exc.retry_after else ""
+        return f"{_status_head(exc)}: {_detail(exc)} — the backend is rate limiting; retry later{wait}"
+    if isinstance(exc, InternalServerError):
+        return f"{_status_head(exc)}: {_detail(exc)} — the backend failed; retry later"
+    if isinstance(exc, APIStatusError):
+        return f"{_status_head(exc)}: {_detail(exc)}"
+    if isinstance(exc, APITimeoutError):
+        return f"the backend did not answer in time: {exc.message} — retry later"
+    if isinstance(exc, APIConnectionError):
+        return (
+            f"the backend could not be reached: {exc.message} — retry later; if it is a local engine, check that it "
+            "runs (arize-skills status)"
+        )
+    if isinstance(exc, APIError):
+        return f"the backend answered something unexpected: {exc.message}"
+    if isinstance(exc, ConfigError):
+        return f"configuration problem: {exc} — set or unset the variables named, then restart the MCP server"
+    if isinstance(exc, RunTimeoutError):
+        state = exc.last_status or "unknown"
+        return (
+            f"{exc} — run {exc.run_id} is still {state}; call get_task_run(run_id={exc.run_id!r}) to look again "
+            "later (the run keeps going)"
+        )
+    if isinstance(exc, ProviderError):
+        status = f", HTTP {exc.status}" if exc.status else ""
+        advice = "retry later" if exc.retryable else "check the AI integration (its key, base URL and model name)"
+        return f"the LLM provider call failed ({exc.kind}{status}): {exc.message} — {advice}"
+    if isinstance(exc, MissingVariableError):
+        return f"{exc} — give it a value (a column mapping or an input field) or remove it from the template"
+    if isinstance(exc, TemplateError):
+        return f"{exc} — fix the template and call again"
+    if isinstance(exc, JudgeParseError):
+        allowed = ", ".join(exc.labels) if exc.labels else "any text"
+        return f"{exc} — the judge must answer one of: {allowed}; say so in the template"
+    if isinstance(exc, ProblemError):
+        return f"{exc.status} {exc.title}: {exc.detail}"
+    if isinstance(exc, ValidationError):
+        lines = []
+        for error in exc.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in error["loc"]) or "value"
+            lines.append(f"{where}: {error['msg']}")
+        return "invalid argument: " + "; ".join(lines)
+    if isinstance(exc, ValueError):
+        return f"invalid argument: {exc}"
+    return str(exc)
+
+
+def to_tool_error(exc: BaseException, secrets: Iterable[str] = ()) -> ToolError:
+    """The ``ToolError`` for an exception of our tree: an actionable message, redacted and bounded."""
+    text = redact(_describe(exc), secrets)
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[:MAX_MESSAGE_CHARS] + f"…[cut {len(text) - MAX_MESSAGE_CHARS:,} chars]"
+    return ToolError(text)
+
+
+def _secrets_of(args: Iterable[Any]) -> tuple[str, ...]:
+    for value in args:
+        if isinstance(value, Context):
+            try:
+                state = value.request_context.lifespan_context
+            except ValueError:
+                return ()
+            secrets = getattr(state, "secrets", ())
+            return tuple(s for s in secrets if isinstance(s, str))
+    return ()
+
+
+def tool_errors(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Wrap an async tool (or resolver) so errors of our tree reach the model as actionable ``ToolError``s.
+
+    Use it under the registration decorator, so the SDK sees the wrapped function's signature::
+
+        @server.tool(annotations=...)
+        @tool_errors
+        async def my_tool(name: ProjectRef, ctx: ToolContext) -> MyResult: ...
+
+    ``ToolError`` raised by the tool passes through unchanged. The secrets to keep out of messages are read from
+    the ``Context`` argument's ``AppState``.
+    """
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await fn(*args, **kwargs)
+        except ToolError:
+            raise
+        except (ArizeSkillsError, ValueError) as exc:
+            # ``from None``: the SDK logs the cause's traceback, and the message above already says it all.
+            raise to_tool_error(exc, _secrets_of([*args, *kwargs.values()])) from None
+
+    return wrapper

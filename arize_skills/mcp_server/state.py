@@ -1,0 +1,237 @@
+"""What the MCP server holds while it runs (``AppState``), the lifespan that opens it, and the instructions.
+
+The lifespan picks the backend the settings chose (see ``arize_skills.settings``):
+
+- ``ax``: an API key (and usually a space) → Arize AX, or any AX-compatible URL given with the key;
+- ``engine-url``: ``ARIZE_SKILLS_ENGINE_URL`` → a running local engine over HTTP;
+- ``embedded``: nothing set → the local engine in-process, its state under ``settings.home``, its task runner
+  serving in the background for as long as the server runs.
+
+The default space is resolved once at start (a failure there is remembered, not fatal: ``status`` reports it and
+tools that need a space say what to set). The instructions each session receives are written when the session
+opens (``initialize`` in the handshake era, ``server/discover`` in the modern one), so they carry the date of that
+day, the backend and the default space.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.mcpserver import Context
+
+from .. import __version__
+from ..client import AsyncArizeClient
+from ..engine import Engine
+from ..errors import ArizeSkillsError, NameNotFoundError
+from ..models._base import utcnow
+from ..settings import Backend, Settings
+from .errors import redact
+
+__all__ = [
+    "AppState",
+    "BackendInfo",
+    "InstructionsMiddleware",
+    "SpaceInfo",
+    "app_state",
+    "instructions_for",
+    "open_state",
+]
+
+logger = logging.getLogger("arize_skills.mcp")
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """Which backend the server talks to, described without secrets."""
+
+    kind: Backend
+    base_url: str | None
+    label: str
+
+
+@dataclass(frozen=True)
+class SpaceInfo:
+    """A space named by both its name and its ID."""
+
+    id: str
+    name: str
+
+
+@dataclass
+class AppState:
+    """The server's state for its whole run, shared by every session and every tool.
+
+    Attributes:
+        settings: the resolved settings (``settings.api_key`` is never shown; use ``client.has_api_key``).
+        client: the one ``AsyncArizeClient`` every tool talks through (its ``space`` is the default space's ID).
+        backend: which backend, for ``status`` and the instructions.
+        engine: the in-process engine when the backend is ``embedded`` (else ``None``).
+        space: the default space, when one could be resolved.
+        space_problem: why no default space is set (shown by ``status`` and in errors), else ``None``.
+        secrets: values no tool message may contain (the API key, the HTTP bearer token).
+        clock: the current time (tests pass a fixed one).
+    """
+
+    settings: Settings
+    client: AsyncArizeClient
+    backend: BackendInfo
+    engine: Engine | None = None
+    space: SpaceInfo | None = None
+    space_problem: str | None = None
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    clock: Callable[[], datetime] = utcnow
+    version: str = __version__
+
+    async def require_space(self) -> SpaceInfo:
+        """The default space, resolving it again if it could not be resolved at start.
+
+        Raises:
+            NameNotFoundError: no space is configured and the backend has several; the message says what to set.
+            ArizeSkillsError: the backend failed while resolving it.
+        """
+        if self.space is None:
+            await self.resolve_space()
+        if self.space is None:
+            raise NameNotFoundError(self.space_problem or "no default space", kind="space", name="")
+        return self.space
+
+    async def resolve_space(self) -> None:
+        """Resolve the default space from the settings (or the backend's only space) and remember it."""
+        configured = self.settings.space
+        client = self.client
+        if configured:
+            space_id = await client.resolve.space_id(configured)
+            space = await client.spaces.get(space_id)
+        elif self.engine is not None:
+            space = await client.spaces.get(await _engine_default_space(self.engine))
+        else:
+            page = await client.spaces.list(limit=2)
+            if len(page.items) != 1:
+                self.space_problem = (
+                    "the API key sees no space"
+                    if not page.items
+                    else "several spaces are visible and none is configured: set ARIZE_SPACE_ID (or ARIZE_SPACE to "
+                    "a name), or pass space= to each tool; find(kind='space') lists them"
+                )
+                return
+            space = page.items[0]
+        self.space = SpaceInfo(id=space.id, name=space.name)
+        self.space_problem = None
+        client.space = space.id
+
+
+async def _engine_default_space(engine: Engine) -> str:
+    from ..engine.objects import get_object
+
+    stored = await engine.store.read(lambda conn: get_object(conn, "Space", engine.space_num))
+    if stored is None:
+        raise NameNotFoundError("the local engine has no default space", kind="space", name="")
+    return stored.id
+
+
+def app_state(ctx: Context[AppState, Any]) -> AppState:
+    """The ``AppState`` of the server handling this tool call."""
+    return ctx.request_context.lifespan_context
+
+
+def _backend_info(settings: Settings) -> BackendInfo:
+    if settings.backend == "ax":
+        return BackendInfo("ax", settings.base_url, f"Arize AX at {settings.base_url}")
+    if settings.backend == "engine-url":
+        return BackendInfo("engine-url", settings.base_url, f"the local engine at {settings.base_url}")
+    return BackendInfo("embedded", None, f"the embedded local engine (state in {settings.home})")
+
+
+@asynccontextmanager
+async def open_state(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    secrets: tuple[str, ...] = (),
+) -> AsyncIterator[AppState]:
+    """Open the backend the settings chose and yield the server's ``AppState`` until the block ends.
+
+    ``engine``: for the ``embedded`` backend, an engine the caller already opened (and keeps running and
+    closes); without it, the engine in ``settings.home`` is opened here with its background task runner.
+    ``secrets``: more values to keep out of every tool message (the HTTP transport's bearer token).
+    """
+    keep_out = tuple(s for s in (settings.api_key, *secrets) if s)
+    async with AsyncExitStack() as stack:
+        if settings.backend == "embedded":
+            if engine is None:
+                engine = await stack.enter_async_context(Engine.open(settings.home, runner=True))
+            client = AsyncArizeClient(transport=engine.transport(), space=settings.space)
+        else:
+            engine = None
+            client = AsyncArizeClient.from_settings(settings)
+        await stack.enter_async_context(client)
+        state = AppState(
+            settings=settings,
+            client=client,
+            backend=_backend_info(settings),
+            engine=engine,
+            secrets=keep_out,
+            clock=clock,
+        )
+        try:
+            await state.resolve_space()
+        except ArizeSkillsError as exc:
+            # Not fatal: a host shows a server that fails to start as merely "broken"; status explains instead.
+            state.space_problem = redact(f"the default space could not be resolved: {exc}", keep_out)
+            logger.warning("%s", state.space_problem)
+        logger.info("arize-skills MCP server on %s", state.backend.label)
+        yield state
+
+
+def instructions_for(state: AppState | None, settings: Settings | None = None, today: datetime | None = None) -> str:
+    """The instructions a session receives: what the server is for, its backend, default space and date.
+
+    With a running server's ``state``; before it runs (``state=None``), from ``settings`` alone.
+    """
+    if state is not None:
+        backend = state.backend.label
+        today = today or state.clock()
+        if state.space is not None:
+            space = f"Default space: '{state.space.name}' (id {state.space.id}); tools use it when space= is omitted."
+        else:
+            space = f"No default space: {state.space_problem or 'pass space= to each tool'}."
+    elif settings is not None:
+        backend = _backend_info(settings).label
+        configured = settings.space
+        space = (
+            f"Default space: {configured!r}; tools use it when space= is omitted."
+            if configured
+            else "Default space: the backend's only space (the status tool names it)."
+        )
+    else:
+        raise ValueError("instructions_for needs the server's state or its settings")
+    day = (today or utcnow()).date().isoformat()
+    return (
+        "arize-skills: LLM evaluation work (tasks, backfills, experiments, judges, datasets, annotations) on "
+        f"{backend}. {space} Today is {day} (UTC); time windows take ISO 8601 times or offsets such as '-7d'. "
+        "Every tool accepts names or IDs and echoes both. Start with status; find lists any kind of resource by "
+        "name. Lists are paged: pass next_cursor back as cursor. Destructive tools need the user's confirmation: "
+        "ask the user, never assume it."
+    )
+
+
+class InstructionsMiddleware:
+    """Writes each session's instructions when it opens (``initialize`` or ``server/discover``).
+
+    The SDK's instructions are a constant fixed at construction; this rewrites them per session, from the
+    running server's state (backend, resolved default space) and the current date.
+    """
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        result = await call_next(ctx)
+        state = ctx.lifespan_context
+        if ctx.method in ("initialize", "server/discover") and isinstance(result, dict) and isinstance(state, AppState):
+            result = {**result, "instructions": instructions_for(state)}
+        return result

@@ -1,0 +1,198 @@
+"""Shared argument types, result base models and annotation presets of the MCP tools.
+
+Arguments: use these ``Annotated`` aliases so every tool describes and constrains the same thing the same way
+(defaults go at the parameter: ``space: SpaceArg = None``, ``limit: Limit = 20``). Names or IDs are accepted
+everywhere a resource is named.
+
+Results: every tool returns a ``ToolResult`` subclass (a pydantic model, so the SDK publishes its output
+schema); a result names each resource it mentions by both ``name`` and ``id`` (``Ref``), and every list result
+derives from ``ListResult`` (``has_more`` + ``next_cursor``).
+
+Annotations: ``tool_annotations(title, "read" | "create" | "update" | "delete", calls_llm=...)``. ``open_world_hint``
+is true only for tools whose work reaches an LLM provider (a judge preview, a backfill, a server-side
+experiment): the backend itself — Arize AX or the local engine — is the user's own closed domain of projects,
+datasets and tasks, the same on either backend, so the hint does not change with the backend.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field
+
+from .state import AppState
+
+__all__ = [
+    "AiIntegrationRef",
+    "AnnotationConfigRef",
+    "Confirm",
+    "Cursor",
+    "DatasetRef",
+    "EndTime",
+    "EvaluatorRef",
+    "ExperimentRef",
+    "Limit",
+    "ListResult",
+    "NameFilter",
+    "ProjectRef",
+    "Ref",
+    "SpaceArg",
+    "StartTime",
+    "TaskRef",
+    "TaskRunId",
+    "ToolContext",
+    "ToolKind",
+    "ToolResult",
+    "tool_annotations",
+    "parse_time",
+]
+
+ToolContext = Context[AppState, Any]
+"""Annotate a tool's context parameter with this; ``app_state(ctx)`` gives the ``AppState``."""
+
+
+def _ref(kind: str, find_kind: str) -> Any:
+    return Field(
+        min_length=1,
+        max_length=512,
+        description=f"The {kind}: its exact name or its ID (find(kind='{find_kind}') lists them).",
+    )
+
+
+ProjectRef = Annotated[str, _ref("project", "project")]
+DatasetRef = Annotated[str, _ref("dataset", "dataset")]
+ExperimentRef = Annotated[str, _ref("experiment", "experiment")]
+EvaluatorRef = Annotated[str, _ref("evaluator (judge or code evaluator)", "evaluator")]
+TaskRef = Annotated[str, _ref("task", "task")]
+AiIntegrationRef = Annotated[str, _ref("AI integration", "ai_integration")]
+AnnotationConfigRef = Annotated[str, _ref("annotation config", "annotation_config")]
+TaskRunId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=512,
+        description="The task run's ID, as returned by trigger_backfill or listed by get_task_run.",
+    ),
+]
+
+SpaceArg = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=255,
+        description="The space: its exact name or its ID. Omit to use the default space the status tool shows.",
+    ),
+]
+NameFilter = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=255,
+        description="Keep only names containing this text (case-insensitive). Omit to list everything.",
+    ),
+]
+Limit = Annotated[
+    int,
+    Field(ge=1, le=100, description="Most rows to return in this call (1-100); page on with next_cursor."),
+]
+Cursor = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=2048,
+        description="next_cursor from the previous call with the same other arguments; omit for the first page.",
+    ),
+]
+_TIME_FORMS = (
+    "An ISO 8601 time in UTC ('2026-08-01T09:30:00Z'; a date alone '2026-08-01' means its midnight UTC; "
+    "no zone means UTC), 'now', or an offset back from now: '-7d', '-24h', '-30m'."
+)
+StartTime = Annotated[
+    str | None,
+    Field(min_length=1, max_length=64, description=f"Start of the time window (inclusive). {_TIME_FORMS}"),
+]
+EndTime = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=64,
+        description=f"End of the time window (exclusive); omit for now. {_TIME_FORMS}",
+    ),
+]
+Confirm = Annotated[
+    bool,
+    Field(
+        description=(
+            "Set true only after the user said yes to this destructive action. Clients that support elicitation "
+            "ask the user themselves when this is false."
+        )
+    ),
+]
+
+_OFFSET_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_time(value: str, field: str, *, now: datetime | None = None) -> datetime:
+    """Turn a ``StartTime`` / ``EndTime`` argument into an aware UTC datetime.
+
+    Raises:
+        ToolError: naming ``field`` and the accepted forms, when ``value`` is none of them.
+    """
+    now = now or datetime.now(UTC)
+    text = value.strip()
+    if text.lower() == "now":
+        return now
+    if len(text) >= 3 and text[0] == "-" and text[-1].lower() in _OFFSET_UNITS and text[1:-1].isdigit():
+        return now - timedelta(**{_OFFSET_UNITS[text[-1].lower()]: int(text[1:-1])})
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise ToolError(f"{field}: {value!r} is not a time. {_TIME_FORMS}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+class ToolResult(BaseModel):
+    """Base of every tool result (its fields are the tool's output schema)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Ref(BaseModel):
+    """A resource named by both its name and its ID."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(description="The resource's ID.")
+    name: str = Field(description="The resource's name.")
+
+
+class ListResult(ToolResult):
+    """Base of every list result; subclasses add ``items: list[TheirRow]``."""
+
+    has_more: bool = Field(description="True when more rows follow; call again with cursor=next_cursor.")
+    next_cursor: str | None = Field(
+        default=None, description="Pass as cursor (with the same other arguments) to get the next rows."
+    )
+
+
+ToolKind = Literal["read", "create", "update", "delete"]
+
+
+def tool_annotations(title: str, kind: ToolKind, *, calls_llm: bool = False) -> ToolAnnotations:
+    """The ``ToolAnnotations`` of a tool.
+
+    ``read``: reads only. ``create``: adds something new (a retry would add another). ``update``: changes or
+    replaces something in place (same call twice, same outcome). ``delete``: removes or stops something (confirm
+    it first: see ``confirm.py``). ``calls_llm``: the tool's work reaches an LLM provider (open world).
+    """
+    return ToolAnnotations(
+        title=title,
+        read_only_hint=kind == "read",
+        destructive_hint=kind in ("update", "delete"),
+        idempotent_hint=kind != "create",
+        open_world_hint=calls_llm,
+    )

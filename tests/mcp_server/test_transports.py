@@ -1,0 +1,174 @@
+"""``arize-skills mcp`` as a host runs it: a real subprocess over stdio, and streamable HTTP on loopback."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+COMMAND = [sys.executable, "-m", "arize_skills"]
+READY = re.compile(r"arize-skills mcp on (http://\S+/mcp)")
+TOKEN = "mcp-SECRET-token-5678abcd"
+STOPPED = (0, -signal.SIGTERM)
+
+
+def host_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """What a host passes: a HOME and a PATH (no ARIZE_* settings), plus ``extra``."""
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    return {"HOME": str(home), "PATH": os.environ.get("PATH", ""), "NO_PROXY": "127.0.0.1,localhost", **extra}
+
+
+@pytest.mark.parametrize("mode", ["legacy", "auto"])
+async def test_a_host_launches_the_stdio_server_lists_the_tools_and_calls_them(tmp_path: Path, mode: str) -> None:
+    state = tmp_path / "state"
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "arize_skills", "mcp", "--home", str(state)], env=host_env(tmp_path)
+    )
+    async with Client(params, mode=mode, read_timeout_seconds=60) as mcp:
+        names = {tool.name for tool in (await mcp.list_tools()).tools}
+        status = await mcp.call_tool("status", {})
+        spaces = await mcp.call_tool("find", {"kind": "space"})
+        instructions = mcp.instructions or ""
+
+    assert {"status", "find"} <= names
+    assert not status.is_error
+    report = status.structured_content or {}
+    assert report["backend"] == "embedded"
+    assert report["engine_home"] == str(state)
+    assert report["space"]["name"] == "default"
+    assert [row["name"] for row in (spaces.structured_content or {})["items"]] == ["default"]
+    assert "embedded local engine" in instructions
+    assert (state / "engine.sqlite3").is_file()
+
+
+class ServedMcp:
+    """``arize-skills mcp --transport http`` in a subprocess; its stderr is read line by line in a thread."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [*COMMAND, "mcp", "--transport", "http", *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.stderr: list[str] = []
+        self._reader = threading.Thread(target=self._pump, daemon=True)
+        self._reader.start()
+
+    def _pump(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_url(self, timeout: float = 60.0) -> str:
+        """The URL from the ready line, waiting at most ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                line = self.lines.get(timeout=max(remaining, 0.001))
+            except queue.Empty:
+                raise AssertionError(f"no ready line in {timeout} s; stderr: {self.stderr}") from None
+            if line is None:
+                raise AssertionError(f"exited with {self.process.wait(timeout=10)} before ready: {self.stderr}")
+            self.stderr.append(line)
+            found = READY.search(line)
+            if found:
+                return found.group(1)
+
+    def stop(self) -> int:
+        """SIGTERM, then the exit status (uvicorn re-raises the signal after a clean shutdown)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(timeout=60)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+        self._reader.join(timeout=30)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+@contextmanager
+def served(args: list[str], env: dict[str, str]) -> Iterator[ServedMcp]:
+    server = ServedMcp(args, env)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+async def test_the_http_transport_serves_both_eras_on_loopback(tmp_path: Path) -> None:
+    with served(["--port", "0", "--home", str(tmp_path / "state")], host_env(tmp_path)) as server:
+        url = server.wait_url()
+        assert url.startswith("http://127.0.0.1:")
+        for mode in ("legacy", "auto"):
+            async with Client(url, mode=mode, read_timeout_seconds=60) as mcp:
+                result = await mcp.call_tool("status", {})
+                assert not result.is_error, result.content
+                assert (result.structured_content or {})["backend"] == "embedded"
+        assert server.stop() in STOPPED
+
+
+async def test_with_a_token_every_http_request_must_carry_it(tmp_path: Path) -> None:
+    env = host_env(tmp_path, MCP_TOKEN=TOKEN)
+    with served(["--port", "0", "--home", str(tmp_path / "state"), "--token-env", "MCP_TOKEN"], env) as server:
+        url = server.wait_url()
+        assert "bearer token required" in server.stderr[-1]
+        ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        async with httpx2.AsyncClient(timeout=30) as raw:
+            refused = await raw.post(url, json=ping)
+            wrong = await raw.post(url, json=ping, headers={"Authorization": "Bearer not-the-token"})
+        for response in (refused, wrong):
+            assert response.status_code == 401
+            assert response.headers["www-authenticate"].startswith("Bearer")
+            assert TOKEN not in response.text
+
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=60) as http,
+            Client(streamable_http_client(url, http_client=http), mode="legacy", read_timeout_seconds=60) as mcp,
+        ):
+            result = await mcp.call_tool("status", {})
+        assert not result.is_error, result.content
+        assert TOKEN not in str(result)
+        assert server.stop() in STOPPED
+    assert all(TOKEN not in line for line in server.stderr)
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*COMMAND, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_binding_http_beyond_loopback_without_a_token_is_refused(tmp_path: Path) -> None:
+    result = run_cli("mcp", "--transport", "http", "--host", "0.0.0.0", "--port", "0", env=host_env(tmp_path))
+    assert result.returncode == 2
+    assert "--token-env" in result.stderr and "0.0.0.0" in result.stderr
+    assert "arize-skills mcp on" not in result.stderr
+
+
+def test_a_token_env_naming_an_unset_variable_or_given_to_stdio_is_refused(tmp_path: Path) -> None:
+    unset = run_cli("mcp", "--transport", "http", "--port", "0", "--token-env", "NOT_SET_HERE", env=host_env(tmp_path))
+    assert unset.returncode == 2 and "NOT_SET_HERE" in unset.stderr
+    stdio = run_cli("mcp", "--token-env", "MCP_TOKEN", env=host_env(tmp_path, MCP_TOKEN=TOKEN))
+    assert stdio.returncode == 2 and "--transport http" in stdio.stderr
