@@ -19,7 +19,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 
@@ -73,23 +73,31 @@ def _is_loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from .engine.app import create_served_app
-
+def _bearer_token(args: argparse.Namespace, what: str) -> str | None | Literal[False]:
+    """The token named by ``--token-env`` (``None`` if not asked for); ``False`` after printing why it cannot serve."""
     token = None
     if args.token_env:
         token = os.environ.get(args.token_env)
         if not token:
             print(f"error: environment variable {args.token_env} is not set", file=sys.stderr)
-            return 2
+            return False
     if not _is_loopback(args.host) and token is None:
         print(
-            f"error: binding {args.host} exposes the engine beyond this machine; "
+            f"error: binding {args.host} exposes {what} beyond this machine; "
             "pass --token-env VAR naming a variable that holds a bearer token",
             file=sys.stderr,
         )
+        return False
+    return token
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .engine.app import create_served_app
+
+    token = _bearer_token(args, "the engine")
+    if token is False:
         return 2
     # Only the engine's home matters here: an ax profile or AX variables must not stop a local engine from serving.
     home = args.home.expanduser() if args.home else default_home()
@@ -127,18 +135,8 @@ def _mcp(args: argparse.Namespace) -> int:
             return 2
         serve_stdio(Settings.resolve(home=args.home))
         return 0
-    token = None
-    if args.token_env:
-        token = os.environ.get(args.token_env)
-        if not token:
-            print(f"error: environment variable {args.token_env} is not set", file=sys.stderr)
-            return 2
-    if not _is_loopback(args.host) and token is None:
-        print(
-            f"error: binding {args.host} exposes the MCP server beyond this machine; "
-            "pass --token-env VAR naming a variable that holds a bearer token",
-            file=sys.stderr,
-        )
+    token = _bearer_token(args, "the MCP server")
+    if token is False:
         return 2
     return serve_http(Settings.resolve(home=args.home), host=args.host, port=args.port, token=token)
 

@@ -44,7 +44,7 @@ from .evaluations import upsert_evaluation
 from .experiments import EXPERIMENT_KIND, SplitRun, insert_runs
 from .filters import example_filter_sql
 from .objects import StoredObject, find_by_name, get_object, insert_object, update_object
-from .run_plans import ItemError, RunSetupError, client_key, load_integration
+from .run_plans import ItemError, RunSetupError, client_key, load_integration, provider_failure_reason
 from .tasks import DEFAULT_MAX_SPANS, TASK_KIND, TASK_RUN_KIND, active_run, insert_run, update_run
 
 __all__ = ["ExperimentPlan", "GeneratedRun", "chain_evaluation_tasks", "ensure_experiment", "load_experiment_plan"]
@@ -103,21 +103,8 @@ class ExperimentPlan:
         try:
             return await self.client.complete(request)
         except ProviderError as exc:
-            raise ItemError(f"the model call failed: {exc.message}", fatal_reason=self._fatal(exc)) from None
-
-    def _fatal(self, exc: ProviderError) -> str | None:
-        if exc.kind == "auth":
-            status = f" ({exc.status})" if exc.status else ""
-            return (
-                f"the AI integration '{self.integration_name}' rejected its credentials{status} — update its key "
-                f"(PATCH /v2/ai-integrations/{self.integration_id} with a new api_key), then trigger the run again"
-            )
-        if exc.kind == "connection":
-            return (
-                f"could not reach the AI integration '{self.integration_name}': {exc.message} — check its base_url "
-                "and that the server is running, then trigger the run again"
-            )
-        return None
+            fatal = provider_failure_reason(exc, self.integration_name, self.integration_id)
+            raise ItemError(f"the model call failed: {exc.message}", fatal_reason=fatal) from None
 
     def _value(self, columns: Mapping[str, Any], variable: str, path: str, mapped: bool) -> str:
         value = record_value(columns, path)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..evals.mapping import SpanView
@@ -127,6 +127,25 @@ class _GroupSource(ProjectSource):
         listed = "; ".join(f'{qid}: "{text}"' for qid, text in self.queries.items())
         return f"expression {self.expression or ' AND '.join(self.queries)} over {listed}"
 
+    def _records(
+        self,
+        conn: sqlite3.Connection,
+        candidates: Sequence[Candidate],
+        spans: Mapping[str, list[SpanView]],
+        describe: Callable[[str], str],
+    ) -> list[Record]:
+        """One record per candidate that still has spans, with the spans each named query matched inside it."""
+        matches = self._matches(conn, [s.span_id for group in spans.values() for s in group])
+        records = []
+        for candidate in candidates:
+            group = spans.get(candidate.ident)
+            if not group:
+                continue
+            ids = {s.span_id for s in group}
+            scoped = {q: found & ids for q, found in matches.items()}
+            records.append(Record("span", candidate.key, describe(candidate.ident), spans=group, matches=scoped))
+        return records
+
     def _matches(self, conn: sqlite3.Connection, span_ids: Sequence[str]) -> dict[str, set[str]]:
         matches: dict[str, set[str]] = defaultdict(set)
         for query_id, compiled in self.compiled.items():
@@ -214,23 +233,7 @@ class TraceSource(_GroupSource):
             )
             for row in rows:
                 spans[row["trace_id"]].append(span_view(row))
-        matches = self._matches(conn, [s.span_id for group in spans.values() for s in group])
-        records = []
-        for candidate in candidates:
-            group = spans.get(candidate.ident)
-            if not group:
-                continue
-            ids = {s.span_id for s in group}
-            records.append(
-                Record(
-                    "span",
-                    candidate.key,
-                    f"trace {candidate.ident}",
-                    spans=group,
-                    matches={q: found & ids for q, found in matches.items()},
-                )
-            )
-        return records
+        return self._records(conn, candidates, spans, lambda ident: f"trace {ident}")
 
 
 class SessionSource(_GroupSource):
@@ -316,20 +319,4 @@ class SessionSource(_GroupSource):
             )
             for row in rows:
                 spans[row["sid"]].append(span_view(row))
-        matches = self._matches(conn, [s.span_id for group in spans.values() for s in group])
-        records = []
-        for candidate in candidates:
-            group = spans.get(candidate.ident)
-            if not group:
-                continue
-            ids = {s.span_id for s in group}
-            records.append(
-                Record(
-                    "span",
-                    candidate.key,
-                    f"session '{candidate.ident}'",
-                    spans=group,
-                    matches={q: found & ids for q, found in matches.items()},
-                )
-            )
-        return records
+        return self._records(conn, candidates, spans, lambda ident: f"session '{ident}'")

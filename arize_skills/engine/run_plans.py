@@ -75,6 +75,22 @@ class ItemError(Exception):
         self.fatal_reason = fatal_reason
 
 
+def provider_failure_reason(exc: ProviderError, integration_name: str, integration_id: str) -> str | None:
+    """The reason to end a whole run on, when a provider failure will repeat for every record (else ``None``)."""
+    if exc.kind == "auth":
+        status = f" ({exc.status})" if exc.status else ""
+        return (
+            f"the AI integration '{integration_name}' rejected its credentials{status} — update its key "
+            f"(PATCH /v2/ai-integrations/{integration_id} with a new api_key), then trigger the run again"
+        )
+    if exc.kind == "connection":
+        return (
+            f"could not reach the AI integration '{integration_name}': {exc.message} — check its base_url "
+            "and that the server is running, then trigger the run again"
+        )
+    return None
+
+
 @dataclass
 class Record:
     """One thing an evaluator scores.
@@ -240,25 +256,12 @@ class JudgePlan(EvaluatorPlan):
         try:
             result = await self.client.complete(request)
         except ProviderError as exc:
-            raise ItemError(f"the judge call failed: {exc.message}", fatal_reason=self._fatal(exc)) from None
+            fatal = provider_failure_reason(exc, self.integration_name, self.integration_id)
+            raise ItemError(f"the judge call failed: {exc.message}", fatal_reason=fatal) from None
         try:
             return parse_judgement(self.spec, result)
         except JudgeParseError as exc:
             raise ItemError(str(exc)) from None
-
-    def _fatal(self, exc: ProviderError) -> str | None:
-        if exc.kind == "auth":
-            status = f" ({exc.status})" if exc.status else ""
-            return (
-                f"the AI integration '{self.integration_name}' rejected its credentials{status} — update its key "
-                f"(PATCH /v2/ai-integrations/{self.integration_id} with a new api_key), then trigger the run again"
-            )
-        if exc.kind == "connection":
-            return (
-                f"could not reach the AI integration '{self.integration_name}': {exc.message} — check its base_url "
-                "and that the server is running, then trigger the run again"
-            )
-        return None
 
 
 @dataclass
