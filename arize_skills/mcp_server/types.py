@@ -8,10 +8,10 @@ Results: every tool returns a ``ToolResult`` subclass (a pydantic model, so the 
 schema); a result names each resource it mentions by both ``name`` and ``id`` (``Ref``), and every list result
 derives from ``ListResult`` (``has_more`` + ``next_cursor``).
 
-Annotations: ``tool_annotations(title, "read" | "create" | "update" | "delete", calls_llm=...)``. ``open_world_hint``
-is true only for tools whose work reaches an LLM provider (a judge preview, a backfill, a server-side
-experiment): the backend itself — Arize AX or the local engine — is the user's own closed domain of projects,
-datasets and tasks, the same on either backend, so the hint does not change with the backend.
+Annotations: ``tool_annotations(title, "read" | "create" | "ensure" | "update" | "delete", calls_llm=...)``.
+``open_world_hint`` is true only for tools whose work reaches an LLM provider (a judge preview, a backfill, a
+server-side experiment): the backend itself — Arize AX or the local engine — is the user's own closed domain of
+projects, datasets and tasks, the same on either backend, so the hint does not change with the backend.
 """
 
 from __future__ import annotations
@@ -179,13 +179,14 @@ class ListResult(ToolResult):
     )
 
 
-ToolKind = Literal["read", "create", "update", "delete"]
+ToolKind = Literal["read", "create", "ensure", "update", "delete"]
 
 
 def tool_annotations(title: str, kind: ToolKind, *, calls_llm: bool = False) -> ToolAnnotations:
     """The ``ToolAnnotations`` of a tool.
 
-    ``read``: reads only. ``create``: adds something new (a retry would add another). ``update``: changes or
+    ``read``: reads only. ``create``: adds something new (a retry would add another). ``ensure``: creates
+    something unless an identical one exists, which it returns (a retry changes nothing). ``update``: changes or
     replaces something in place (same call twice, same outcome). ``delete``: removes or stops something (confirm
     it first: see ``confirm.py``). ``calls_llm``: the tool's work reaches an LLM provider (open world).
     """
