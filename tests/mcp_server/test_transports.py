@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
@@ -172,3 +173,52 @@ def test_a_token_env_naming_an_unset_variable_or_given_to_stdio_is_refused(tmp_p
     assert unset.returncode == 2 and "NOT_SET_HERE" in unset.stderr
     stdio = run_cli("mcp", "--token-env", "MCP_TOKEN", env=host_env(tmp_path, MCP_TOKEN=TOKEN))
     assert stdio.returncode == 2 and "--transport http" in stdio.stderr
+
+
+async def test_a_host_drives_a_backfill_workflow_through_the_stdio_server(tmp_path: Path, live_engine: Any) -> None:
+    """Spans arrive over OTLP; through the stdio server alone the agent creates a code evaluator and a task,
+    backfills the window and reads the scored spans back — the local engine's runner does the scoring."""
+    from tests.engine.otlp_payloads import export_body, span
+
+    outputs = ['{"total": 3}', "not json", '{"items": []}', "also not json", '{"ok": true}']
+    spans = [
+        span(f"{i + 1:016x}", trace_id=f"{i + 1:032x}", attributes={"input.value": "q", "output.value": out})
+        for i, out in enumerate(outputs)
+    ]
+    async with httpx2.AsyncClient(base_url=live_engine.url) as http:
+        sent = await http.post("/v1/traces", json=export_body(spans, project="shop"))
+        assert sent.status_code == 200, sent.text
+
+    env = host_env(tmp_path, ARIZE_SKILLS_ENGINE_URL=live_engine.url)
+    params = StdioServerParameters(command=sys.executable, args=["-m", "arize_skills", "mcp"], env=env)
+    async with Client(params, mode="legacy", read_timeout_seconds=120) as mcp:
+        evaluator = await mcp.call_tool(
+            "create_code_evaluator",
+            {"name": "valid json", "evaluator": "JSON_PARSEABLE", "variables": ["attributes.output.value"]},
+        )
+        assert not evaluator.is_error, evaluator.content
+        task = await mcp.call_tool(
+            "create_task", {"name": "json check", "project": "shop", "evaluators": [{"evaluator": "valid json"}]}
+        )
+        assert not task.is_error, task.content
+        backfill = await mcp.call_tool(
+            "trigger_backfill", {"task": "json check", "start_time": "-1d", "wait_seconds": 60}
+        )
+        assert not backfill.is_error, backfill.content
+        column = (backfill.structured_content or {})["label_samples"][0]["eval_column"]
+        failing = await mcp.call_tool(
+            "search_spans", {"project": "shop", "start_time": "-1d", "filter": f"{column}.label = 'false'"}
+        )
+        misnamed = await mcp.call_tool(
+            "search_spans", {"project": "shop", "start_time": "-1d", "filter": "eval.\"valid json\".label = 'false'"}
+        )
+
+    result = backfill.structured_content or {}
+    assert result["finished"] is True
+    assert result["run"]["status"] == "COMPLETED"
+    assert (result["run"]["num_successes"], result["run"]["num_errors"]) == (5, 0)
+    rows = (failing.structured_content or {})["items"]
+    assert sorted(row["span_id"] for row in rows) == [f"{2:016x}", f"{4:016x}"]
+    # The evaluator's display name is not its eval column: the empty result says which names exist.
+    hints = (misnamed.structured_content or {})["no_match"]["hints"]
+    assert any("'valid json'" in hint and "valid_json" in hint for hint in hints), hints

@@ -80,7 +80,7 @@ DEFAULT_FIELDS = ("input", "output", "evals")
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _FILTER_REFERENCE = re.compile(
-    r"\b(eval|annotation)\.([A-Za-z0-9_]+)\.(label|score|explanation|text|updated_by|updated_at)\b"
+    r"\b(eval|annotation)\.([A-Za-z0-9_-]+|\"[^\"]+\"|`[^`]+`)\.(label|score|explanation|text|updated_by|updated_at)\b"
     r"|\battributes\.([A-Za-z0-9_.]+[A-Za-z0-9_])"
 )
 _SPAN_KINDS = "LLM, CHAIN, RETRIEVER, EMBEDDING, AGENT, TOOL, RERANKER, GUARDRAIL, EVALUATOR, PROMPT"
@@ -496,7 +496,8 @@ def _filter_hints(filter_text: str, sample: Sequence[Span]) -> list[str]:
     seen_evals = sorted({e.name for s in sample for e in s.evaluations})
     seen_annotations = sorted({a.name for s in sample for a in s.annotations})
     for match in _FILTER_REFERENCE.finditer(filter_text):
-        family, name, _, path = match.groups()
+        family, quoted, _, path = match.groups()
+        name = quoted.strip('"`') if quoted else quoted
         if family == "eval" and name not in seen_evals:
             names = ", ".join(seen_evals) or "none"
             hints.append(
@@ -514,7 +515,7 @@ def _filter_hints(filter_text: str, sample: Sequence[Span]) -> list[str]:
                 f"no span among the {len(sample)} most recent of the window has attributes.{path}; check the "
                 "path with search_spans(fields=['attributes'])"
             )
-    if '"' in filter_text:
+    if re.search(r"(?:=|<|>|\bIN\s*\(|\bLIKE)\s*\"", filter_text, re.IGNORECASE):
         hints.append("string values take single quotes: span_kind = 'LLM'")
     if re.search(r"\b(?:span_kind|kind)\s*(?:=|!=)\s*'[a-z]+'", filter_text):
         hints.append(f"span kinds are upper case: {_SPAN_KINDS}")
