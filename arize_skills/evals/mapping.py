@@ -29,7 +29,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+from ..models._base import iso
+
+if TYPE_CHECKING:
+    from ..models.spans import Span
 
 __all__ = ["MISSING", "Missing", "SpanView", "as_text", "record_value", "span_value"]
 
@@ -62,6 +67,32 @@ class SpanView:
     end_time: str
     latency_ms: float
     attributes: Mapping[str, Any]
+
+
+def span_latency_ms(span: Span) -> float | None:
+    """A listed span's latency: ``latency_ms`` when the backend sends it (AX's schema lacks it), else end - start."""
+    if span.latency_ms is not None:
+        return span.latency_ms
+    if span.end_time is None:
+        return None
+    return round((span.end_time - span.start_time).total_seconds() * 1000, 3)
+
+
+def span_view_of(span: Span) -> SpanView:
+    """A span as listed by ``POST /v2/spans``, in the shape the path rules read."""
+    return SpanView(
+        span_id=span.context.span_id,
+        trace_id=span.context.trace_id,
+        parent_id=span.parent_id,
+        name=span.name,
+        kind=span.kind,
+        status_code=span.status_code,
+        status_message=span.status_message,
+        start_time=iso(span.start_time),
+        end_time=iso(span.end_time) if span.end_time is not None else "",
+        latency_ms=span_latency_ms(span) or 0.0,
+        attributes=span.attributes,
+    )
 
 
 _FIXED = {

@@ -32,9 +32,8 @@ from ...client import AsyncArizeClient
 from ...errors import BadRequestError, UnprocessableEntityError
 from ...evals.code_evaluators import MANAGED_EVALUATORS
 from ...evals.judge import template_variables
-from ...evals.mapping import MISSING, SpanView, record_value, span_value
+from ...evals.mapping import MISSING, record_value, span_value, span_view_of
 from ...models._base import iso
-from ...models.spans import Span
 from ..types import Ref
 
 __all__ = [
@@ -307,23 +306,6 @@ async def _filter_guard(pending: Any, query: str | None, field_name: str) -> Any
         ) from None
 
 
-def span_view(span: Span) -> SpanView:
-    """A listed span as the mapping rules read it."""
-    return SpanView(
-        span_id=span.context.span_id,
-        trace_id=span.context.trace_id,
-        parent_id=span.parent_id,
-        name=span.name,
-        kind=span.kind,
-        status_code=span.status_code,
-        status_message=span.status_message,
-        start_time=iso(span.start_time),
-        end_time=iso(span.end_time) if span.end_time is not None else "",
-        latency_ms=span.latency_ms or 0.0,
-        attributes=span.attributes,
-    )
-
-
 def _attribute_paths(attributes: Mapping[str, Any], prefix: str = "attributes") -> set[str]:
     """The paths a span's attributes offer: flat keys, list prefixes of indexed keys, nested dict keys."""
     found: set[str] = set()
@@ -392,7 +374,7 @@ class ProjectSource(Source):
         paths: Counter[str] = Counter()
         lookups: list[Callable[[str], Any]] = []
         for span in page.items:
-            view = span_view(span)
+            view = span_view_of(span)
             lookups.append(lambda path, v=view: span_value(v, path))  # type: ignore[misc]
             paths.update(_attribute_paths(span.attributes))
         return Sample(lookups, paths)

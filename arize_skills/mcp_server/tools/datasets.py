@@ -18,10 +18,9 @@ from pydantic import BaseModel, Field
 
 from ...client import AsyncArizeClient, Page
 from ...errors import ArizeSkillsError, NameNotFoundError
-from ...evals.mapping import MISSING, SpanView, record_value, span_value
+from ...evals.mapping import MISSING, record_value, span_value, span_view_of
 from ...models._base import iso
 from ...models.datasets import MAX_EXAMPLES_PER_REQUEST, Dataset, DatasetExample
-from ...models.spans import Span
 from ..budget import DEFAULT_BUDGET_CHARS, collect, compact, scope_of
 from ..errors import tool_errors
 from ..files import FileFormat, Record, RowProblems, TableFile, open_table, plain_value, record_batches
@@ -378,22 +377,6 @@ class CreateDatasetFromSpansResult(ToolResult):
     notes: list[str] = Field(description="What else to know: more spans than max_spans, values not found.")
 
 
-def _span_view(span: Span) -> SpanView:
-    return SpanView(
-        span_id=span.context.span_id,
-        trace_id=span.context.trace_id,
-        parent_id=span.parent_id,
-        name=span.name,
-        kind=span.kind,
-        status_code=span.status_code,
-        status_message=span.status_message,
-        start_time=iso(span.start_time),
-        end_time=iso(span.end_time) if span.end_time else "",
-        latency_ms=span.latency_ms or 0.0,
-        attributes=span.attributes,
-    )
-
-
 def _span_filters(filter: str | None, span_ids: Sequence[str] | None) -> list[str | None]:
     if not span_ids:
         return [filter]
@@ -507,7 +490,7 @@ async def create_dataset_from_spans(
                 break
             seen.add(span.context.span_id)
             spans_read += 1
-            view = _span_view(span)
+            view = span_view_of(span)
             example: dict[str, Any] = {}
             incomplete = False
             for column, path in mapping.items():

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...client import AsyncPaginator, Page
 from ...errors import ArizeSkillsError, ConflictError, NameNotFoundError
 from ...evals.judge import template_variables
-from ...evals.mapping import MISSING, span_value
+from ...evals.mapping import MISSING, span_value, span_view_of
 from ...models.ai_integrations import AiIntegrationProvider
 from ...models.annotation_configs import AnnotationConfig
 from ...models.evaluators import EvaluatorTemplate, OptimizationDirection
@@ -44,7 +44,7 @@ from ..types import (
     parse_time,
 )
 from . import register_tool
-from .traces import TimeWindow, span_view
+from .traces import TimeWindow
 
 __all__ = [
     "AiIntegrationResult",
@@ -739,7 +739,7 @@ async def _spans_found(
         )
         spans: list[Span] = [span async for span in listing]
         if session:
-            seen = {str(span_value(span_view(s), column)) for s in spans} - {str(MISSING)}
+            seen = {str(span_value(span_view_of(s), column)) for s in spans} - {str(MISSING)}
             for record_id in chunk:
                 if record_id not in seen:
                     unmatched[record_id] = "no span of the project has this session.id in the window"

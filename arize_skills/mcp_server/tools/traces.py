@@ -23,7 +23,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from ...evals.mapping import MISSING, SpanView, as_text, span_value
+from ...evals.mapping import MISSING, as_text, span_latency_ms, span_value, span_view_of
 from ...models.spans import Span
 from ..budget import DEFAULT_BUDGET_CHARS, Position, collect, compact, cut, decode_cursor, encode_cursor, scope_of
 from ..errors import tool_errors
@@ -37,7 +37,6 @@ __all__ = [
     "SearchSpansResult",
     "SpanRow",
     "TraceSpanRow",
-    "span_view",
     "get_trace",
     "register",
     "search_spans",
@@ -304,31 +303,6 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def span_view(span: Span) -> SpanView:
-    """The span as ``evals.mapping`` reads paths in it (the same path rules as filters and mappings)."""
-    return SpanView(
-        span_id=span.context.span_id,
-        trace_id=span.context.trace_id,
-        parent_id=span.parent_id,
-        name=span.name,
-        kind=span.kind,
-        status_code=span.status_code,
-        status_message=span.status_message,
-        start_time=_iso(span.start_time),
-        end_time=_iso(span.end_time) if span.end_time else "",
-        latency_ms=_latency(span) or 0.0,
-        attributes=span.attributes,
-    )
-
-
-def _latency(span: Span) -> float | None:
-    if span.latency_ms is not None:
-        return span.latency_ms
-    if span.end_time is None:
-        return None
-    return round((span.end_time - span.start_time).total_seconds() * 1000, 3)
-
-
 def _clip(text: str, limit: int, how: str, *, backend_cut: bool) -> str:
     """``text`` cut to ``limit`` with a marker; a string the backend already cut says so instead of its length."""
     if backend_cut and len(text) >= BACKEND_TRUNCATE and text.endswith("…"):
@@ -365,7 +339,7 @@ FULL = RowStyle(FULL_VALUE_CHARS, FULL_VALUE_CHARS, 500, backend_cut=False)
 
 def _span_fields(span: Span, selection: Selection, style: RowStyle, how: str) -> dict[str, Any]:
     """The row fields of ``span`` (all but ``trace_id`` / ``depth``)."""
-    view = span_view(span)
+    view = span_view_of(span)
     row: dict[str, Any] = {
         "span_id": span.context.span_id,
         "parent_id": span.parent_id or None,
@@ -374,7 +348,7 @@ def _span_fields(span: Span, selection: Selection, style: RowStyle, how: str) ->
         "status": span.status_code,
         "status_message": cut(span.status_message, style.value_chars, how) if span.status_message else None,
         "start_time": _iso(span.start_time),
-        "latency_ms": _latency(span),
+        "latency_ms": span_latency_ms(span),
     }
     if selection.input:
         row["input"] = _text(
@@ -492,7 +466,7 @@ def _check_id(value: str, field_name: str) -> str:
 def _filter_hints(filter_text: str, sample: Sequence[Span]) -> list[str]:
     """What in the filter may match nothing, judged from its text and from a sample of the window's spans."""
     hints: list[str] = []
-    views = [span_view(s) for s in sample]
+    views = [span_view_of(s) for s in sample]
     seen_evals = sorted({e.name for s in sample for e in s.evaluations})
     seen_annotations = sorted({a.name for s in sample for a in s.annotations})
     for match in _FILTER_REFERENCE.finditer(filter_text):
