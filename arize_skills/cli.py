@@ -3,8 +3,13 @@
     arize-skills status                      which backend is configured, and a round trip through it
     arize-skills mcp [--transport stdio|http] [--host H] [--port N] [--token-env VAR] [--home DIR]
                                              serve the MCP tools (stdio by default; HTTP on loopback)
+    arize-skills quickstart [--home DIR]     the whole evaluation loop on bundled traces, through the MCP tools
     arize-skills engine serve [--host H] [--port N] [--home DIR]
                                              run the local AX-compatible engine on loopback
+    arize-skills skills install --agent claude|cursor|codex [--project DIR | --global]
+                                             copy the skills where the agent reads them; print its MCP config
+    arize-skills doctor [--home DIR] [--project DIR] [--json]
+                                             check backend, engine, providers and installed skills (exit 1: fix)
 
 Logs go to stderr; stdout carries only the command's output.
 """
@@ -54,6 +59,13 @@ def _parser() -> argparse.ArgumentParser:
         "(required when --host is not a loopback address)",
     )
 
+    quickstart = commands.add_parser(
+        "quickstart", help="run the whole evaluation loop on bundled agent traces through the MCP tools"
+    )
+    quickstart.add_argument(
+        "--home", type=Path, help="engine state directory (default ~/.arize-skills/quickstart); re-runs add a new run"
+    )
+
     engine = commands.add_parser("engine", help="the local AX-compatible engine")
     engine_commands = engine.add_subparsers(dest="engine_command", required=True)
     serve = engine_commands.add_parser("serve", help="serve the engine over HTTP (loopback by default)")
@@ -66,7 +78,59 @@ def _parser() -> argparse.ArgumentParser:
         help="name of an environment variable holding a bearer token that every request must carry "
         "(required when --host is not a loopback address)",
     )
+    skills = commands.add_parser("skills", help="the agent skills shipped with arize-skills")
+    skills_commands = skills.add_subparsers(dest="skills_command", required=True)
+    install = skills_commands.add_parser("install", help="copy the skills where an agent reads them")
+    install.add_argument("--agent", choices=("claude", "cursor", "codex"), required=True)
+    scope = install.add_mutually_exclusive_group()
+    scope.add_argument("--project", type=Path, help="project folder (default: the current directory)")
+    scope.add_argument("--global", dest="global_", action="store_true", help="install for your user, not a project")
+
+    doctor = commands.add_parser("doctor", help="check the setup and say what to fix (exit 1 when something is)")
+    doctor.add_argument(
+        "--home", type=Path, help="engine state directory (default $ARIZE_SKILLS_HOME or ~/.arize-skills)"
+    )
+    doctor.add_argument("--project", type=Path, help="project whose installed skills to check (default: cwd)")
+    doctor.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+def _skills_install(args: argparse.Namespace) -> int:
+    from .agents import agent_skills_dir, install_skills, mcp_snippet
+
+    project = None if args.global_ else (args.project or Path.cwd()).expanduser().resolve()
+    if project is not None and not project.is_dir():
+        print(f"error: --project {project} is not a directory", file=sys.stderr)
+        return 2
+    target = agent_skills_dir(args.agent, project=project)
+    try:
+        names = install_skills(target)
+    except (FileNotFoundError, OSError) as exc:
+        print(f"error: cannot install the skills into {target}: {exc}", file=sys.stderr)
+        return 1
+    print(f"Installed {len(names)} skills for {args.agent} in {target}: {', '.join(names)}")
+    print()
+    print(f"Connect the MCP server to {args.agent}. " + mcp_snippet(args.agent, project=project))
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .doctor import run_doctor
+
+    project = args.project.expanduser().resolve() if args.project else None
+    checks = anyio.run(lambda: run_doctor(home=args.home, project=project))
+    ok = all(check.ok for check in checks)
+    if args.json:
+        print(json.dumps({"ok": ok, "checks": [asdict(check) for check in checks]}, indent=2))
+    else:
+        for check in checks:
+            print(f"[{'ok' if check.ok else 'FAIL'}] {check.area}: {check.name}: {check.detail}")
+            if check.fix:
+                print(f"       fix: {check.fix}")
+        print("all good" if ok else "some checks failed: see the fixes above")
+    return 0 if ok else 1
 
 
 def _is_loopback(host: str) -> bool:
@@ -175,6 +239,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit(_mcp(args))
         if args.command == "engine" and args.engine_command == "serve":
             sys.exit(_serve(args))
+        if args.command == "quickstart":
+            from .quickstart import run_quickstart
+
+            home = args.home.expanduser() if args.home else Path.home() / ".arize-skills" / "quickstart"
+            sys.exit(anyio.run(run_quickstart, home))
+        if args.command == "skills" and args.skills_command == "install":
+            sys.exit(_skills_install(args))
+        if args.command == "doctor":
+            sys.exit(_doctor(args))
         if args.command == "status":
             report = anyio.run(_status, args)
             if args.json:

@@ -51,7 +51,9 @@ _ENDPOINT_FIELDS = ("api_host", "api_scheme", "api_port", "region", "single_host
 def default_home(environ: Mapping[str, str] | None = None) -> Path:
     """Where the embedded engine keeps its state: ``ARIZE_SKILLS_HOME`` or ``~/.arize-skills``."""
     env = os.environ if environ is None else environ
-    value = env.get("ARIZE_SKILLS_HOME")
+    value = (env.get("ARIZE_SKILLS_HOME") or "").strip()
+    if value.startswith("${user_config."):
+        value = ""
     return Path(value).expanduser() if value else Path.home() / ".arize-skills"
 
 
@@ -179,8 +181,11 @@ class Settings:
         sources: dict[str, str] = {}
 
         def env_value(name: str) -> str | None:
-            # As the SDK does: surrounding whitespace is dropped and an empty value counts as unset.
+            # As the SDK does: surrounding whitespace is dropped and an empty value counts as unset. An MCPB host
+            # passes an optional option the user left empty as the literal text "${user_config.KEY}": unset too.
             value = (env.get(name) or "").strip()
+            if value.startswith("${user_config.") and value.endswith("}"):
+                return None
             return value or None
 
         def pick(name: str, explicit: str | None, *env_names: str) -> str | None:

@@ -1,20 +1,31 @@
-"""The README's route table is generated from the engine's routes and kept current."""
+"""The README's generated tables (engine routes, MCP tools, skills) match the code."""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from starlette.routing import Route
 
 from arize_skills.engine.routes import all_routes
+from arize_skills.skills import skills_table
 
-README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCK = re.compile(r"<!-- routes:start -->\n(.*?)<!-- routes:end -->", re.S)
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+SNAPSHOT = ROOT / "tests" / "mcp_server" / "tools_snapshot.json"
+
+
+def _first_sentence(text: str) -> str:
+    text = " ".join(text.split())
+    match = re.match(r"(.+?\.)(\s|$)", text)
+    return (match.group(1) if match else text).replace("|", "\\|")
 
 
 def route_table() -> str:
-    """The Markdown table of every engine route, grouped by path in routing order."""
+    """Every engine route, grouped by path in routing order."""
     by_path: dict[str, list[str]] = {}
     for route in all_routes():
         assert isinstance(route, Route)
@@ -25,7 +36,45 @@ def route_table() -> str:
     return "\n".join(rows) + "\n"
 
 
-def test_the_readme_lists_every_engine_route() -> None:
-    match = BLOCK.search(README.read_text())
-    assert match is not None, "README.md lacks the <!-- routes:start --> / <!-- routes:end --> markers"
-    assert match.group(1) == route_table(), "README route table is stale; replace the block with:\n" + route_table()
+def tool_table() -> str:
+    """Every MCP tool with the first sentence of its description (from the checked-in tools/list snapshot, which
+    ``tests/mcp_server/test_tools_snapshot.py`` keeps equal to the server's)."""
+    data = json.loads(SNAPSHOT.read_text())
+    tools = data if isinstance(data, list) else data["tools"]
+    rows = ["| Tool | What it does |", "|---|---|"]
+    for tool in sorted(tools, key=lambda t: t["name"]):
+        rows.append(f"| `{tool['name']}` | {_first_sentence(tool.get('description') or '')} |")
+    return "\n".join(rows) + "\n"
+
+
+def skill_table() -> str:
+    """Every packaged skill with the first sentence of its description."""
+    rows = ["| Skill | Use it to |", "|---|---|"]
+    rows += [f"| `{name}` | {_first_sentence(description)} |" for name, description in skills_table()]
+    return "\n".join(rows) + "\n"
+
+
+TABLES: dict[str, Callable[[], str]] = {"routes": route_table, "tools": tool_table, "skills": skill_table}
+
+
+def regenerate(text: str) -> str:
+    """``text`` with every generated block replaced by its current content."""
+    for name, make in TABLES.items():
+        block = re.compile(rf"<!-- {name}:start -->\n.*?<!-- {name}:end -->", re.S)
+        text = block.sub(lambda _m, n=name, f=make: f"<!-- {n}:start -->\n{f()}<!-- {n}:end -->", text)
+    return text
+
+
+@pytest.mark.parametrize("name", sorted(TABLES))
+def test_the_readme_table_is_generated_from_the_code(name: str) -> None:
+    text = README.read_text()
+    block = re.search(rf"<!-- {name}:start -->\n(.*?)<!-- {name}:end -->", text, re.S)
+    assert block is not None, f"README.md lacks the <!-- {name}:start --> / <!-- {name}:end --> markers"
+    assert block.group(1) == TABLES[name](), (
+        f"README {name} table is stale; run: python -c 'import tests.test_readme as t; t.write_readme()'"
+    )
+
+
+def write_readme() -> None:
+    """Regenerate every table in README.md in place."""
+    README.write_text(regenerate(README.read_text()))
