@@ -28,12 +28,14 @@ from typing import Any, TextIO
 
 import httpx2
 
+from .client import AsyncArizeClient
 from .engine import Engine
 from .settings import Settings
 
 __all__ = ["LlmProvider", "QuickstartError", "llm_provider", "load_traces", "run_quickstart"]
 
 DATA_FILE = "quickstart_traces.jsonl.gz"
+LIVE_TRACES = 5
 FRUSTRATION_KEYWORDS = ["third time", "ridiculous", "already told you", "talk to a human"]
 ENABLE_LLM_HINT = (
     "LLM judge steps skipped: no LLM provider configured — set OPENAI_API_KEY or ANTHROPIC_API_KEY "
@@ -206,7 +208,7 @@ async def run_quickstart(
     now = datetime.now(UTC)
     suffix = f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     project = f"support-agent {suffix}"
-    progress = Progress(9 if provider else 6, stderr)
+    progress = Progress(10 if provider else 6, stderr)
     report = Report()
     traces = _prepare(load_traces(), suffix, project, now)
     settings = Settings.resolve(home=home, environ={}, profile_dir=home / "no-ax-profile")
@@ -223,7 +225,7 @@ async def run_quickstart(
                 tools = Tools(mcp)
                 await _loop(tools, progress, report, traces, project, suffix, spans_sent)
                 if provider is not None:
-                    await _judge_loop(tools, progress, report, provider, project, suffix)
+                    await _judge_loop(tools, progress, report, provider, project, suffix, engine)
     except* QuickstartError as group:
         failures.extend(e for e in group.exceptions if isinstance(e, QuickstartError))
     if failures:
@@ -446,7 +448,7 @@ async def _all_examples(tools: Tools, dataset: str) -> list[dict[str, Any]]:
 
 
 async def _judge_loop(
-    tools: Tools, progress: Progress, report: Report, provider: LlmProvider, project: str, suffix: str
+    tools: Tools, progress: Progress, report: Report, provider: LlmProvider, project: str, suffix: str, engine: Engine
 ) -> None:
     progress.start(f"Creating an LLM judge ({provider.describe()})")
     integration = f"quickstart {provider.provider.lower()} {suffix}"
@@ -504,13 +506,27 @@ async def _judge_loop(
         evaluators=[{"evaluator": judge, "column_mappings": mappings}],
     )
     progress.done()
+
+    progress.start("Sending new traffic and letting the continuous task score it")
+    fresh = _prepare(load_traces()[:LIVE_TRACES], f"{suffix}-live", project, datetime.now(UTC))
+    await _send_traces(engine, fresh)
+    # The runner ticks every few seconds on its own; ticking here shows the result without waiting for it.
+    await engine.runner.tick_continuous()
+    async with AsyncArizeClient(transport=engine.transport()) as client:
+        runs = await client.tasks.list_runs(task, space=(await client.spaces.list()).items[0].id)
+    if not runs.items:
+        raise QuickstartError(f"the continuous task '{task}' made no run for the {len(fresh)} new traces")
+    live = await tools("get_task_run", run_id=runs.items[0].id, wait_seconds=300)
+    scored = live["run"]["num_successes"]
+    progress.done(f"{scored} new spans scored")
     report.add(
         "LLM judge",
         f"judge '{judge}' from the built-in hallucination template on {provider.describe()}",
         f"preview on {len(previewed)} real spans: "
         + (", ".join(f"{label} x{count}" for label, count in sorted(preview_labels.items())) or "no labels"),
         _alignment_line(aligned),
-        f"continuous task '{task}' scores every new compose_reply span",
+        f"continuous task '{task}' scores every new compose_reply span: {len(fresh)} new traces arrived, "
+        f"{scored} spans scored ({live['run']['status']})",
     )
 
 

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from arize_skills.data.make_quickstart_traces import make_traces
-from arize_skills.quickstart import load_traces
+from arize_skills.quickstart import LIVE_TRACES, load_traces
 from tests.stubs.llm_server import serve_stub
 
 COMMAND = [sys.executable, "-m", "arize_skills", "quickstart"]
@@ -101,9 +101,10 @@ def test_with_an_llm_base_url_it_creates_previews_aligns_and_schedules_a_judge(t
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "no LLM provider configured" not in out
-    assert "[9/9]" in result.stderr
+    assert "[10/10]" in result.stderr
     assert "from the built-in hallucination template on CUSTOM" in out
     assert "preview on 3 real spans: factual x3" in out
     assert "alignment with the human labels:" in out
-    assert "continuous task" in out
-    assert requests >= 3 + expected()["traces"]
+    # New traffic after the task is on: one compose_reply span per trace, each scored by the continuous run.
+    assert f"{LIVE_TRACES} new traces arrived, {LIVE_TRACES} spans scored (COMPLETED)" in out
+    assert requests >= 3 + expected()["traces"] + LIVE_TRACES
