@@ -25,6 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..engine.otlp import encode_attributes
+
 __all__ = ["BASE_TIME", "DATA_FILE", "SEED", "make_traces", "write"]
 
 SEED = 20260810
@@ -78,16 +80,6 @@ class _Ids:
         return f"{self.rng.getrandbits(64):016x}"
 
 
-def _any_value(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, int):
-        return {"intValue": str(value)}
-    if isinstance(value, float):
-        return {"doubleValue": value}
-    return {"stringValue": str(value)}
-
-
 def _span(
     trace_id: str,
     span_id: str,
@@ -110,7 +102,7 @@ def _span(
         "kind": 1,
         "startTimeUnixNano": str(nanos(start)),
         "endTimeUnixNano": str(nanos(start + timedelta(milliseconds=ms))),
-        "attributes": [{"key": k, "value": _any_value(v)} for k, v in attrs.items()],
+        "attributes": encode_attributes(attrs),
         "status": {"code": 2, "message": error} if error else {"code": 1},
     }
     if parent:

@@ -26,6 +26,7 @@ import json
 import math
 import string
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -51,7 +52,9 @@ __all__ = [
     "WireFormat",
     "decode_request",
     "decompress",
+    "encode_attributes",
     "encode_response",
+    "encode_value",
     "encode_rpc_status",
     "spans_of",
     "wire_format",
@@ -292,3 +295,23 @@ def encode_rpc_status(code: int, message: str) -> bytes:
     """
     text = message.encode()
     return b"\x08" + _varint(code) + b"\x12" + _varint(len(text)) + text
+
+
+def encode_value(value: Any) -> dict[str, Any]:
+    """A Python value as an OTLP/JSON ``AnyValue`` (for the bundled traces and for tests that send OTLP/JSON)."""
+    if isinstance(value, bool):
+        return {"boolValue": value}
+    if isinstance(value, int):
+        return {"intValue": str(value)}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    if isinstance(value, list):
+        return {"arrayValue": {"values": [encode_value(v) for v in value]}}
+    if isinstance(value, dict):
+        return {"kvlistValue": {"values": encode_attributes(value)}}
+    return {"stringValue": str(value)}
+
+
+def encode_attributes(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A mapping as an OTLP/JSON ``KeyValue`` list."""
+    return [{"key": key, "value": encode_value(value)} for key, value in attributes.items()]

@@ -10,32 +10,13 @@ from typing import Any
 import httpx2
 
 from arize_skills.engine import Engine
+from arize_skills.engine.otlp import encode_attributes
 
 
 def ns(moment: datetime) -> int:
     """Nanoseconds since the epoch."""
     delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000
-
-
-def any_value(value: Any) -> dict[str, Any]:
-    """An OTLP/JSON ``AnyValue``."""
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, int):
-        return {"intValue": str(value)}
-    if isinstance(value, float):
-        return {"doubleValue": value}
-    if isinstance(value, list):
-        return {"arrayValue": {"values": [any_value(v) for v in value]}}
-    if isinstance(value, dict):
-        return {"kvlistValue": {"values": key_values(value)}}
-    return {"stringValue": str(value)}
-
-
-def key_values(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """OTLP/JSON ``KeyValue`` list."""
-    return [{"key": key, "value": any_value(value)} for key, value in attributes.items()]
 
 
 def span(
@@ -64,7 +45,7 @@ def span(
         "kind": 1,
         "startTimeUnixNano": str(ns(start)),
         "endTimeUnixNano": str(ns(start) + int(duration_ms * 1_000_000)),
-        "attributes": key_values(attrs),
+        "attributes": encode_attributes(attrs),
         "status": {"code": status, "message": message},
         "events": list(events),
     }
@@ -79,7 +60,7 @@ def export_body(spans: Sequence[dict[str, Any]], *, project: str | None = None) 
     return {
         "resourceSpans": [
             {
-                "resource": {"attributes": key_values({"service.name": "tests", **resource})},
+                "resource": {"attributes": encode_attributes({"service.name": "tests", **resource})},
                 "scopeSpans": [{"scope": {"name": "tests"}, "spans": list(spans)}],
             }
         ]
