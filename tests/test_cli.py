@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import signal
 import socket
 import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.errors import AuthenticationError
+from tests.served import COMMAND, ServedCommand, served_command
 
-COMMAND = [sys.executable, "-m", "arize_skills"]
 READY = re.compile(r"arize-skills engine on (http://\S+)")
 TOKEN = "tok-SECRET-engine-xyz"
 STOPPED = (0, -signal.SIGTERM)
@@ -39,83 +34,9 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     return subprocess.run([*COMMAND, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
 
 
-class ServedEngine:
-    """``arize-skills engine serve`` in a subprocess; its stderr is read line by line in a thread."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [*COMMAND, "engine", "serve", *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.stderr: list[str] = []
-        self._reader = threading.Thread(target=self._pump, daemon=True)
-        self._reader.start()
-
-    def _pump(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def _next_line(self, deadline: float) -> str | None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError(f"no more output within the time allowed; stderr so far: {self.stderr}")
-        try:
-            line = self.lines.get(timeout=remaining)
-        except queue.Empty:
-            raise AssertionError(f"no more output within the time allowed; stderr so far: {self.stderr}") from None
-        if line is not None:
-            self.stderr.append(line)
-        return line
-
-    def wait_url(self, timeout: float = 60.0) -> str:
-        """The URL from the ``arize-skills engine on …`` line, waiting at most ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            line = self._next_line(deadline)
-            if line is None:
-                code = self.process.wait(timeout=10)
-                raise AssertionError(f"the engine exited with {code} before it was ready: {self.stderr}")
-            found = READY.search(line)
-            if found:
-                return found.group(1)
-
-    def stop(self, timeout: float = 60.0) -> int:
-        """Send SIGTERM, wait for the exit and collect the rest of stderr.
-
-        uvicorn shuts down gracefully on SIGTERM and then re-raises the signal, so the exit status is -SIGTERM.
-        """
-        if self.process.poll() is None:
-            self.process.terminate()
-        code = self.process.wait(timeout=timeout)
-        deadline = time.monotonic() + timeout
-        while self._next_line(deadline) is not None:
-            pass
-        return code
-
-    def close(self) -> None:
-        """Kill the process if it still runs and release its pipe."""
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
-        self._reader.join(timeout=30)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-
-
-@contextmanager
-def served(args: list[str], env: dict[str, str]) -> Iterator[ServedEngine]:
-    engine = ServedEngine(args, env)
-    try:
-        yield engine
-    finally:
-        engine.close()
+def served(args: list[str], env: dict[str, str]) -> AbstractContextManager[ServedCommand]:
+    """``arize-skills engine serve`` with ``args``, as a subprocess for the length of the block."""
+    return served_command(["engine", "serve", *args], env, READY)
 
 
 def test_status_on_the_embedded_default_lists_the_default_space(tmp_path: Path) -> None:

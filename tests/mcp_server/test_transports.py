@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import os
-import queue
 import re
 import signal
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +16,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-COMMAND = [sys.executable, "-m", "arize_skills"]
+from tests.served import COMMAND, ServedCommand, served_command
+
 READY = re.compile(r"arize-skills mcp on (http://\S+/mcp)")
 TOKEN = "mcp-SECRET-token-5678abcd"
 STOPPED = (0, -signal.SIGTERM)
@@ -56,67 +53,9 @@ async def test_a_host_launches_the_stdio_server_lists_the_tools_and_calls_them(t
     assert (state / "engine.sqlite3").is_file()
 
 
-class ServedMcp:
-    """``arize-skills mcp --transport http`` in a subprocess; its stderr is read line by line in a thread."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [*COMMAND, "mcp", "--transport", "http", *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.stderr: list[str] = []
-        self._reader = threading.Thread(target=self._pump, daemon=True)
-        self._reader.start()
-
-    def _pump(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_url(self, timeout: float = 60.0) -> str:
-        """The URL from the ready line, waiting at most ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                line = self.lines.get(timeout=max(remaining, 0.001))
-            except queue.Empty:
-                raise AssertionError(f"no ready line in {timeout} s; stderr: {self.stderr}") from None
-            if line is None:
-                raise AssertionError(f"exited with {self.process.wait(timeout=10)} before ready: {self.stderr}")
-            self.stderr.append(line)
-            found = READY.search(line)
-            if found:
-                return found.group(1)
-
-    def stop(self) -> int:
-        """SIGTERM, then the exit status (uvicorn re-raises the signal after a clean shutdown)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-        return self.process.wait(timeout=60)
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=30)
-        self._reader.join(timeout=30)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-
-
-@contextmanager
-def served(args: list[str], env: dict[str, str]) -> Iterator[ServedMcp]:
-    server = ServedMcp(args, env)
-    try:
-        yield server
-    finally:
-        server.close()
+def served(args: list[str], env: dict[str, str]) -> AbstractContextManager[ServedCommand]:
+    """``arize-skills mcp --transport http`` with ``args``, as a subprocess for the length of the block."""
+    return served_command(["mcp", "--transport", "http", *args], env, READY)
 
 
 async def test_the_http_transport_serves_both_eras_on_loopback(tmp_path: Path) -> None:
