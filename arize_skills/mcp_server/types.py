@@ -55,36 +55,25 @@ ToolContext = Context[AppState, Any]
 """Annotate a tool's context parameter with this; ``app_state(ctx)`` gives the ``AppState``."""
 
 
-def _ref(kind: str, find_kind: str) -> Any:
-    return Field(
-        min_length=1,
-        max_length=512,
-        description=f"The {kind}: its exact name or its ID (find(kind='{find_kind}') lists them).",
-    )
+def _ref(kind: str) -> Any:
+    return Field(min_length=1, max_length=512, description=f"{kind} name or ID.")
 
 
-ProjectRef = Annotated[str, _ref("project", "project")]
-DatasetRef = Annotated[str, _ref("dataset", "dataset")]
-ExperimentRef = Annotated[str, _ref("experiment", "experiment")]
-EvaluatorRef = Annotated[str, _ref("evaluator (judge or code evaluator)", "evaluator")]
-TaskRef = Annotated[str, _ref("task", "task")]
-AiIntegrationRef = Annotated[str, _ref("AI integration", "ai_integration")]
-AnnotationConfigRef = Annotated[str, _ref("annotation config", "annotation_config")]
-TaskRunId = Annotated[
-    str,
-    Field(
-        min_length=1,
-        max_length=512,
-        description="The task run's ID, as returned by trigger_backfill or listed by get_task_run.",
-    ),
-]
+ProjectRef = Annotated[str, _ref("Project")]
+DatasetRef = Annotated[str, _ref("Dataset")]
+ExperimentRef = Annotated[str, _ref("Experiment")]
+EvaluatorRef = Annotated[str, _ref("Evaluator (judge or code evaluator)")]
+TaskRef = Annotated[str, _ref("Task")]
+AiIntegrationRef = Annotated[str, _ref("AI integration")]
+AnnotationConfigRef = Annotated[str, _ref("Annotation config")]
+TaskRunId = Annotated[str, Field(min_length=1, max_length=512, description="A task run ID (get_task_runs).")]
 
 SpaceArg = Annotated[
     str | None,
     Field(
         min_length=1,
         max_length=255,
-        description="The space: its exact name or its ID. Omit to use the default space the status tool shows.",
+        description="Space name or ID; default: the space status shows.",
     ),
 ]
 NameFilter = Annotated[
@@ -92,44 +81,38 @@ NameFilter = Annotated[
     Field(
         min_length=1,
         max_length=255,
-        description="Keep only names containing this text (case-insensitive). Omit to list everything.",
+        description="Only names containing this (case-insensitive).",
     ),
 ]
 Limit = Annotated[
     int,
-    Field(ge=1, le=100, description="Most rows to return in this call (1-100); page on with next_cursor."),
+    Field(ge=1, le=100, description="Rows per call; page on with next_cursor."),
 ]
 Cursor = Annotated[
     str | None,
     Field(
         min_length=1,
         max_length=2048,
-        description="next_cursor from the previous call with the same other arguments; omit for the first page.",
+        description="next_cursor of the previous call (same other arguments).",
     ),
 ]
-_TIME_FORMS = (
-    "An ISO 8601 time in UTC ('2026-08-01T09:30:00Z'; a date alone '2026-08-01' means its midnight UTC; "
-    "no zone means UTC), 'now', or an offset back from now: '-7d', '-24h', '-30m'."
-)
+_TIME_FORMS = "ISO 8601 (UTC unless zoned), 'now', or an offset such as '-7d', '-24h', '-30m'."
 StartTime = Annotated[
     str | None,
-    Field(min_length=1, max_length=64, description=f"Start of the time window (inclusive). {_TIME_FORMS}"),
+    Field(min_length=1, max_length=64, description=f"Window start (inclusive): {_TIME_FORMS}"),
 ]
 EndTime = Annotated[
     str | None,
     Field(
         min_length=1,
         max_length=64,
-        description=f"End of the time window (exclusive); omit for now. {_TIME_FORMS}",
+        description="Window end (exclusive), same forms; default now.",
     ),
 ]
 Confirm = Annotated[
     bool,
     Field(
-        description=(
-            "Set true only after the user said yes to this destructive action. Clients that support elicitation "
-            "ask the user themselves when this is false."
-        )
+        description="True only after the user agreed (clients with elicitation ask the user themselves)."
     ),
 ]
 
@@ -156,9 +139,25 @@ def parse_time(value: str, field: str, *, now: datetime | None = None) -> dateti
 
 
 class ToolResult(BaseModel):
-    """Base of every tool result (its fields are the tool's output schema)."""
+    """Base of every tool result (its fields are the tool's output schema).
+
+    The text a model reads is ``summary_line()`` and then the result as compact JSON (``surface.result_text``).
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    def summary_line(self) -> tuple[str, str | None]:
+        """The result's one-line summary, and the name of the field it repeats (left out of the JSON after it).
+
+        By default the ``summary`` field when the result has one, else "Done." and the ``next_step``; results
+        with something sharper to say override this.
+        """
+        fields = type(self).model_fields
+        if "summary" in fields and isinstance(getattr(self, "summary", None), str):
+            return str(getattr(self, "summary")), "summary"
+        if "next_step" in fields and isinstance(getattr(self, "next_step", None), str):
+            return f"Done. Next: {getattr(self, 'next_step')}", "next_step"
+        return "Done.", None
 
 
 class Ref(BaseModel):
@@ -177,6 +176,13 @@ class ListResult(ToolResult):
     next_cursor: str | None = Field(
         default=None, description="Pass as cursor (with the same other arguments) to get the next rows."
     )
+
+    def summary_line(self) -> tuple[str, str | None]:
+        """How many rows, and whether more follow (and how to get them)."""
+        items = getattr(self, "items", None)
+        count = len(items) if isinstance(items, list) else 0
+        more = "; more follow: call again with cursor=next_cursor" if self.has_more else ""
+        return f"{count} row{'' if count == 1 else 's'}{more}.", None
 
 
 ToolKind = Literal["read", "create", "ensure", "update", "delete"]

@@ -7,15 +7,18 @@ family registers each tool: it enforces the house rules (a docstring, structured
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, TextContent
 
-from ..types import ToolKind, tool_annotations
+from ..surface import compact_input_schema, compact_output_schema, result_text
+from ..types import ToolKind, ToolResult, tool_annotations
 
 __all__ = ["family_modules", "register_all", "register_tool"]
 
@@ -67,8 +70,31 @@ def register_tool(
     if not doc:
         raise TypeError(f"tool {fn.__name__} needs a docstring: it is the description the model reads")
     server.add_tool(
-        fn,
+        _as_call_result(fn),
         description=_description(doc),
         annotations=tool_annotations(title, kind, calls_llm=calls_llm),
         structured_output=True,
     )
+    # The SDK keeps registered tools in its tool manager; the published schemas are compacted there once.
+    tool = server._tool_manager.get_tool(fn.__name__)  # pyright: ignore[reportPrivateUsage]
+    if tool is None or tool.fn_metadata.output_schema is None:
+        raise TypeError(f"tool {fn.__name__} must return a ToolResult subclass")
+    tool.parameters = compact_input_schema(tool.parameters)
+    tool.fn_metadata.output_schema = compact_output_schema(tool.fn_metadata.output_schema)
+
+
+def _as_call_result(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[CallToolResult]]:
+    """``fn`` returning its result as the SDK sends it: the structured result, and its compact text."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> CallToolResult:
+        result = await fn(*args, **kwargs)
+        if not isinstance(result, ToolResult):
+            raise TypeError(f"tool {fn.__name__} returned {type(result).__name__}, not a ToolResult")
+        line, said = result.summary_line()
+        return CallToolResult(
+            content=[TextContent(type="text", text=result_text(result, line, said=said))],
+            structured_content=result.model_dump(mode="json", by_alias=True),
+        )
+
+    return wrapper

@@ -1,0 +1,123 @@
+"""What a host receives of each tool, kept small: compact schemas in ``tools/list`` and compact result text.
+
+A tool's schemas come from pydantic and carry much a model never needs: a ``title`` per field that restates its
+name, ``anyOf [X, null]`` with ``default: null`` for every optional argument, string length limits. The server
+still validates every call against the full pydantic models (arguments before the call, results after it); the
+*published* schemas are rewritten here:
+
+- ``compact_input_schema``: no titles, an optional argument is its type alone (omitting it is how a model says
+  "none"), no string length limits (a value over them is still refused, in one sentence). Numeric bounds, enums,
+  required lists, defaults other than ``null`` and every description stay.
+- ``compact_output_schema``: a valid JSON Schema of the same results (hosts validate ``structuredContent``
+  against it), without titles, descriptions, defaults or ``required``: the result text explains itself.
+
+``result_text`` is the text block a tool result is read as: the result's one-line summary, then the result as
+compact JSON without empty values and without the field the summary already said.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = [
+    "MAX_RESULT_CHARS",
+    "MAX_TOOLS",
+    "MAX_VISIBLE_CHARS",
+    "MAX_WHOLE_CHARS",
+    "compact_input_schema",
+    "compact_output_schema",
+    "listing_size",
+    "result_text",
+]
+
+_SCHEMA_MAPS = ("properties", "$defs", "patternProperties")
+"""Keywords whose value maps names (not keywords) to schemas."""
+
+
+def _is_null(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get("type") == "null" and len(schema) == 1
+
+
+def _walk(schema: Any, drop: frozenset[str], *, optional_as_type: bool) -> Any:
+    if isinstance(schema, list):
+        return [_walk(item, drop, optional_as_type=optional_as_type) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key in drop:
+            continue
+        if key in _SCHEMA_MAPS and isinstance(value, dict):
+            out[key] = {name: _walk(sub, drop, optional_as_type=optional_as_type) for name, sub in value.items()}
+        elif key in ("default", "examples", "enum", "const"):
+            out[key] = value
+        else:
+            out[key] = _walk(value, drop, optional_as_type=optional_as_type)
+    if optional_as_type and "default" in out and out["default"] is None:
+        del out["default"]
+    options = out.get("anyOf")
+    if isinstance(options, list) and any(_is_null(o) for o in options):
+        rest = [o for o in options if not _is_null(o)]
+        if optional_as_type and len(rest) == 1:
+            del out["anyOf"]
+            out = {**rest[0], **out}
+        elif not optional_as_type and len(rest) == 1 and isinstance(rest[0].get("type"), str):
+            del out["anyOf"]
+            out = {**rest[0], **out, "type": [rest[0]["type"], "null"]}
+    return out
+
+
+def compact_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The published form of a tool's argument schema (see the module docstring)."""
+    compacted: dict[str, Any] = _walk(
+        schema, frozenset({"title", "maxLength", "minLength"}), optional_as_type=True
+    )
+    return compacted
+
+
+def compact_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The published form of a tool's result schema: still a valid schema of every result (see the docstring)."""
+    compacted: dict[str, Any] = _walk(
+        schema,
+        frozenset({"title", "description", "default", "required", "additionalProperties", "maxLength", "minLength"}),
+        optional_as_type=False,
+    )
+    return compacted
+
+
+def _prune(value: Any) -> Any:
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v is not None and v != [] and v != {} and v != ""}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+def result_text(result: BaseModel, summary: str, *, said: str | None = None) -> str:
+    """The text block of a tool result: ``summary``, then the result as compact JSON without empty values and
+    without the field ``said`` (the one the summary line already gives)."""
+    data = result.model_dump(mode="json", by_alias=True, exclude={said} if said else None)
+    body = json.dumps(_prune(data), ensure_ascii=False, separators=(",", ":"))
+    return summary if body == "{}" else f"{summary}\n{body}"
+
+
+MAX_TOOLS = 24
+"""At most this many tools."""
+MAX_VISIBLE_CHARS = 16_000
+"""At most this many characters of what a model reads of ``tools/list``: names, descriptions, input schemas."""
+MAX_WHOLE_CHARS = 40_000
+"""At most this many characters of the whole ``tools/list`` a host receives (output schemas, annotations too)."""
+MAX_RESULT_CHARS = 8_000
+"""No tool result's text is longer by default; longer data pages with a cursor."""
+
+
+def listing_size(tools: list[dict[str, Any]]) -> tuple[int, int]:
+    """``(visible, whole)``: the compact-JSON characters of the model-visible part of a ``tools/list`` (each
+    tool's name, description and input schema) and of the whole listing, tools given in wire form."""
+    visible = [{k: t[k] for k in ("name", "description", "inputSchema") if k in t} for t in tools]
+    dump = lambda value: len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))  # noqa: E731
+    return dump(visible), dump(tools)
