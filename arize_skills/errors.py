@@ -182,7 +182,11 @@ class ResolutionError(ArizeSkillsError):
 
 
 class NameNotFoundError(ResolutionError):
-    """No resource of this kind has exactly this name where we looked."""
+    """No resource of this kind has this name where we looked; ``suggestions`` holds the closest names (up to 5)."""
+
+    def __init__(self, message: str, *, kind: str, name: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(message, kind=kind, name=name)
+        self.suggestions = suggestions or []
 
 
 class AmbiguousNameError(ResolutionError):

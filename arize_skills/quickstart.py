@@ -24,18 +24,28 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
+import anyio
 import httpx2
 
 from .client import AsyncArizeClient
 from .engine import Engine
 from .settings import Settings
 
-__all__ = ["LlmProvider", "QuickstartError", "llm_provider", "load_traces", "run_quickstart"]
+__all__ = [
+    "LlmProvider",
+    "QuickstartError",
+    "llm_provider",
+    "load_traces",
+    "prepare_traces",
+    "run_quickstart",
+    "send_traces",
+]
 
 DATA_FILE = "quickstart_traces.jsonl.gz"
 LIVE_TRACES = 5
+LIVE_TIMEOUT = 300.0
 FRUSTRATION_KEYWORDS = ["third time", "ridiculous", "already told you", "talk to a human"]
 ENABLE_LLM_HINT = (
     "LLM judge steps skipped: no LLM provider configured — set OPENAI_API_KEY or ANTHROPIC_API_KEY "
@@ -88,7 +98,7 @@ def _rekey(value: str, suffix: str) -> str:
     return hashlib.sha256(f"{suffix}:{value}".encode()).hexdigest()[: len(value)]
 
 
-def _prepare(traces: list[dict[str, Any]], suffix: str, project: str, now: datetime) -> list[dict[str, Any]]:
+def prepare_traces(traces: list[dict[str, Any]], suffix: str, project: str, now: datetime) -> list[dict[str, Any]]:
     """Re-key IDs for this run, name the project, and shift the times so the last span ends a minute ago."""
     ends = [int(s["endTimeUnixNano"]) for t in traces for s in t["body"]["resourceSpans"][0]["scopeSpans"][0]["spans"]]
     target = int((now - timedelta(minutes=1) - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds()) * 10**9
@@ -180,7 +190,7 @@ class Tools:
                 return rows
 
 
-async def _send_traces(engine: Engine, traces: list[dict[str, Any]]) -> int:
+async def send_traces(engine: Engine, traces: list[dict[str, Any]]) -> int:
     sent = 0
     async with httpx2.AsyncClient(transport=engine.transport(), base_url="http://engine.local") as http:
         for trace in traces:
@@ -210,7 +220,7 @@ async def run_quickstart(
     project = f"support-agent {suffix}"
     progress = Progress(10 if provider else 6, stderr)
     report = Report()
-    traces = _prepare(load_traces(), suffix, project, now)
+    traces = prepare_traces(load_traces(), suffix, project, now)
     settings = Settings.resolve(home=home, environ={}, profile_dir=home / "no-ax-profile")
 
     progress.line(f"arize-skills quickstart: local engine in {home} (run {suffix})")
@@ -218,7 +228,7 @@ async def run_quickstart(
     try:
         async with Engine.open(home, runner=True) as engine:
             progress.start(f"Sending {len(traces)} bundled support-agent traces over OTLP")
-            spans_sent = await _send_traces(engine, traces)
+            spans_sent = await send_traces(engine, traces)
             progress.done(f"{spans_sent} spans")
             server = build_server(settings, engine=engine)
             async with Client(server, mode="legacy", read_timeout_seconds=300) as mcp:
@@ -269,10 +279,10 @@ async def _loop(
         f"slow tool calls (> 5 s): {len(slow)}",
     )
 
-    progress.start("Building a dataset from the agents' final replies (create_dataset_from_spans)")
+    progress.start("Building a dataset from the agents' final replies (create_dataset from spans)")
     dataset_name = f"support replies {suffix}"
     dataset = await tools(
-        "create_dataset_from_spans",
+        "create_dataset",
         name=dataset_name,
         project=project,
         start_time="-1d",
@@ -294,23 +304,23 @@ async def _loop(
         "create_annotation_config",
         name=config,
         type="CATEGORICAL",
-        labels=[{"label": "factual", "score": 1}, {"label": "hallucinated", "score": 0}],
+        labels={"factual": 1, "hallucinated": 0},
         optimization_direction="MAXIMIZE",
     )
-    records = [
-        {"id": ex["id"], "label": truth_by_span[ex["values"]["span_id"]]["truth"]}
+    records = {
+        ex["id"]: truth_by_span[ex["values"]["span_id"]]["truth"]
         for ex in examples
         if ex["values"].get("span_id") in truth_by_span
-    ]
-    annotated = await tools("annotate", target="examples", dataset=dataset_name, name=config, records=records)
-    labels = Counter(r["label"] for r in records)
+    }
+    annotated = await tools("annotate", dataset=dataset_name, name=config, records=records)
+    labels = Counter(records.values())
     progress.done(f"{len(records)} labelled")
     report.add(
         "Dataset and labels",
         f"dataset '{dataset_name}': {len(examples)} examples from compose_reply spans "
         f"(columns input, output, context, span_id, trace_id; {dataset.get('dataset', {}).get('id', '')})",
         f"human labels '{config}': {labels['factual']} factual, {labels['hallucinated']} hallucinated "
-        f"({annotated.get('written', len(records))} written)",
+        f"({annotated.get('matched', len(records))} written)",
     )
 
     progress.start("Code-evaluator task with a backfill (create_code_evaluator, create_task, trigger_backfill)")
@@ -321,7 +331,6 @@ async def _loop(
         name=json_eval,
         evaluator="JSON_PARSEABLE",
         variables=["attributes.output.value"],
-        query_filter="span_kind = 'TOOL'",
     )
     frustration_made = await tools(
         "create_code_evaluator",
@@ -329,7 +338,6 @@ async def _loop(
         evaluator="CONTAINS_ANY_KEYWORD",
         variables=["attributes.input.value"],
         params={"keywords": FRUSTRATION_KEYWORDS},
-        query_filter="span_kind = 'AGENT'",
     )
     task_name = f"code checks {suffix}"
     await tools(
@@ -370,9 +378,9 @@ async def _loop(
         baseline_rows.append(_run_row(example["id"], example["values"].get("output", ""), trace["truth"]))
         candidate_rows.append(_run_row(example["id"], trace["candidate_output"], trace["candidate_truth"]))
     baseline, candidate = f"production prompt {suffix}", f"grounded prompt {suffix}"
-    await tools("upload_experiment", name=baseline, dataset=dataset_name, rows=baseline_rows)
-    await tools("upload_experiment", name=candidate, dataset=dataset_name, rows=candidate_rows)
-    compared = await tools("compare_experiments", experiments=[baseline, candidate], dataset=dataset_name, limit=3)
+    await tools("upload_experiment", name=baseline, dataset=dataset_name, runs=baseline_rows)
+    await tools("upload_experiment", name=candidate, dataset=dataset_name, runs=candidate_rows)
+    compared = await tools("compare_experiments", experiments=[baseline, candidate])
     progress.done()
     report.add("Experiments", *_comparison_lines(compared, baseline_rows, candidate_rows, baseline, candidate))
 
@@ -436,8 +444,6 @@ async def _all_examples(tools: Tools, dataset: str) -> list[dict[str, Any]]:
         page = await tools(
             "get_dataset_examples",
             dataset=dataset,
-            limit=100,
-            max_chars=20000,
             **({"cursor": cursor} if cursor else {}),
         )
         for row in page.get("items") or []:
@@ -461,9 +467,7 @@ async def _judge_loop(
         **({"base_url": provider.base_url} if provider.base_url else {}),
     )
     judge = f"hallucination judge {suffix}"
-    await tools(
-        "create_judge", name=judge, ai_integration=integration, template="hallucination", include_explanations=True
-    )
+    await tools("create_judge", name=judge, ai_integration=integration, prompt="hallucination")
     mappings = {
         "input": "attributes.input.value",
         "output": "attributes.output.value",
@@ -472,8 +476,7 @@ async def _judge_loop(
     preview = await tools(
         "preview_judge",
         judge=judge,
-        project=project,
-        start_time="-1d",
+        source=project,
         filter="name = 'compose_reply'",
         column_mappings=mappings,
         n=3,
@@ -488,16 +491,15 @@ async def _judge_loop(
         "align_judge",
         judge=judge,
         dataset=dataset_name,
-        annotation=f"hallucination (human) {suffix}",
+        human_labels=f"hallucination (human) {suffix}",
         column_mappings={"input": "input", "output": "output", "context": "context"},
-        max_disagreements=3,
         timeout_seconds=300,
     )
     progress.done()
 
     progress.start("Turning on continuous scoring (create_task is_continuous=true)")
     task = f"hallucination (continuous) {suffix}"
-    await tools(
+    made = await tools(
         "create_task",
         name=task,
         project=project,
@@ -508,17 +510,10 @@ async def _judge_loop(
     progress.done()
 
     progress.start("Sending new traffic and letting the continuous task score it")
-    fresh = _prepare(load_traces()[:LIVE_TRACES], f"{suffix}-live", project, datetime.now(UTC))
-    await _send_traces(engine, fresh)
-    # The runner ticks every few seconds on its own; ticking here shows the result without waiting for it.
-    await engine.runner.tick_continuous()
-    async with AsyncArizeClient(transport=engine.transport()) as client:
-        runs = await client.tasks.list_runs(task, space=(await client.spaces.list()).items[0].id)
-    if not runs.items:
-        raise QuickstartError(f"the continuous task '{task}' made no run for the {len(fresh)} new traces")
-    live = await tools("get_task_run", run_id=runs.items[0].id, wait_seconds=300)
-    scored = live["run"]["num_successes"]
-    progress.done(f"{scored} new spans scored")
+    fresh = prepare_traces(load_traces()[:LIVE_TRACES], f"{suffix}-live", project, datetime.now(UTC))
+    await send_traces(engine, fresh)
+    live = await _score_new_traffic(engine, made["task"]["id"])
+    progress.done(f"{live.scored} new spans scored")
     report.add(
         "LLM judge",
         f"judge '{judge}' from the built-in hallucination template on {provider.describe()}",
@@ -526,8 +521,37 @@ async def _judge_loop(
         + (", ".join(f"{label} x{count}" for label, count in sorted(preview_labels.items())) or "no labels"),
         _alignment_line(aligned),
         f"continuous task '{task}' scores every new compose_reply span: {len(fresh)} new traces arrived, "
-        f"{scored} spans scored ({live['run']['status']})",
+        f"{live.scored} spans scored ({live.status})" + (f" in {live.runs} runs" if live.runs > 1 else ""),
     )
+
+
+class LiveScore(NamedTuple):
+    """What a continuous task scored of the traffic sent to it."""
+
+    scored: int
+    status: str
+    runs: int
+
+
+async def _score_new_traffic(engine: Engine, task_id: str) -> LiveScore:
+    """Let the continuous task ``task_id`` score every span it received, then count what its runs scored.
+
+    The runner's own ticks may have split the traffic over several runs (a tick can fall in the middle of the
+    send), so this settles the task and counts them all: every run of a task made just before the traffic was sent.
+    """
+    try:
+        with anyio.fail_after(LIVE_TIMEOUT):
+            await engine.runner.settle_continuous(task_id)
+    except TimeoutError as exc:
+        raise QuickstartError(
+            f"the continuous task's runs did not finish within {LIVE_TIMEOUT:.0f} s; see get_task_runs"
+        ) from exc
+    async with AsyncArizeClient(transport=engine.transport()) as client:
+        runs = [run async for run in client.tasks.list_runs(task_id)]
+    if not runs:
+        raise QuickstartError("the continuous task made no run for the new traces")
+    status = ", ".join(sorted({run.status.upper() for run in runs}))
+    return LiveScore(sum(run.num_successes or 0 for run in runs), status, len(runs))
 
 
 def _alignment_line(aligned: Mapping[str, Any]) -> str:

@@ -1,13 +1,19 @@
 """Name → ID resolution, as the official SDK does it.
 
 A value that decodes as a global ID is used as is. A name is looked up with the server's case-insensitive
-substring filter (``name=``) and then matched *exactly* on our side, paging through every page the server
-returns. Spaces: every exact match is collected, and several raise ``AmbiguousNameError`` listing them. Other
-resources need a space (their names are unique inside one) and take the first exact match.
+substring filter (``name=``) and then matched on our side, paging through every page the server returns: an exact
+match wins; failing that, a match that differs only in case is taken when it is the only one (several raise
+``AmbiguousNameError`` listing them). Spaces: every exact match is collected, and several raise
+``AmbiguousNameError``. Other resources need a space (their names are unique inside one).
+
+When nothing matches, ``NameNotFoundError.suggestions`` holds up to five of the closest names of that kind
+(from the first pages of an unfiltered listing), so the error can say "did you mean ...".
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import AmbiguousNameError, NameNotFoundError
@@ -28,6 +34,20 @@ RESOURCE_LISTS: dict[str, tuple[str, str]] = {
 }
 
 PAGE = 100
+SUGGESTION_PAGES = 5
+"""How many pages of names are read to suggest the closest ones when a name is not found."""
+MAX_SUGGESTIONS = 5
+
+
+def closest_names(value: str, names: list[str]) -> list[str]:
+    """Up to five of ``names`` closest to ``value`` (case-insensitive similarity), best first."""
+    by_folded: dict[str, str] = {}
+    for name in names:
+        by_folded.setdefault(name.casefold(), name)
+    close = difflib.get_close_matches(value.casefold(), list(by_folded), n=MAX_SUGGESTIONS, cutoff=0.4)
+    containing = [f for f in by_folded if value.casefold() in f or f in value.casefold()]
+    ordered = list(dict.fromkeys([*close, *containing]))[:MAX_SUGGESTIONS]
+    return [by_folded[f] for f in ordered]
 
 
 class Resolver:
@@ -36,9 +56,14 @@ class Resolver:
     def __init__(self, client: AsyncArizeClient) -> None:
         self._client = client
 
-    async def _walk(self, path: str, key: str, params: dict[str, Any]) -> Any:
+    async def _walk(
+        self, path: str, key: str, params: dict[str, Any], *, pages: int | None = None
+    ) -> AsyncIterator[Any]:
+        """Every item of the listing (or of its first ``pages`` pages)."""
         cursor: str | None = None
-        while True:
+        read = 0
+        while pages is None or read < pages:
+            read += 1
             query = {**params, "limit": PAGE, **({"cursor": cursor} if cursor else {})}
             data = await self._client._core.request("GET", path, params=query)
             for item in data.get(key, []):
@@ -47,6 +72,37 @@ class Resolver:
             cursor = pagination.get("next_cursor")
             if not pagination.get("has_more") or not cursor:
                 return
+
+    async def _match(self, kind: str, path: str, key: str, params: dict[str, Any], value: str) -> str:
+        """The ID of the one item named ``value`` (exactly, else but for case) among the listing's items."""
+        folded: list[Any] = []
+        async for item in self._walk(path, key, {**params, "name": value}):
+            name = item.get("name")
+            if name == value:
+                return str(item["id"])
+            if isinstance(name, str) and name.casefold() == value.casefold():
+                folded.append(item)
+        label = kind.replace("_", " ")
+        if len(folded) == 1:
+            return str(folded[0]["id"])
+        if folded:
+            candidates = [(str(m["id"]), str(m["name"])) for m in folded]
+            raise AmbiguousNameError(
+                f"{len(folded)} {label}s are named {value!r} but for case: "
+                + ", ".join(f"{n!r} ({i})" for i, n in candidates),
+                kind=kind,
+                name=value,
+                candidates=candidates,
+            )
+        unfiltered = {k: v for k, v in params.items() if k != "name"}
+        names = [str(item["name"]) async for item in self._walk(path, key, unfiltered, pages=SUGGESTION_PAGES)]
+        where = " ".join(f"{k.removesuffix('_id')} {v}" for k, v in unfiltered.items())
+        raise NameNotFoundError(
+            f"no {label} is named {value!r} in {where}",
+            kind=kind,
+            name=value,
+            suggestions=closest_names(value, names),
+        )
 
     async def space_id(self, space: str | None = None) -> str:
         """The ID of ``space`` (a name or an ID), or of the client's default space.
@@ -64,14 +120,20 @@ class Resolver:
             )
         if is_resource_id(value):
             return value
-        matches = [item async for item in self._walk("/v2/spaces", "spaces", {"name": value}) if item["name"] == value]
+        listed = [item async for item in self._walk("/v2/spaces", "spaces", {"name": value})]
+        matches = [item for item in listed if item["name"] == value] or [
+            item for item in listed if str(item["name"]).casefold() == value.casefold()
+        ]
         if not matches:
-            raise NameNotFoundError(f"no space is named exactly {value!r}", kind="space", name=value)
+            names = [str(item["name"]) async for item in self._walk("/v2/spaces", "spaces", {}, pages=SUGGESTION_PAGES)]
+            raise NameNotFoundError(
+                f"no space is named {value!r}", kind="space", name=value, suggestions=closest_names(value, names)
+            )
         if len(matches) > 1:
             candidates = [(m["id"], f"organization {m.get('organization_id')}") for m in matches]
-            listed = ", ".join(f"{i} ({d})" for i, d in candidates)
+            described = ", ".join(f"{i} ({d})" for i, d in candidates)
             raise AmbiguousNameError(
-                f"{len(matches)} spaces are named {value!r}: {listed}; pass the space ID instead",
+                f"{len(matches)} spaces are named {value!r}: {described}; pass the space ID instead",
                 kind="space",
                 name=value,
                 candidates=candidates,
@@ -90,11 +152,7 @@ class Resolver:
             return value
         path, key = RESOURCE_LISTS[kind]
         space_id = await self.space_id(space)
-        async for item in self._walk(path, key, {"space_id": space_id, "name": value}):
-            if item.get("name") == value:
-                return str(item["id"])
-        label = kind.replace("_", " ")
-        raise NameNotFoundError(f"no {label} is named exactly {value!r} in space {space_id}", kind=kind, name=value)
+        return await self._match(kind, path, key, {"space_id": space_id}, value)
 
     async def experiment_id(self, value: str, *, dataset: str | None = None, space: str | None = None) -> str:
         """The ID of an experiment by name: inside a dataset when given, else across the space.
@@ -107,21 +165,25 @@ class Resolver:
             return value
         if dataset is not None:
             dataset_id = await self.id_of("dataset", dataset, space=space)
-            async for item in self._walk("/v2/experiments", "experiments", {"dataset_id": dataset_id}):
-                if item.get("name") == value:
-                    return str(item["id"])
-            raise NameNotFoundError(
-                f"no experiment is named exactly {value!r} in dataset {dataset_id}", kind="experiment", name=value
-            )
+            return await self._match("experiment", "/v2/experiments", "experiments", {"dataset_id": dataset_id}, value)
         space_id = await self.space_id(space)
-        matches = [
-            item
-            async for item in self._walk("/v2/experiments", "experiments", {"space_id": space_id, "name": value})
-            if item.get("name") == value
+        listed = [
+            item async for item in self._walk("/v2/experiments", "experiments", {"space_id": space_id, "name": value})
+        ]
+        matches = [item for item in listed if item.get("name") == value] or [
+            item for item in listed if str(item.get("name", "")).casefold() == value.casefold()
         ]
         if not matches:
+            params = {"space_id": space_id}
+            names = [
+                str(item["name"])
+                async for item in self._walk("/v2/experiments", "experiments", params, pages=SUGGESTION_PAGES)
+            ]
             raise NameNotFoundError(
-                f"no experiment is named exactly {value!r} in space {space_id}", kind="experiment", name=value
+                f"no experiment is named {value!r} in space {space_id}",
+                kind="experiment",
+                name=value,
+                suggestions=closest_names(value, names),
             )
         if len(matches) > 1:
             candidates = [(m["id"], f"dataset {m.get('dataset_id')}") for m in matches]

@@ -24,7 +24,12 @@ transaction as the results they count, so they are visible while RUNNING and nev
   of ``serve`` and ``run_until_idle``) with a note, and resumes without scoring again what it already stored.
 * Continuous tasks: ``tick_continuous`` gives each continuous project task with no active run a run over the spans
   received since its cursor (``continuous_cursor`` on the task, moved to the tick's time), when any arrived.
-  ``serve`` ticks every ``continuous_interval`` seconds (``ARIZE_SKILLS_CONTINUOUS_INTERVAL``, default 5).
+  ``serve`` ticks every ``continuous_interval`` seconds (``ARIZE_SKILLS_CONTINUOUS_INTERVAL``, default 5). A
+  task's windows are consecutive and half-open (``[cursor, tick)`` by time received), so every span lands in
+  exactly one of them whatever its start time; a span that arrives while the task's run is going waits for the
+  first tick after that run. So the runs over a burst of traffic can be several, split wherever ticks fell:
+  ``settle_continuous`` ticks one task and waits for its runs until every span it received before the call is
+  scored, for a caller (the quickstart) that must report on traffic it just sent.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
@@ -49,6 +54,7 @@ from .run_plans import EvaluatorPlan, ProviderClients, Record, RunSetupError, lo
 from .run_records import Selection, select_records
 from .run_sources import Candidate, plural, sample_fraction
 from .tasks import (
+    ACTIVE_RUN_STATUSES,
     CONTINUOUS_CURSOR,
     DEFAULT_MAX_SPANS,
     TASK_KIND,
@@ -56,6 +62,7 @@ from .tasks import (
     active_run,
     insert_run,
     pending_runs,
+    require_task,
     update_run,
 )
 
@@ -126,7 +133,9 @@ class Runner:
         self._executions: dict[int, Execution] = {}
         self._active: set[int] = set()
         self._recovered = False
+        self._serving = False
         self._wake: anyio.Event | None = None
+        self._run_ended: anyio.Event | None = None
 
     # --- public API ----------------------------------------------------------------------------------------------
 
@@ -196,6 +205,40 @@ class Runner:
             self.notify()
         return created
 
+    async def settle_continuous(self, task_id: str) -> None:
+        """Return once the continuous task ``task_id`` has finished runs over every span it received before this
+        call: wait for its active run, tick it, and repeat until its cursor has passed the call. Runs are executed
+        here unless this runner serves. Callers bound it (``anyio.fail_after``); it needs a clock that moves.
+
+        Raises:
+            ProblemError: 404 when there is no such task.
+        """
+        engine = self.engine
+        called_at = engine.now()
+
+        def step(conn: sqlite3.Connection) -> int | Literal["settled", "same millisecond"]:
+            task = require_task(conn, task_id)
+            run = active_run(conn, task)
+            if run is not None:
+                return run.num
+            if not task.body.get("is_continuous") or _cursor(task) > called_at:
+                return "settled"
+            now = engine.now()
+            if now <= called_at:
+                # A span received in the call's own millisecond belongs to a window that ends after it.
+                return "same millisecond"
+            conn.create_function("arize_sample", 1, sample_fraction, deterministic=True)
+            made = _continuous_run(conn, task, now)
+            # No run: nothing new matched (the cursor moved past the call) or the task cannot be ticked at all.
+            return made.num if made is not None else "settled"
+
+        while (waiting := await engine.store.write(step)) != "settled":
+            if waiting == "same millisecond":
+                await anyio.sleep(0.001)
+            else:
+                self.notify()
+                await self._wait_for_end(int(waiting))
+
     async def run_until_idle(self, *, tick: bool = False) -> None:
         """Execute PENDING runs one after another until none is left (chained runs included); with ``tick``,
         first create the runs continuous tasks are due."""
@@ -218,25 +261,50 @@ class Runner:
         """Execute runs in the background (up to ``max_parallel_runs`` at once) and tick continuous tasks, until
         cancelled. A run still going when cancelled stays RUNNING and resumes at the next start."""
         await self.recover()
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._continuous_loop)
-            while True:
-                self._wake = anyio.Event()
-                runs = await self.engine.store.read(lambda conn: pending_runs(conn, limit=50))
-                for run in runs:
-                    if len(self._active) >= self.max_parallel_runs:
-                        break
-                    if run.num not in self._active:
-                        self._active.add(run.num)
-                        group.start_soon(self._serve_one, run.num)
-                with anyio.move_on_after(self.poll_interval):
-                    await self._wake.wait()
+        self._serving = True
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._continuous_loop)
+                while True:
+                    self._wake = anyio.Event()
+                    runs = await self.engine.store.read(lambda conn: pending_runs(conn, limit=50))
+                    for run in runs:
+                        if len(self._active) >= self.max_parallel_runs:
+                            break
+                        if run.num not in self._active:
+                            self._active.add(run.num)
+                            group.start_soon(self._serve_one, run.num)
+                    with anyio.move_on_after(self.poll_interval):
+                        await self._wake.wait()
+        finally:
+            self._serving = False
 
     async def aclose(self) -> None:
         """Close the provider clients."""
         await self.clients.aclose()
 
     # --- scheduling ----------------------------------------------------------------------------------------------
+
+    async def _wait_for_end(self, run_num: int) -> None:
+        """Wait until run ``run_num`` is no longer PENDING or RUNNING (executing it here unless this runner serves)."""
+
+        def active(conn: sqlite3.Connection) -> bool:
+            run = get_object(conn, TASK_RUN_KIND, run_num)
+            return run is not None and run.body.get("status") in ACTIVE_RUN_STATUSES
+
+        while True:
+            if self._run_ended is None:
+                self._run_ended = anyio.Event()
+            ended = self._run_ended
+            if not await self.engine.store.read(active):
+                return
+            if not self._serving:
+                await self.run_until_idle()
+                if not await self.engine.store.read(active):
+                    return
+            # Another process may hold the run: look again after a poll interval even if no run ends here.
+            with anyio.move_on_after(self.poll_interval):
+                await ended.wait()
 
     async def _continuous_loop(self) -> None:
         while True:
@@ -263,6 +331,9 @@ class Runner:
         finally:
             self._cancel_requested.discard(run_num)
             self._executions.pop(run_num, None)
+            if self._run_ended is not None:
+                self._run_ended.set()
+                self._run_ended = None
 
     async def _process(self, run_num: int) -> None:
         claimed = await self.engine.store.write(lambda conn: self._claim(conn, run_num))
@@ -464,6 +535,11 @@ class Runner:
         self.notify()
 
 
+def _cursor(task: StoredObject) -> str:
+    """Where the next window of the continuous ``task`` starts (a ``received_at`` time)."""
+    return str(task.body.get(CONTINUOUS_CURSOR) or task.updated_at)
+
+
 def _continuous_run(conn: sqlite3.Connection, task: StoredObject, now: str) -> StoredObject | None:
     """A run over the spans ``task`` received since its cursor, or ``None`` (not due, busy or nothing new)."""
     doc = task.body
@@ -471,7 +547,7 @@ def _continuous_run(conn: sqlite3.Connection, task: StoredObject, now: str) -> S
         return None
     if active_run(conn, task) is not None:
         return None
-    cursor = str(doc.get(CONTINUOUS_CURSOR) or task.updated_at)
+    cursor = _cursor(task)
     if cursor >= now:
         return None
     sql = "SELECT 1 FROM spans AS s WHERE s.project_num = ? AND s.received_at >= ? AND s.received_at < ?"

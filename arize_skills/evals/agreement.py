@@ -16,6 +16,9 @@ Edge cases are answered, never guessed:
 
 In the confusion matrix, row ``i`` is the human label ``labels[i]`` and column ``j`` the judge label
 ``labels[j]``: ``matrix[i][j]`` counts the examples the humans labelled ``labels[i]`` and the judge ``labels[j]``.
+
+Below ``RELIABLE_COUNT`` pairs the figures swing by chance (one example is two points of accuracy at 50):
+``sample_warning`` says so, for every report of them.
 """
 
 from __future__ import annotations
@@ -34,7 +37,12 @@ __all__ = [
     "confusion_matrix",
     "label_order",
     "per_label",
+    "RELIABLE_COUNT",
+    "sample_warning",
 ]
+
+RELIABLE_COUNT = 50
+"""Fewer label pairs than this give figures that swing by chance: report them with ``sample_warning``."""
 
 
 @dataclass(frozen=True)
@@ -216,4 +224,16 @@ def agreement(reference: Sequence[str], predicted: Sequence[str], labels: Sequen
         kappa_note=note,
         matrix=tuple(tuple(row) for row in confusion_matrix(reference, predicted, order)),
         per_label=tuple(per_label(reference, predicted, order)),
+    )
+
+
+def sample_warning(count: int) -> str | None:
+    """Why figures from ``count`` label pairs are rough, when there are fewer than ``RELIABLE_COUNT``; else None."""
+    if count >= RELIABLE_COUNT:
+        return None
+    step = 100 / count if count else 100.0
+    return (
+        f"only {count} labelled example{'s' if count != 1 else ''} compared, fewer than {RELIABLE_COUNT}: one "
+        f"example moves accuracy by {step:.0f} points, so the figures are rough; label more examples before "
+        "trusting them"
     )

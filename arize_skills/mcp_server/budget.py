@@ -52,8 +52,9 @@ __all__ = [
 T = TypeVar("T")
 RowT = TypeVar("RowT")
 
-DEFAULT_BUDGET_CHARS = 20_000
-"""A list result's default character budget (about 5,000 tokens)."""
+DEFAULT_BUDGET_CHARS = 6_000
+"""A list result's default character budget for its rows (about 1,500 tokens): with the rest of the result, its
+text stays under ``surface.MAX_RESULT_CHARS``."""
 
 
 def cut(text: str, limit: int, how: str = "ask for this field alone") -> str:

@@ -14,7 +14,7 @@ AmbiguousNameError              the candidates with their IDs, and "pass one of 
 401 / 403                       what the key may not do, and where the key comes from
 429 / 5xx / no response         the status and detail, and "retry later"
 ConfigError                     what to set
-RunTimeoutError                 the run's last state and ``get_task_run`` to look again
+RunTimeoutError                 the run's last state and ``get_task_runs`` to look again
 ProviderError, TemplateError…   the message, and what to fix
 ==============================  ===================================================================
 
@@ -61,7 +61,7 @@ from ..errors import (
     UnprocessableEntityError,
 )
 
-__all__ = ["MAX_MESSAGE_CHARS", "redact", "to_tool_error", "tool_errors"]
+__all__ = ["MAX_MESSAGE_CHARS", "plain_validation", "redact", "to_tool_error", "tool_errors"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -138,6 +138,9 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, NameNotFoundError):
         if not exc.name:
             return f"{exc} — or call find(kind='space') to list the spaces"
+        if exc.suggestions:
+            closest = ", ".join(repr(name) for name in exc.suggestions)
+            return f"{_label(exc.kind)} {exc.name!r} not found ({exc}) — did you mean {closest}?"
         return f"{_label(exc.kind)} {exc.name!r} not found ({exc}){_find_hint(exc.kind, exc.name)}"
     if isinstance(exc, ResolutionError):
         return f"{exc}{_find_hint(exc.kind)}"
@@ -179,7 +182,7 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, RunTimeoutError):
         state = exc.last_status or "unknown"
         return (
-            f"{exc} — run {exc.run_id} is still {state}; call get_task_run(run_id={exc.run_id!r}) to look again "
+            f"{exc} — run {exc.run_id} is still {state}; call get_task_runs(run_id={exc.run_id!r}) to look again "
             "later (the run keeps going)"
         )
     if isinstance(exc, ProviderError):
@@ -196,14 +199,72 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ProblemError):
         return f"{exc.status} {exc.title}: {exc.detail}"
     if isinstance(exc, ValidationError):
-        lines = []
-        for error in exc.errors(include_url=False, include_input=False):
-            where = ".".join(str(part) for part in error["loc"]) or "value"
-            lines.append(f"{where}: {error['msg']}")
-        return "invalid argument: " + "; ".join(lines)
+        return plain_validation(exc)
     if isinstance(exc, ValueError):
         return f"invalid argument: {exc}"
     return str(exc)
+
+
+_TYPE_WORDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "a string",
+    "list": "a list",
+    "dict": "an object",
+    "model": "an object",
+    "datetime": "a time",
+}
+_UNION_TAGS = re.compile(r"^(str|int|float|bool|none|list|dict|literal|function|tagged-union|json-or-python)\b|[\[(]")
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    parts = [p for p in loc if isinstance(p, int) or not _UNION_TAGS.search(str(p))]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "arguments"
+
+
+def _sentence(error: Any) -> str:
+    kind: str = error["type"]
+    ctx: dict[str, Any] = error.get("ctx") or {}
+    got = f" (got {error['input']!r})" if "input" in error and not isinstance(error["input"], dict | list) else ""
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a field here"
+    if kind in ("literal_error", "enum"):
+        return f"must be one of {ctx.get('expected', '')}{got}"
+    bounds = {
+        "less_than_equal": ("at most", "le"),
+        "less_than": ("less than", "lt"),
+        "greater_than_equal": ("at least", "ge"),
+        "greater_than": ("more than", "gt"),
+    }
+    if kind in bounds:
+        words, key = bounds[kind]
+        return f"must be {words} {ctx.get(key)}{got}"
+    if kind in ("string_too_long", "too_long"):
+        unit = "characters" if kind.startswith("string") else "items"
+        return f"must have at most {ctx.get('max_length')} {unit}"
+    if kind in ("string_too_short", "too_short"):
+        least = ctx.get("min_length")
+        unit = "characters" if kind.startswith("string") else "items"
+        return "must not be empty" if least == 1 else f"must have at least {least} {unit}"
+    for prefix, words in _TYPE_WORDS.items():
+        if kind.startswith(f"{prefix}_"):
+            return f"must be {words}{got}"
+    message = str(error.get("msg", "is not valid"))
+    return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
+def plain_validation(exc: ValidationError) -> str:
+    """One plain sentence per bad field of ``exc`` ("max_spans: must be at most 1000000 (got 2000000)."), no links."""
+    sentences: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        sentences.setdefault(_where(error["loc"]), _sentence(error))
+    return " ".join(f"{where}: {text}." for where, text in sentences.items())
 
 
 def to_tool_error(exc: BaseException, secrets: Iterable[str] = ()) -> ToolError:

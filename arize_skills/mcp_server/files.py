@@ -1,6 +1,7 @@
 """Rows out of CSV, JSON (an array of objects), JSONL and Parquet files, streamed, for uploads of any size.
 
-``open_table(path, format)`` checks the file and settles its format (from ``format``, else the suffix);
+``open_table(path, format)`` checks the file and settles its format (from ``format``, else the suffix, else
+the file's first bytes);
 ``iter_records(table)`` yields one ``Record`` per row without loading the file whole, and ``record_batches``
 does the same in batches read on a worker thread, so a large file never blocks the event loop::
 
@@ -11,10 +12,12 @@ does the same in batches read on a worker thread, so a large file never blocks t
 
 Rows are numbered from 1: the CSV header is not a row; a JSON array's first element is row 1; in JSONL the row
 is the line number (blank lines are skipped but still counted, so the number is the line an editor shows);
-Parquet rows count from the first row group. A row that cannot be read (a JSONL line that is not JSON, a
-JSON element that is not an object, a CSV line with more values than the header has columns) comes back with
-``problem`` set and ``values`` empty, so a caller can report every bad row; a file whose structure is broken
-beyond one row (not JSON at all, a duplicate CSV column) raises ``ToolError``.
+Parquet rows count from the first row group. No row is ever skipped: a row that cannot be read (a JSONL line
+that is not JSON, a JSON element that is not an object, a CSV line with more or fewer values than the header has
+columns) comes back with ``problem`` set and ``values`` empty, so a caller can report every bad row; a file whose
+structure is broken beyond one row raises ``ToolError`` naming the row and line where it broke (a CSV quote never
+closed, which would otherwise swallow every row after it; JSON that does not parse; a Parquet row group that
+cannot be read; a duplicate CSV column). Messages name the tool argument that gave the file.
 
 Values are plain JSON data. CSV cells stay text — ``"007"`` and ``"4"`` are kept as written, never turned into
 numbers (AX refuses a numeric ``output`` or ``example_id``, the pitfall of pandas' type guessing) — and an empty
@@ -71,11 +74,12 @@ _PARQUET_BATCH = 1000
 
 @dataclass(frozen=True)
 class TableFile:
-    """A readable file of rows: where it is, its format, its size."""
+    """A readable file of rows: where it is, its format, its size, and the tool argument that named it."""
 
     path: Path
     format: FileFormat
     size_bytes: int
+    argument: str = "file"
 
 
 @dataclass
@@ -90,8 +94,11 @@ class Record:
 def open_table(path_text: str, file_format: FileFormat | None, *, argument: str = "file") -> TableFile:
     """The file at ``path_text`` (``~`` expanded; relative to the server's working directory), checked.
 
+    Its format is ``file_format``, else its suffix's, else what its first bytes look like (Parquet's magic
+    number, a JSON array's ``[``, a JSON Lines object's ``{``, otherwise CSV).
+
     Raises:
-        ToolError: naming ``argument``: no such file, a directory, or a format that cannot be told or read.
+        ToolError: naming ``argument``: no such file, a directory, or Parquet without pyarrow.
     """
     path = Path(path_text).expanduser()
     if not path.is_absolute():
@@ -103,15 +110,21 @@ def open_table(path_text: str, file_format: FileFormat | None, *, argument: str 
         )
     if not path.is_file():
         raise ToolError(f"{argument}: {path} is not a file — pass the path of a CSV, JSON, JSONL or Parquet file")
-    chosen = file_format or SUFFIXES.get(path.suffix.lower())
-    if chosen is None:
-        raise ToolError(
-            f"{argument}: cannot tell the format of {path.name} from its suffix — name it .csv, .json, .jsonl or "
-            ".parquet, or pass file_format (one of csv, json, jsonl, parquet)"
-        )
+    chosen = file_format or SUFFIXES.get(path.suffix.lower()) or _sniff(path)
     if chosen == "parquet":
         _pyarrow_parquet(argument)
-    return TableFile(path=path, format=chosen, size_bytes=path.stat().st_size)
+    return TableFile(path=path, format=chosen, size_bytes=path.stat().st_size, argument=argument)
+
+
+def _sniff(path: Path) -> FileFormat:
+    with path.open("rb") as handle:
+        start = handle.read(4096)
+    if start.startswith(b"PAR1"):
+        return "parquet"
+    text = start.decode("utf-8", errors="ignore").lstrip("\ufeff \t\r\n")
+    if text.startswith("["):
+        return "json"
+    return "jsonl" if text.startswith("{") else "csv"
 
 
 def _pyarrow_parquet(argument: str) -> Any:
@@ -157,12 +170,12 @@ def iter_records(table: TableFile) -> Generator[Record, None, None]:
         ToolError: the file's structure is broken beyond one row; the message names the file and the place.
     """
     if table.format == "csv":
-        return _csv_records(table.path)
+        return _csv_records(table)
     if table.format == "jsonl":
         return _jsonl_records(table.path)
     if table.format == "json":
-        return _json_array_records(table.path)
-    return _parquet_records(table.path)
+        return _json_array_records(table)
+    return _parquet_records(table)
 
 
 async def record_batches(table: TableFile, size: int = 1000) -> AsyncIterator[list[Record]]:
@@ -178,11 +191,11 @@ async def record_batches(table: TableFile, size: int = 1000) -> AsyncIterator[li
                     break
         except UnicodeDecodeError as exc:
             raise ToolError(
-                f"file: {table.path.name} is not UTF-8 text ({exc.reason} at byte {exc.start:,} of a block) — save "
-                "it as UTF-8 and call again"
+                f"{table.argument}: {table.path.name} is not UTF-8 text ({exc.reason} at byte {exc.start:,} of a "
+                "block) — save it as UTF-8 and call again"
             ) from None
         except OSError as exc:
-            raise ToolError(f"file: {table.path} cannot be read: {exc.strerror or exc}") from None
+            raise ToolError(f"{table.argument}: {table.path} cannot be read: {exc.strerror or exc}") from None
         return batch
 
     try:
@@ -255,7 +268,7 @@ class RowProblems:
                 noun = "row" if group.row_count == 1 else "rows"
                 where = f"{noun} {rows}" + (f" ({group.row_count:,} rows)" if group.row_count > 3 else "")
                 where += f", column {group.column!r}" if group.column is not None else ""
-            example = f" (e.g. {', '.join(group.examples)})" if group.examples else ""
+            example = f" (got {', '.join(group.examples)})" if group.examples else ""
             lines.append(f"- {where}: {group.problem}{example}")
         text = "\n".join(lines)
         if len(text) > self.MAX_MESSAGE:
@@ -283,51 +296,63 @@ def _ranges(rows: list[int]) -> str:
 # --- CSV ----------------------------------------------------------------------------------------------------------
 
 
-def _csv_records(path: Path) -> Generator[Record, None, None]:
+def _csv_records(table: TableFile) -> Generator[Record, None, None]:
     # A cell may hold a whole transcript; the csv module's default limit (128 KiB) would refuse it.
     csv.field_size_limit(max(csv.field_size_limit(), min(sys.maxsize, 2**31 - 1)))
+    path = table.path
     with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
+        # strict: an unclosed quote is an error, not a cell that swallows every row after it.
+        reader = csv.reader(handle, strict=True)
         try:
             header = next(reader, None)
         except csv.Error as exc:
-            raise ToolError(f"file: {path.name} is not readable CSV (line {reader.line_num}): {exc}") from None
+            raise ToolError(
+                f"{table.argument}: {path.name} is not readable CSV (line {reader.line_num}): {exc}"
+            ) from None
         if header is None:
             return
-        _check_header(path, header)
+        _check_header(table, header)
         row = 0
         while True:
+            line = reader.line_num + 1
             try:
                 cells = next(reader, None)
             except csv.Error as exc:
-                raise ToolError(
-                    f"file: {path.name} is not readable CSV after row {row} (line {reader.line_num}): {exc} — fix "
-                    "the quoting there"
-                ) from None
+                raise ToolError(_csv_problem(table, row + 1, line, exc)) from None
             if cells is None:
                 return
             if not cells:
                 continue
             row += 1
-            if len(cells) > len(header):
-                yield Record(
-                    row,
-                    problem=f"has {len(cells)} values but the header has {len(header)} columns (an unquoted comma?)",
-                )
+            if len(cells) != len(header):
+                hint = "an unquoted comma?" if len(cells) > len(header) else "a missing value or comma?"
+                yield Record(row, problem=f"has {len(cells)} values but the header has {len(header)} columns ({hint})")
                 continue
-            yield Record(row, {name: cell for name, cell in zip(header, cells, strict=False) if cell != ""})
+            yield Record(row, {name: cell for name, cell in zip(header, cells, strict=True) if cell != ""})
 
 
-def _check_header(path: Path, header: list[str]) -> None:
+def _csv_problem(table: TableFile, row: int, line: int, exc: csv.Error) -> str:
+    where = f"{table.argument}: {table.path.name} row {row} (line {line})"
+    if "NUL" in str(exc):
+        return f"{where} holds a NUL byte — is it a CSV text file? ({exc})"
+    return (
+        f"{where} has a quote that is never closed, or text after a closing quote ({exc}) — quote the whole value "
+        'and double each quote inside it (""), then call again'
+    )
+
+
+def _check_header(table: TableFile, header: list[str]) -> None:
     seen: set[str] = set()
     for position, name in enumerate(header, start=1):
         if not name.strip():
             raise ToolError(
-                f"file: column {position} of {path.name} has no name (a pandas index written with to_csv? write with "
-                "index=False) — give every column a name in the header line"
+                f"{table.argument}: column {position} of {table.path.name} has no name (a pandas index written with "
+                "to_csv? write with index=False) — give every column a name in the header line"
             )
         if name in seen:
-            raise ToolError(f"file: {path.name} has two columns named {name!r} — rename one in the header line")
+            raise ToolError(
+                f"{table.argument}: {table.path.name} has two columns named {name!r} — rename one in the header line"
+            )
         seen.add(name)
 
 
@@ -359,20 +384,20 @@ def _object_record(row: int, value: Any, what: str) -> Record:
 
 
 class _Buffer:
-    """Text of a file read in slices, with a position; only the unread tail is kept."""
+    """Text of a file read in slices, with a position; only the unread tail is kept (and how many lines went)."""
 
     def __init__(self, handle: Any) -> None:
         self.handle = handle
         self.text = ""
         self.pos = 0
         self.eof = False
-        self.consumed = 0
+        self.lines_before = 0
 
     def fill(self) -> bool:
         if self.eof:
             return False
         if self.pos:
-            self.consumed += self.pos
+            self.lines_before += self.text.count("\n", 0, self.pos)
             self.text, self.pos = self.text[self.pos :], 0
         more = self.handle.read(_READ_CHARS)
         if not more:
@@ -391,28 +416,31 @@ class _Buffer:
             if not self.fill():
                 return None
 
-    def where(self) -> str:
-        return f"character {self.consumed + self.pos + 1}"
+    def line(self, pos: int | None = None) -> int:
+        """The line number (from 1) of ``pos`` in the kept text (default: the position)."""
+        at = self.pos if pos is None else pos
+        return self.lines_before + self.text.count("\n", 0, at) + 1
 
 
-def _json_array_records(path: Path) -> Generator[Record, None, None]:
+def _json_array_records(table: TableFile) -> Generator[Record, None, None]:
     decoder = json.JSONDecoder()
-    with path.open("r", encoding="utf-8-sig") as handle:
+    name = f"{table.argument}: {table.path.name}"
+    with table.path.open("r", encoding="utf-8-sig") as handle:
         buffer = _Buffer(handle)
         first = buffer.skip_space()
         if first != "[":
-            hint = " (one object per line is JSONL: name the file .jsonl or pass file_format='jsonl')" if first else ""
-            raise ToolError(f"file: {path.name} is not a JSON array of objects{hint} — it must start with '['")
+            hint = " (one object per line is JSONL: name the file .jsonl)" if first else ""
+            raise ToolError(f"{name} is not a JSON array of objects{hint} — it must start with '['")
         buffer.pos += 1
         row = 0
         if buffer.skip_space() == "]":
             buffer.pos += 1
-            _expect_end(path, buffer)
+            _expect_end(name, buffer)
             return
         while True:
             if buffer.skip_space() is None:
-                raise ToolError(f"file: {path.name} ends inside the JSON array — it is cut short or missing ']'")
-            value = _decode_next(path, decoder, buffer)
+                raise ToolError(f"{name} ends inside the JSON array — it is cut short or missing ']'")
+            value = _decode_next(name, row + 1, decoder, buffer)
             row += 1
             yield _object_record(row, value, "array element")
             following = buffer.skip_space()
@@ -421,26 +449,29 @@ def _json_array_records(path: Path) -> Generator[Record, None, None]:
                 continue
             if following == "]":
                 buffer.pos += 1
-                _expect_end(path, buffer)
+                _expect_end(name, buffer)
                 return
             if following is None:
                 raise ToolError(
-                    f"file: {path.name} ends inside the JSON array after element {row} — it is cut short or missing ']'"
+                    f"{name} ends inside the JSON array after element {row} — it is cut short or missing ']'"
                 )
             raise ToolError(
-                f"file: {path.name} is not valid JSON after element {row} ({buffer.where()}): expected ',' or ']' "
-                f"but found {following!r}"
+                f"{name} is not valid JSON after element {row} (line {buffer.line()}): expected ',' or ']' but found "
+                f"{following!r}"
             )
 
 
-def _decode_next(path: Path, decoder: json.JSONDecoder, buffer: _Buffer) -> Any:
+def _decode_next(name: str, element: int, decoder: json.JSONDecoder, buffer: _Buffer) -> Any:
     while True:
         try:
             value, end = decoder.raw_decode(buffer.text, buffer.pos)
         except json.JSONDecodeError as exc:
+            line = buffer.line(exc.pos)
             if buffer.fill():
                 continue
-            raise ToolError(f"file: {path.name} is not valid JSON ({exc.msg} at {buffer.where()})") from None
+            raise ToolError(
+                f"{name} element {element} (line {line}) is not valid JSON: {exc.msg} — fix it and call again"
+            ) from None
         # A number (or literal) that reaches the end of what was read may go on in the next slice.
         if end == len(buffer.text) and not buffer.eof and buffer.fill():
             continue
@@ -448,23 +479,32 @@ def _decode_next(path: Path, decoder: json.JSONDecoder, buffer: _Buffer) -> Any:
         return value
 
 
-def _expect_end(path: Path, buffer: _Buffer) -> None:
+def _expect_end(name: str, buffer: _Buffer) -> None:
     if buffer.skip_space() is not None:
-        raise ToolError(f"file: {path.name} has more text after the JSON array ends ({buffer.where()}) — remove it")
+        raise ToolError(f"{name} has more text after the JSON array ends (line {buffer.line()}) — remove it")
 
 
 # --- Parquet ------------------------------------------------------------------------------------------------------
 
 
-def _parquet_records(path: Path) -> Generator[Record, None, None]:
-    parquet = _pyarrow_parquet("file")
+def _parquet_records(table: TableFile) -> Generator[Record, None, None]:
+    parquet = _pyarrow_parquet(table.argument)
+    name = f"{table.argument}: {table.path.name}"
+    # pyarrow raises its own ArrowInvalid / OSError family for a file, or a row group, it cannot read.
     try:
-        reader = parquet.ParquetFile(str(path))
-    except Exception as exc:  # pyarrow raises its own ArrowInvalid / OSError family for unreadable files.
-        raise ToolError(f"file: {path.name} is not a readable Parquet file: {exc}") from None
+        reader = parquet.ParquetFile(str(table.path))
+    except Exception as exc:
+        raise ToolError(f"{name} is not a readable Parquet file: {exc}") from None
     row = 0
     with reader:
-        for batch in reader.iter_batches(batch_size=_PARQUET_BATCH):
+        batches = reader.iter_batches(batch_size=_PARQUET_BATCH)
+        while True:
+            try:
+                batch = next(batches, None)
+            except Exception as exc:
+                raise ToolError(f"{name} cannot be read after row {row:,}: {exc} — nothing after it was read") from None
+            if batch is None:
+                return
             for values in batch.to_pylist():
                 row += 1
                 plain = {str(k): plain_value(v) for k, v in values.items()}

@@ -116,14 +116,26 @@ class AppState:
                 self.space_problem = (
                     "the API key sees no space"
                     if not page.items
-                    else "several spaces are visible and none is configured: set ARIZE_SPACE_ID (or ARIZE_SPACE to "
-                    "a name), or pass space= to each tool; find(kind='space') lists them"
+                    else "several spaces are visible and none is configured: call status(space=...) with one of "
+                    "find(kind='space'), or set ARIZE_SPACE_ID (or ARIZE_SPACE to a name)"
                 )
                 return
             space = page.items[0]
         self.space = SpaceInfo(id=space.id, name=space.name)
         self.space_problem = None
         client.space = space.id
+
+    async def use_space(self, value: str) -> SpaceInfo:
+        """Make the space ``value`` (a name or an ID) the default every tool uses from now on, in this server.
+
+        Raises:
+            NameNotFoundError, AmbiguousNameError: no space, or several, answer to ``value``.
+        """
+        space = await self.client.spaces.get(await self.client.resolve.space_id(value))
+        self.space = SpaceInfo(id=space.id, name=space.name)
+        self.space_problem = None
+        self.client.space = space.id
+        return self.space
 
 
 async def _engine_default_space(engine: Engine) -> str:

@@ -6,10 +6,12 @@ still validates every call against the full pydantic models (arguments before th
 *published* schemas are rewritten here:
 
 - ``compact_input_schema``: no titles, an optional argument is its type alone (omitting it is how a model says
-  "none"), no string length limits (a value over them is still refused, in one sentence). Numeric bounds, enums,
-  required lists, defaults other than ``null`` and every description stay.
+  "none"), no length or size limits on strings, lists and objects (a value over them is still refused, in one
+  sentence), no ``null`` or ``false`` defaults, no ``type`` beside a string enum. Numeric bounds, enums,
+  required lists, other defaults and every description stay.
 - ``compact_output_schema``: a valid JSON Schema of the same results (hosts validate ``structuredContent``
-  against it), without titles, descriptions, defaults or ``required``: the result text explains itself.
+  against it): each of the result's fields with its JSON type, without titles, descriptions, defaults,
+  ``required`` or the shapes of nested objects: the result text explains itself.
 
 ``result_text`` is the text block a tool result is read as: the result's one-line summary, then the result as
 compact JSON without empty values and without the field the summary already said.
@@ -56,8 +58,12 @@ def _walk(schema: Any, drop: frozenset[str], *, optional_as_type: bool) -> Any:
             out[key] = value
         else:
             out[key] = _walk(value, drop, optional_as_type=optional_as_type)
-    if optional_as_type and "default" in out and out["default"] is None:
-        del out["default"]
+    if optional_as_type and out.get("default", True) in (None, False):
+        del out["default"]  # an omitted argument is null or false: the model need not be told
+    if out.get("additionalProperties") is True:
+        del out["additionalProperties"]
+    if optional_as_type and isinstance(out.get("enum"), list) and out.get("type") == "string":
+        del out["type"]  # the enum's values say it
     options = out.get("anyOf")
     if isinstance(options, list) and any(_is_null(o) for o in options):
         rest = [o for o in options if not _is_null(o)]
@@ -70,21 +76,53 @@ def _walk(schema: Any, drop: frozenset[str], *, optional_as_type: bool) -> Any:
     return out
 
 
+_INPUT_DROPS = frozenset({"title", "maxLength", "minLength", "maxItems", "minItems", "maxProperties", "minProperties"})
+
+
 def compact_input_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The published form of a tool's argument schema (see the module docstring)."""
-    compacted: dict[str, Any] = _walk(
-        schema, frozenset({"title", "maxLength", "minLength"}), optional_as_type=True
-    )
+    compacted: dict[str, Any] = _walk(schema, _INPUT_DROPS, optional_as_type=True)
     return compacted
 
 
+def _has_ref(schema: Any) -> bool:
+    if isinstance(schema, dict):
+        return "$ref" in schema or any(_has_ref(v) for v in schema.values())
+    return isinstance(schema, list) and any(_has_ref(v) for v in schema)
+
+
+def _types(schema: dict[str, Any]) -> list[str]:
+    if "$ref" in schema:
+        return ["object"]
+    if "anyOf" in schema:
+        return sorted({t for option in schema["anyOf"] if isinstance(option, dict) for t in _types(option)})
+    kind = schema.get("type")
+    return [kind] if isinstance(kind, str) else [str(k) for k in kind] if isinstance(kind, list) else []
+
+
+def _shallow(schema: Any) -> Any:
+    """A field's schema, or its JSON type alone when it holds objects of a nested model."""
+    if not isinstance(schema, dict) or not _has_ref(schema):
+        return schema
+    types = _types(schema)
+    return {"type": types[0] if len(types) == 1 else types} if types else {}
+
+
 def compact_output_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The published form of a tool's result schema: still a valid schema of every result (see the docstring)."""
+    """The published form of a tool's result schema: still a valid schema of every result (see the docstring).
+
+    The result's own fields keep their JSON types (and enums); what an object or a list holds is the text's to
+    tell, so nested shapes are not published.
+    """
     compacted: dict[str, Any] = _walk(
         schema,
         frozenset({"title", "description", "default", "required", "additionalProperties", "maxLength", "minLength"}),
         optional_as_type=False,
     )
+    compacted.pop("$defs", None)
+    properties = compacted.get("properties")
+    if isinstance(properties, dict):
+        compacted["properties"] = {name: _shallow(sub) for name, sub in properties.items()}
     return compacted
 
 
@@ -119,5 +157,8 @@ def listing_size(tools: list[dict[str, Any]]) -> tuple[int, int]:
     """``(visible, whole)``: the compact-JSON characters of the model-visible part of a ``tools/list`` (each
     tool's name, description and input schema) and of the whole listing, tools given in wire form."""
     visible = [{k: t[k] for k in ("name", "description", "inputSchema") if k in t} for t in tools]
-    dump = lambda value: len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))  # noqa: E731
-    return dump(visible), dump(tools)
+    return _chars(visible), _chars(tools)
+
+
+def _chars(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")))

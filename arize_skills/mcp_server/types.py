@@ -86,35 +86,30 @@ NameFilter = Annotated[
 ]
 Limit = Annotated[
     int,
-    Field(ge=1, le=100, description="Rows per call; page on with next_cursor."),
+    Field(ge=1, le=100, description="Rows per page."),
 ]
 Cursor = Annotated[
     str | None,
     Field(
         min_length=1,
         max_length=2048,
-        description="next_cursor of the previous call (same other arguments).",
+        description="next_cursor of the last call.",
     ),
 ]
-_TIME_FORMS = "ISO 8601 (UTC unless zoned), 'now', or an offset such as '-7d', '-24h', '-30m'."
+_TIME_FORMS = "ISO 8601, 'now' or an offset like '-7d', '-24h'."
 StartTime = Annotated[
     str | None,
-    Field(min_length=1, max_length=64, description=f"Window start (inclusive): {_TIME_FORMS}"),
+    Field(min_length=1, max_length=64, description=_TIME_FORMS),
 ]
 EndTime = Annotated[
     str | None,
     Field(
         min_length=1,
         max_length=64,
-        description="Window end (exclusive), same forms; default now.",
+        description="Default now.",
     ),
 ]
-Confirm = Annotated[
-    bool,
-    Field(
-        description="True only after the user agreed (clients with elicitation ask the user themselves)."
-    ),
-]
+Confirm = Annotated[bool, Field(description="True once the user agreed.")]
 
 _OFFSET_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -152,11 +147,11 @@ class ToolResult(BaseModel):
         By default the ``summary`` field when the result has one, else "Done." and the ``next_step``; results
         with something sharper to say override this.
         """
-        fields = type(self).model_fields
-        if "summary" in fields and isinstance(getattr(self, "summary", None), str):
-            return str(getattr(self, "summary")), "summary"
-        if "next_step" in fields and isinstance(getattr(self, "next_step", None), str):
-            return f"Done. Next: {getattr(self, 'next_step')}", "next_step"
+        summary, next_step = getattr(self, "summary", None), getattr(self, "next_step", None)
+        if isinstance(summary, str):
+            return summary, "summary"
+        if isinstance(next_step, str):
+            return f"Done. Next: {next_step}", "next_step"
         return "Done.", None
 
 

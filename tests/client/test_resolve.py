@@ -103,7 +103,51 @@ async def test_a_name_that_only_matches_as_a_substring_is_not_found_and_the_erro
     assert "project" in str(error)
     assert "'orders'" in str(error)
     assert str(client.space) in str(error)
-    assert len(transport.gets("/v2/projects")) == 2
+    searched = [r for r in transport.gets("/v2/projects") if "name" in r.url.params]
+    assert len(searched) == 2
+    assert error.suggestions and all(name.startswith("orders-") for name in error.suggestions)
+
+
+async def test_a_name_that_differs_only_in_case_resolves_when_it_is_the_only_such_name(
+    client: AsyncArizeClient,
+) -> None:
+    project = await client.projects.create("Checkout Service")
+    assert await client.resolve.id_of("project", "checkout service") == project.id
+
+
+async def test_an_exact_match_wins_over_names_that_differ_only_in_case(client: AsyncArizeClient) -> None:
+    await client.projects.create("Checkout")
+    exact = await client.projects.create("checkout")
+    assert await client.resolve.id_of("project", "checkout") == exact.id
+
+
+async def test_two_names_that_differ_from_the_given_one_only_in_case_are_ambiguous(client: AsyncArizeClient) -> None:
+    upper = await client.projects.create("CHECKOUT")
+    title = await client.projects.create("Checkout")
+    with pytest.raises(AmbiguousNameError) as caught:
+        await client.resolve.id_of("project", "checkout")
+    assert {cid for cid, _ in caught.value.candidates} == {upper.id, title.id}
+
+
+async def test_a_name_not_found_suggests_up_to_five_of_the_closest_names(client: AsyncArizeClient) -> None:
+    for name in ["support-bot", "support-bots", "supprt-bot-v2", "billing", "search", "onboarding", "sales-bot"]:
+        await client.projects.create(name)
+    with pytest.raises(NameNotFoundError) as caught:
+        await client.resolve.id_of("project", "suport-bot")
+    suggestions = caught.value.suggestions
+    assert 1 <= len(suggestions) <= 5
+    assert suggestions[0] == "support-bot"
+    assert "billing" not in suggestions
+
+
+async def test_an_experiment_name_in_another_case_resolves_inside_its_dataset(client: AsyncArizeClient) -> None:
+    dataset = await client.datasets.create("qa", examples=[{"question": "q"}])
+    examples = [example async for example in client.datasets.list_examples(dataset.id)]
+    experiment = await client.experiments.create(
+        "Baseline", dataset=dataset.id, runs=[{"example_id": examples[0].id, "output": "a"}]
+    )
+    assert await client.resolve.experiment_id("baseline", dataset="qa") == experiment.id
+    assert await client.resolve.experiment_id("BASELINE") == experiment.id
 
 
 async def test_a_project_name_in_a_space_given_by_name_resolves(client: AsyncArizeClient, engine: Engine) -> None:

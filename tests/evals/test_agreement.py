@@ -7,6 +7,7 @@ from fractions import Fraction
 import pytest
 
 from arize_skills.evals.agreement import (
+    RELIABLE_COUNT,
     LabelAgreement,
     accuracy,
     agreement,
@@ -14,6 +15,7 @@ from arize_skills.evals.agreement import (
     confusion_matrix,
     label_order,
     per_label,
+    sample_warning,
 )
 
 
@@ -128,3 +130,14 @@ def test_a_label_list_that_misses_or_repeats_a_label_is_refused() -> None:
         confusion_matrix(["a", "b"], ["a", "a"], ["a"])
     with pytest.raises(ValueError, match="repeated: 'a'"):
         agreement(["a"], ["a"], ["a", "a"])
+
+
+def test_fewer_than_fifty_pairs_get_a_warning_that_says_how_rough_the_figures_are() -> None:
+    assert RELIABLE_COUNT == 50
+    warning = sample_warning(10)
+    assert warning is not None
+    assert "only 10 labelled examples compared, fewer than 50" in warning
+    assert "one example moves accuracy by 10 points" in warning
+    assert sample_warning(1) is not None and "1 labelled example compared" in str(sample_warning(1))
+    assert sample_warning(49) is not None
+    assert sample_warning(50) is None

@@ -151,5 +151,6 @@ async def test_the_confirmation_parameter_stays_out_of_the_input_schema(server: 
     async with Client(server, mode="legacy") as mcp:
         tool = next(t for t in (await mcp.list_tools()).tools if t.name == "delete_project")
     assert set(tool.input_schema["properties"]) == {"project", "confirm"}
-    assert tool.input_schema["properties"]["confirm"]["default"] is False
+    assert tool.input_schema["properties"]["confirm"]["type"] == "boolean"
+    assert "confirm" not in tool.input_schema.get("required", [])
     assert tool.annotations is not None and tool.annotations.destructive_hint is True

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -60,14 +59,15 @@ async def test_a_2500_row_csv_uploads_in_chunks_with_eval_columns_attached_and_n
     ]
     path = write_csv(tmp_path / "runs.csv", header, rows)
 
-    result = await call(mcp_client, "upload_experiment", {"name": "baseline", "dataset": "qa", "file": str(path)})
+    result = await call(mcp_client, "upload_experiment", {"name": "baseline", "dataset": "qa", "runs": str(path)})
 
     assert result["run_count"] == 2500
     assert result["dataset"]["name"] == "qa" and result["experiment"]["name"] == "baseline"
-    assert result["evaluators"] == [
-        {"name": "correctness", "scores": 2500, "labels": 2500, "explanations": 0, "metadata_keys": []},
-        {"name": "tone", "scores": 0, "labels": 2500, "explanations": 0, "metadata_keys": []},
-    ]
+    assert result["eval_columns"] == {
+        "eval.correctness.score": 2500,
+        "eval.correctness.label": 2500,
+        "eval.tone.label": 2500,
+    }
     assert result["columns"] == ["model"]
     runs = await runs_of(client, result["experiment"]["id"])
     assert len(runs) == 2500
@@ -91,12 +91,15 @@ async def test_jsonl_and_parquet_uploads_encode_structured_outputs_and_keep_expl
     parquet = tmp_path / "runs.parquet"
     pq.write_table(pa.Table.from_pylist([{"example_id": i, "output": f"p{n}"} for n, i in enumerate(ids)]), parquet)
 
-    from_jsonl = await call(mcp_client, "upload_experiment", {"name": "j", "dataset": "qa", "file": str(jsonl)})
-    from_parquet = await call(mcp_client, "upload_experiment", {"name": "p", "dataset": "qa", "file": str(parquet)})
+    from_jsonl = await call(mcp_client, "upload_experiment", {"name": "j", "dataset": "qa", "runs": str(jsonl)})
+    from_parquet = await call(mcp_client, "upload_experiment", {"name": "p", "dataset": "qa", "runs": str(parquet)})
 
-    assert from_jsonl["evaluators"] == [
-        {"name": "judge", "scores": 1, "labels": 1, "explanations": 1, "metadata_keys": ["model"]}
-    ]
+    assert from_jsonl["eval_columns"] == {
+        "eval.judge.score": 1,
+        "eval.judge.explanation": 1,
+        "eval.judge.label": 1,
+        "eval.judge.metadata.model": 1,
+    }
     assert any("2 outputs were not text" in note for note in from_jsonl["notes"])
     runs = await runs_of(client, from_jsonl["experiment"]["id"])
     assert [r.output for r in runs] == ['{"answer": 0}', "plain", "42"]
@@ -123,7 +126,7 @@ async def test_every_bad_row_is_reported_by_number_and_column_and_nothing_is_wri
     ]
     path = write_csv(tmp_path / "runs.csv", header, rows)
 
-    error = await call_error(mcp_client, "upload_experiment", {"name": "bad", "dataset": "qa", "file": str(path)})
+    error = await call_error(mcp_client, "upload_experiment", {"name": "bad", "dataset": "qa", "runs": str(path)})
 
     assert "nothing was written: 10 rows checked" in error
     assert "row 2, column 'example_id': missing" in error
@@ -145,20 +148,20 @@ async def test_nested_evaluations_and_reserved_columns_are_refused_and_look_alik
         {
             "name": "n",
             "dataset": "qa",
-            "rows": [{"example_id": ids[0], "output": "a", "evaluations": {"correctness": {"score": 1}}}],
+            "runs": [{"example_id": ids[0], "output": "a", "evaluations": {"correctness": {"score": 1}}}],
         },
     )
     assert "column 'evaluations'" in nested and "eval.<name>.score" in nested
     reserved = await call_error(
         mcp_client,
         "upload_experiment",
-        {"name": "n", "dataset": "qa", "rows": [{"example_id": ids[0], "output": "a", "id": "r1"}]},
+        {"name": "n", "dataset": "qa", "runs": [{"example_id": ids[0], "output": "a", "id": "r1"}]},
     )
     assert "column 'id'" in reserved
     only_explanation = await call_error(
         mcp_client,
         "upload_experiment",
-        {"name": "n", "dataset": "qa", "rows": [{"example_id": ids[0], "output": "a", "eval.j.explanation": "why"}]},
+        {"name": "n", "dataset": "qa", "runs": [{"example_id": ids[0], "output": "a", "eval.j.explanation": "why"}]},
     )
     assert "neither a score nor a label" in only_explanation
     assert await experiment_names(client) == []
@@ -166,7 +169,7 @@ async def test_nested_evaluations_and_reserved_columns_are_refused_and_look_alik
     loose = await call(
         mcp_client,
         "upload_experiment",
-        {"name": "loose", "dataset": "qa", "rows": [{"example_id": ids[0], "output": "a", "correctness.score": 1}]},
+        {"name": "loose", "dataset": "qa", "runs": [{"example_id": ids[0], "output": "a", "correctness.score": 1}]},
     )
     assert any("'correctness.score' was stored as a plain column" in note for note in loose["notes"])
 
@@ -181,22 +184,37 @@ async def test_runs_with_an_error_and_no_output_are_kept_and_standalone_experime
         {
             "name": "e",
             "dataset": "qa",
-            "rows": [{"example_id": ids[0], "error": "timeout"}, {"example_id": ids[1], "output": "b"}],
+            "runs": [{"example_id": ids[0], "error": "timeout"}, {"example_id": ids[1], "output": "b"}],
         },
     )
     runs = await runs_of(client, errored["experiment"]["id"])
     assert [(r.output, r.error) for r in runs] == [("", "timeout"), ("b", None)]
 
-    needs = await call_error(mcp_client, "upload_experiment", {"name": "s", "rows": [{"output": "a"}]})
-    assert "dataset: required" in needs and "standalone=true" in needs
-    standalone = await call(
-        mcp_client, "upload_experiment", {"name": "s", "standalone": True, "rows": [{"output": "a"}, {"output": "b"}]}
+    needs = await call_error(
+        mcp_client, "upload_experiment", {"name": "s", "runs": [{"example_id": ids[0], "output": "a"}]}
     )
+    assert "column 'example_id': is set but no dataset was given" in needs
+    standalone = await call(mcp_client, "upload_experiment", {"name": "s", "runs": [{"output": "a"}, {"output": "b"}]})
     assert standalone["dataset"] is None and standalone["run_count"] == 2
     taken = await call_error(
-        mcp_client, "upload_experiment", {"name": "e", "dataset": "qa", "rows": [{"example_id": ids[0], "output": "a"}]}
+        mcp_client, "upload_experiment", {"name": "e", "dataset": "qa", "runs": [{"example_id": ids[0], "output": "a"}]}
     )
     assert "already has an experiment named 'e'" in taken
+
+
+async def test_inline_runs_that_are_not_objects_are_refused_by_row_and_nothing_is_written(
+    mcp_client: Client, client: AsyncArizeClient
+) -> None:
+    ids = await make_dataset(client, "qa", 2)
+
+    error = await call_error(
+        mcp_client,
+        "upload_experiment",
+        {"name": "x", "dataset": "qa", "runs": [{"example_id": ids[0], "output": "a"}, "b", 3]},
+    )
+
+    assert "runs: row(s) 2, 3 are not objects" in error
+    assert await experiment_names(client) == []
 
 
 # --- get_experiment and compare_experiments --------------------------------------------------------------------
@@ -231,7 +249,7 @@ async def test_get_experiment_summarises_scores_labels_errors_and_samples_runs(
 ) -> None:
     await _two_experiments(client)
 
-    result = await call(mcp_client, "get_experiment", {"experiment": "new", "dataset": "qa", "sample": 2})
+    result = await call(mcp_client, "get_experiment", {"experiment": "new", "sample": 2})
 
     assert result["experiment"]["name"] == "new" and result["dataset"]["name"] == "qa"
     assert (result["run_count"], result["error_count"]) == (4, 1)
@@ -252,7 +270,7 @@ async def test_get_experiment_summarises_scores_labels_errors_and_samples_runs(
     assert [s["output"] for s in result["sample"]] == ["new answer 0", "new answer 1"]
     assert result["sample"][0]["evaluations"]["correctness"]["label"] == "correct"
     missing = await call_error(mcp_client, "get_experiment", {"experiment": "nope"})
-    assert "nope" in missing and "find" in missing
+    assert "experiment 'nope' not found" in missing
 
 
 async def test_compare_experiments_counts_wins_losses_and_lists_changed_labels(
@@ -260,13 +278,13 @@ async def test_compare_experiments_counts_wins_losses_and_lists_changed_labels(
 ) -> None:
     ids = await _two_experiments(client)
 
-    result = await call(mcp_client, "compare_experiments", {"experiments": ["base", "new"], "dataset": "qa"})
+    result = await call(mcp_client, "compare_experiments", {"experiments": ["base", "new"]})
 
-    assert result["evaluator"] == "correctness" and result["baseline"]["name"] == "base"
+    assert result["evaluator"] == "correctness" and result["experiments"][0]["experiment"]["name"] == "base"
     assert [e["means"] for e in result["experiments"]] == [{"correctness": 0.5}, {"correctness": 0.5}]
     (pair,) = result["comparisons"]
     assert (pair["wins"], pair["losses"], pair["ties"], pair["not_compared"]) == (1, 1, 2, 0)
-    assert result["changed_total"] == 2
+    assert (result["changed_total"], result["missing_total"], result["compared_by"]) == (2, 0, "label")
     assert [c["example_id"] for c in result["changed"]] == [ids[1], ids[2]]
     first = result["changed"][0]
     assert first["example"] == {"question": "q1", "expected": "2"}
@@ -274,11 +292,8 @@ async def test_compare_experiments_counts_wins_losses_and_lists_changed_labels(
         ("base", "wrong", "base answer 1"),
         ("new", "correct", "new answer 1"),
     ]
-    reverse = await call(
-        mcp_client, "compare_experiments", {"experiments": ["base", "new"], "higher_is_better": False, "limit": 1}
-    )
+    reverse = await call(mcp_client, "compare_experiments", {"experiments": ["base", "new"], "higher_is_better": False})
     assert (reverse["comparisons"][0]["wins"], reverse["comparisons"][0]["losses"]) == (1, 1)
-    assert len(reverse["changed"]) == 1 and any("1 more changed" in n for n in reverse["notes"])
 
 
 async def test_compare_experiments_refuses_other_datasets_and_unknown_evaluators(
@@ -292,6 +307,127 @@ async def test_compare_experiments_refuses_other_datasets_and_unknown_evaluators
         mcp_client, "compare_experiments", {"experiments": ["base", "new"], "evaluator": "fluency"}
     )
     assert "'base': correctness" in unknown
+
+
+async def _text_and_result(mcp_client: Client, tool: str, arguments: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The text a model reads of a successful call, and its structured result."""
+    result = await mcp_client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return "\n".join(b.text for b in result.content if b.type == "text"), result.structured_content
+
+
+async def test_compare_counts_a_result_missing_on_one_side_apart_from_the_real_changes(
+    mcp_client: Client, client: AsyncArizeClient
+) -> None:
+    ids = await make_dataset(client, "qa", 6)
+    base = {0: "correct", 1: "wrong", 2: "correct", 3: "correct", 5: "wrong"}
+    new = {0: "correct", 1: "correct", 4: "correct", 5: "wrong"}
+    new_runs_without_label = {2}
+    for name, labels, bare in (("base", base, {4}), ("new", new, new_runs_without_label)):
+        runs = [
+            {"example_id": ids[i], "output": f"{name} {i}", **({} if i in bare else {"eval.c.label": labels[i]})}
+            for i in range(6)
+            if i in labels or i in bare
+        ]
+        await client.experiments.create(name, runs, dataset="qa")
+
+    text, result = await _text_and_result(mcp_client, "compare_experiments", {"experiments": ["base", "new"]})
+
+    assert result["changed_total"] == 1 and [c["example_id"] for c in result["changed"]] == [ids[1]]
+    assert result["missing_total"] == 3
+    assert text.splitlines()[0].count("1 changed") == 1 and "3 missing" in text.splitlines()[0]
+
+
+async def test_compare_experiments_text_stays_under_8000_chars_and_pages_the_changed_examples(
+    mcp_client: Client, client: AsyncArizeClient
+) -> None:
+    rows = [{"question": f"q{i} " + "context " * 200, "expected": "x" * 500} for i in range(40)]
+    await client.datasets.create("long", rows)
+    ids = [e.id async for e in client.datasets.list_examples("long", space=client.space, limit=500)]
+    for name, label in (("a", "yes"), ("b", "no")):
+        await client.experiments.create(
+            name,
+            [
+                {"example_id": eid, "output": f"{name} " + "word " * 400, "eval.j.label": label, "eval.j.score": 1}
+                for eid in ids
+            ],
+            dataset="long",
+        )
+
+    seen: list[str] = []
+    cursor = None
+    for _ in range(40):
+        arguments: dict[str, Any] = {"experiments": ["a", "b"], **({"cursor": cursor} if cursor else {})}
+        text, result = await _text_and_result(mcp_client, "compare_experiments", arguments)
+        assert len(text) <= 8000, len(text)
+        assert result["changed"] and result["changed_total"] == 40
+        seen += [c["example_id"] for c in result["changed"]]
+        cursor = result.get("next_cursor")
+        if cursor is None:
+            break
+        assert "next_cursor" in text.splitlines()[0]
+    assert seen == ids
+
+
+async def test_get_experiment_text_stays_under_8000_chars_with_long_values(
+    mcp_client: Client, client: AsyncArizeClient
+) -> None:
+    ids = await make_dataset(client, "qa", 30)
+    await client.experiments.create(
+        "long",
+        [
+            {
+                "example_id": eid,
+                "output": "word " * 2000,
+                "error": f"failure {i} " * 100,
+                **{f"col{c}": "v" * 1000 for c in range(30)},
+                **{f"eval.e{c}.label": f"label {i}" for c in range(8)},
+                **{f"eval.e{c}.explanation": "because " * 100 for c in range(8)},
+            }
+            for i, eid in enumerate(ids)
+        ],
+        dataset="qa",
+    )
+
+    text, result = await _text_and_result(mcp_client, "get_experiment", {"experiment": "long"})
+
+    assert len(text) <= 8000, len(text)
+    assert result["run_count"] == 30 and result["sample"]
+
+
+async def test_upload_lists_the_eval_columns_it_stored_in_its_summary_line(
+    mcp_client: Client, client: AsyncArizeClient
+) -> None:
+    ids = await make_dataset(client, "qa", 2)
+    rows = [
+        {"example_id": ids[0], "output": "a", "eval.correctness.score": 1, "eval.correctness.label": "ok"},
+        {"example_id": ids[1], "output": "b", "eval.correctness.label": "bad", "eval.tone.label": "polite"},
+    ]
+
+    text, result = await _text_and_result(
+        mcp_client, "upload_experiment", {"name": "up", "dataset": "qa", "runs": rows}
+    )
+
+    assert result["eval_columns"] == {"eval.correctness.score": 1, "eval.correctness.label": 2, "eval.tone.label": 1}
+    first = text.splitlines()[0]
+    assert "2 runs" in first and "'up'" in first
+    assert "eval.correctness.score" in first and "eval.tone.label" in first
+
+
+async def test_a_csv_with_an_unclosed_quote_uploads_nothing_and_names_the_row(
+    mcp_client: Client, client: AsyncArizeClient, tmp_path: Path
+) -> None:
+    ids = await make_dataset(client, "qa", 4)
+    path = tmp_path / "runs.csv"
+    path.write_text(
+        f'example_id,output\n{ids[0]},one\n{ids[1]},"two\n{ids[2]},three\n{ids[3]},four\n', encoding="utf-8"
+    )
+
+    error = await call_error(mcp_client, "upload_experiment", {"name": "q", "dataset": "qa", "runs": str(path)})
+
+    assert "row 2 (line 3)" in error and "quote" in error
+    assert await experiment_names(client) == []
 
 
 # --- run_experiment -------------------------------------------------------------------------------------------
@@ -310,125 +446,82 @@ def stub() -> Iterator[StubServer]:
 async def test_run_experiment_generates_one_run_per_example_on_the_server(
     mcp_client: Client, client: AsyncArizeClient, engine: Engine, stub: StubServer
 ) -> None:
-    ids = await make_dataset(client, "qa", 4)
+    await make_dataset(client, "qa", 4)
     await judge_integration(client, stub, name="stub-llm")
 
-    result = await call(
+    text, result = await _text_and_result(
         mcp_client,
         "run_experiment",
         {
             "dataset": "qa",
             "experiment_name": "gen-1",
             "ai_integration": "stub-llm",
-            "template": "Q: {question}",
-            "system_prompt": "Be terse.",
+            "prompt": [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Q: {question}"}],
             "max_examples": 3,
-            "invocation_parameters": {"temperature": 0},
         },
     )
 
-    assert result["status"] == "PENDING" and result["task_created"] is True
+    assert result["status"] == "PENDING" and result["task"]["name"] == "generate: qa"
     assert (result["variable_format"], result["variables"], result["examples_selected"]) == (
         "F_STRING",
         ["question"],
         3,
     )
-    assert result["task"]["name"] == "generate: qa" and result["ai_integration"]["name"] == "stub-llm"
+    assert f"Run {result['run_id']} is PENDING" in text.splitlines()[0] and "'gen-1'" in text.splitlines()[0]
+    assert any("get_task_runs" in n for n in result["notes"])
     await engine.runner.run_until_idle()
-    summary = await call(mcp_client, "get_experiment", {"experiment": "gen-1", "dataset": "qa", "sample": 3})
+    summary = await call(mcp_client, "get_experiment", {"experiment": "gen-1", "sample": 3})
     assert summary["run_count"] == 3 and summary["error_count"] == 0
     runs = await runs_of(client, summary["experiment"]["id"])
-    assert sorted(r.example_id or "" for r in runs) == sorted(ids[:3])
     assert {r.output for r in runs} == {f"reply to <Q: q{i}>" for i in range(3)}
     assert stub.requests[0].body["messages"][0] == {"role": "system", "content": "Be terse."}
 
     again = await call(
         mcp_client,
         "run_experiment",
-        {
-            "dataset": "qa",
-            "experiment_name": "gen-2",
-            "ai_integration": "stub-llm",
-            "messages": [{"role": "user", "content": "A: {{expected}}"}],
-            "example_ids": [ids[3]],
-        },
+        {"dataset": "qa", "experiment_name": "gen-2", "ai_integration": "stub-llm", "prompt": "A: {{expected}}"},
     )
-    assert again["task_created"] is False and again["variable_format"] == "MUSTACHE"
-    assert any("reused and its prompt replaced" in n for n in again["notes"])
+    assert again["task"] == result["task"] and again["variable_format"] == "MUSTACHE"
+    alongside = await call(
+        mcp_client,
+        "run_experiment",
+        {"dataset": "qa", "experiment_name": "gen-3", "ai_integration": "stub-llm", "prompt": "{question}"},
+    )
+    assert alongside["task"]["name"] == "generate: qa #2"
     await engine.runner.run_until_idle()
     task = await client.tasks.get("generate: qa")
     assert task.run_configuration and task.run_configuration["messages"] == [
         {"role": "USER", "content": "A: {{expected}}"}
     ]
-    (only,) = await runs_of(client, (await client.experiments.get("gen-2", dataset="qa")).id)
-    assert only.output == "reply to <A: 6>"
+    second = await runs_of(client, (await client.experiments.get("gen-2", dataset="qa")).id)
+    assert sorted(r.output for r in second) == sorted(f"reply to <A: {i * 2}>" for i in range(4))
     taken = await call_error(
         mcp_client,
         "run_experiment",
-        {"dataset": "qa", "experiment_name": "gen-1", "ai_integration": "stub-llm", "template": "{question}"},
+        {"dataset": "qa", "experiment_name": "gen-1", "ai_integration": "stub-llm", "prompt": "{question}"},
     )
     assert "experiment_name: dataset 'qa' already has an experiment named 'gen-1'" in taken
 
 
-async def test_run_experiment_waits_with_progress_while_the_background_runner_works(
-    mcp_client_mode: str, mcp_server: Any, client: AsyncArizeClient, engine: Engine, stub: StubServer
-) -> None:
-    await make_dataset(client, "qa", 2)
-    await judge_integration(client, stub, name="stub-llm")
-    progress: list[tuple[float, float | None, str | None]] = []
-
-    async def on_progress(done: float, total: float | None, message: str | None) -> None:
-        progress.append((done, total, message))
-
-    async with Client(mcp_server, mode=mcp_client_mode) as mcp, anyio.create_task_group() as group:
-        group.start_soon(engine.runner.serve)
-        result = await mcp.call_tool(
-            "run_experiment",
-            {
-                "dataset": "qa",
-                "experiment_name": "waited",
-                "ai_integration": "stub-llm",
-                "template": "{question}",
-                "wait_seconds": 30,
-            },
-            progress_callback=on_progress,
-        )
-        group.cancel_scope.cancel()
-
-    assert not result.is_error, result.content
-    data = result.structured_content or {}
-    assert (data["status"], data["num_successes"], data["num_errors"]) == ("COMPLETED", 2, 0)
-    assert data["experiment"]["name"] == "waited"
-    assert progress and progress[-1][:2] == (2, 2)
-
-
-async def test_run_experiment_checks_placeholders_examples_and_model_before_starting(
+async def test_run_experiment_checks_placeholders_messages_and_model_before_starting(
     mcp_client: Client, client: AsyncArizeClient, stub: StubServer
 ) -> None:
     await make_dataset(client, "qa", 2)
     await judge_integration(client, stub, name="stub-llm")
     base = {"dataset": "qa", "experiment_name": "x", "ai_integration": "stub-llm"}
 
-    unknown = await call_error(mcp_client, "run_experiment", {**base, "template": "Q: {query} {question}"})
+    unknown = await call_error(mcp_client, "run_experiment", {**base, "prompt": "Q: {query} {question}"})
     assert "'query' name no column of dataset 'qa'" in unknown and "expected, question" in unknown
-    bad_ids = await call_error(
-        mcp_client, "run_experiment", {**base, "template": "{question}", "example_ids": ["nope"]}
-    )
-    assert "not examples of dataset 'qa'" in bad_ids
-    both = await call_error(
-        mcp_client, "run_experiment", {**base, "template": "a", "messages": [{"role": "user", "content": "b"}]}
-    )
-    assert "give exactly one" in both
-    raw = await call(mcp_client, "run_experiment", {**base, "template": "Say {question}", "variable_format": "NONE"})
-    assert any("will not be filled" in note for note in raw["notes"])
-    busy = await call_error(mcp_client, "run_experiment", {**base, "experiment_name": "y", "template": "{question}"})
-    assert "still has a PENDING run" in busy
+    malformed = await call_error(mcp_client, "run_experiment", {**base, "prompt": [{"role": "user"}]})
+    assert "prompt[0]: a chat message is" in malformed
     assert await experiment_names(client) == []
+    raw = await call(mcp_client, "run_experiment", {**base, "prompt": "Say hello"})
+    assert any("every example gets the same prompt" in note for note in raw["notes"])
 
     await client.ai_integrations.create(name="no-models", provider="OPEN_AI", api_key="sk-test-key-123")
     no_model = await call_error(
         mcp_client,
         "run_experiment",
-        {**base, "experiment_name": "z", "ai_integration": "no-models", "template": "{question}"},
+        {**base, "experiment_name": "z", "ai_integration": "no-models", "prompt": "{question}"},
     )
     assert "model_name" in no_model and "lists no models" in no_model

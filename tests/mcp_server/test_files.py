@@ -99,6 +99,79 @@ def test_row_problems_group_rows_into_ranges_and_quote_examples() -> None:
     report = problems.report("nothing was written:")
 
     assert problems.bad_rows == 5
-    assert "- rows 3-5, 9 (4 rows), column 'example_id': is not an example (e.g. 'e1', 'e0')" in report
+    assert "- rows 3-5, 9 (4 rows), column 'example_id': is not an example (got 'e1', 'e0')" in report
     assert "- column 'eval.x.scor': is not an evaluation column" in report
     assert "- row 2: is empty" in report
+
+
+@pytest.mark.parametrize(
+    ("text", "row", "line"),
+    [
+        ('example_id,output\ne1,fine\ne2,"never closed\ne3,swallowed\ne4,too\n', 2, 3),
+        ('example_id,output\ne1,"closed"late\ne2,x\n', 1, 2),
+        ('example_id,output\ne1,ok\n\ne2,"opens\ne3,"and then"\ne4,z\n', 2, 4),
+    ],
+)
+def test_a_broken_csv_quote_is_an_error_naming_its_row_and_line_never_a_swallowed_row(
+    tmp_path: Path, text: str, row: int, line: int
+) -> None:
+    path = tmp_path / "runs.csv"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(ToolError) as raised:
+        list(iter_records(open_table(str(path), None)))
+
+    message = str(raised.value)
+    assert f"row {row} (line {line})" in message and "quote" in message
+
+
+def test_a_csv_row_with_fewer_values_than_the_header_is_a_row_problem(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5\n", encoding="utf-8")
+
+    records = list(iter_records(open_table(str(path), None)))
+
+    assert records[0].problem is None
+    assert records[1].row == 2 and "2 values but the header has 3 columns" in (records[1].problem or "")
+
+
+def test_a_json_array_that_breaks_inside_an_element_names_the_element_and_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "rows.json"
+    path.write_text('[\n  {"a": 1},\n  {"a": 2},\n  {"a": }\n]\n', encoding="utf-8")
+
+    with pytest.raises(ToolError, match=r"element 3 \(line 4\)"):
+        list(iter_records(open_table(str(path), None)))
+
+
+def test_a_parquet_file_unreadable_past_its_first_rows_is_an_error_naming_where_it_broke(tmp_path: Path) -> None:
+    path = tmp_path / "runs.parquet"
+    table = pa.table({"output": [f"value {i:05d}" * 20 for i in range(4000)]})
+    pq.write_table(table, path, row_group_size=1000, compression="NONE", use_dictionary=False)
+    data = bytearray(path.read_bytes())
+    reader = pq.ParquetFile(str(path))
+    column = reader.metadata.row_group(2).column(0)
+    start = column.data_page_offset
+    data[start : start + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+
+    with pytest.raises(ToolError, match=r"after row 2,000"):
+        list(iter_records(open_table(str(path), None)))
+
+
+def test_a_file_whose_suffix_says_nothing_is_read_by_what_its_first_bytes_look_like(tmp_path: Path) -> None:
+    jsonl = tmp_path / "runs.txt"
+    jsonl.write_text('{"a": 1}\n{"a": 2}\n', encoding="utf-8")
+    array = tmp_path / "runs.out"
+    array.write_text('\ufeff  [{"a": 1}]', encoding="utf-8")
+    parquet = tmp_path / "runs"
+    pq.write_table(pa.table({"a": [1]}), parquet)
+    text = tmp_path / "runs.data"
+    text.write_text("a\n1\n", encoding="utf-8")
+
+    assert [open_table(str(p), None).format for p in (jsonl, array, parquet, text)] == [
+        "jsonl",
+        "json",
+        "parquet",
+        "csv",
+    ]
+    assert [r.values for r in iter_records(open_table(str(jsonl), None))] == [{"a": 1}, {"a": 2}]

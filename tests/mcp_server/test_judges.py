@@ -142,9 +142,8 @@ async def test_create_judge_from_a_built_in_template_keeps_its_prompt_and_applie
         {
             "name": "RAG hallucination",
             "ai_integration": "stub-judge",
-            "template": "hallucination",
-            "eval_column": "halluc",
-            "model": "gpt-4o-mini",
+            "prompt": "Hallucination",
+            "settings": {"eval_column": "halluc", "model": "gpt-4o-mini"},
         },
     )
     assert result["from_template"] == "hallucination"
@@ -163,9 +162,9 @@ async def test_an_unknown_template_or_integration_is_refused_with_what_to_call(
 ) -> None:
     await judge_integration(client, stub, name="stub-judge")
     text = await call_error(
-        mcp_client, "create_judge", {"name": "x", "ai_integration": "stub-judge", "template": "nonsense"}
+        mcp_client, "create_judge", {"name": "x", "ai_integration": "stub-judge", "prompt": "nonsense"}
     )
-    assert "no built-in judge template named 'nonsense'" in text and "hallucination" in text
+    assert "no built-in judge template is named 'nonsense'" in text and "hallucination" in text
     text = await call_error(
         mcp_client,
         "create_judge",
@@ -191,9 +190,8 @@ async def test_create_code_evaluator_checks_and_stores_typed_params_with_default
         },
     )
     assert result["params"] == {"keywords": ["refund", "money back"], "case_sensitive": "false"}
-    assert result["variables"] == [{"role": "value", "path": "attributes.output.value"}]
+    assert result["variables"] == {"value": "attributes.output.value"}
     assert result["eval_column"] == "mentions_refund"
-    assert result["labels"] == {"true": 1.0, "false": 0.0}
     stored = await client.evaluators.get(result["evaluator"]["id"])
     assert stored.version is not None and stored.version.code_config is not None
     code = stored.version.code_config
@@ -216,7 +214,7 @@ async def test_exact_match_takes_a_boolean_case_flag_as_its_string_form(mcp_clie
         },
     )
     assert result["params"] == {"case_sensitive": "false"}
-    assert [v["role"] for v in result["variables"]] == ["value", "expected"]
+    assert list(result["variables"]) == ["value", "expected"]
 
 
 @pytest.mark.parametrize(
@@ -269,7 +267,12 @@ async def test_update_judge_saves_a_checked_version_and_says_what_changed(
     result = await call(
         mcp_client,
         "update_judge",
-        {"judge": "answer check", "commit_message": "compare with the reference", "prompt": new_prompt, "model": "m2"},
+        {
+            "judge": "answer check",
+            "commit_message": "compare with the reference",
+            "prompt": new_prompt,
+            "settings": {"model": "m2"},
+        },
     )
 
     assert result["previous_version_id"] == created["version_id"]
@@ -293,11 +296,17 @@ async def test_update_judge_reruns_the_checks_and_refuses_a_change_that_changes_
     text = await call_error(
         mcp_client,
         "update_judge",
-        {"judge": "answer check", "commit_message": "three labels", "labels": {"pass": 1, "fail": 0, "unsure": 0.5}},
+        {
+            "judge": "answer check",
+            "commit_message": "three labels",
+            "settings": {"labels": {"pass": 1, "fail": 0, "unsure": 0.5}},
+        },
     )
     assert "classification labels not in the prompt: 'unsure'" in text
     text = await call_error(
-        mcp_client, "update_judge", {"judge": "answer check", "commit_message": "same", "model": "stub-model"}
+        mcp_client,
+        "update_judge",
+        {"judge": "answer check", "commit_message": "same", "settings": {"model": "stub-model"}},
     )
     assert "nothing to change" in text
     versions = await client.evaluators.list_versions(created["judge"]["id"]).to_list()
@@ -308,7 +317,9 @@ async def test_update_judge_refuses_a_code_evaluator(mcp_client: Client) -> None
     await call(
         mcp_client, "create_code_evaluator", {"name": "json", "evaluator": "JSON_PARSEABLE", "variables": ["output"]}
     )
-    text = await call_error(mcp_client, "update_judge", {"judge": "json", "commit_message": "x", "model": "m"})
+    text = await call_error(
+        mcp_client, "update_judge", {"judge": "json", "commit_message": "x", "settings": {"model": "m"}}
+    )
     assert "is a CODE evaluator, not an LLM judge" in text
 
 
@@ -341,13 +352,12 @@ async def test_preview_judges_real_spans_with_the_engines_stored_key_and_writes_
         "preview_judge",
         {
             "judge": "answer check",
-            "project": "chat-app",
+            "source": "chat-app",
             "column_mappings": {"question": "attributes.input.value", "answer": "attributes.output.value"},
             "n": 3,
         },
     )
 
-    assert result["written"] is False
     assert result["problems"] == []
     assert result["key_source"] == "the key the local engine stores for the AI integration"
     by_answer = {r["values"]["answer"]: r for r in result["records"]}
@@ -377,19 +387,20 @@ async def test_preview_names_each_variable_without_a_value_and_the_mapping_to_fi
         "preview_judge",
         {
             "judge": "answer check",
-            "project": "chat-app",
+            "source": "chat-app",
             "column_mappings": {"question": "attributes.input.value", "anwser": "attributes.output.value"},
         },
     )
 
     assert stub.requests == [], "a record with a missing variable is not sent to the judge"
-    assert {v["variable"]: v["mapped"] for v in result["variables"]} == {"question": True, "answer": False}
-    assert result["unknown_mappings"] == ["anwser"]
+    assert result["variables"] == {"question": "attributes.input.value", "answer": "answer"}
     for record in result["records"]:
         assert record["label"] is None
-        assert [m["variable"] for m in record["missing"]] == ["answer"]
-        assert "column_mappings has no entry for 'answer'" in record["missing"][0]["why"]
-    assert any("variable 'answer' has no value on 2 of 2 spans" in p for p in result["problems"])
+        assert record["missing"] == ["answer"]
+    assert any(
+        "variable 'answer' has no value on 2 of 2 spans" in p and "column_mappings has no entry for 'answer'" in p
+        for p in result["problems"]
+    )
     assert any("'anwser', which is not a variable of the prompt" in p for p in result["problems"])
     assert "attributes.output.value" in result["paths_seen"]
 
@@ -409,33 +420,32 @@ async def test_preview_on_dataset_examples_with_a_key_from_an_environment_variab
         )
 
         text = await call_error(
-            mcp_client, "preview_judge", {"judge": "answer check", "dataset": "qa", "api_key_env": "JUDGE_KEY"}
+            mcp_client, "preview_judge", {"judge": "answer check", "source": "qa", "api_key_env": "JUDGE_KEY"}
         )
         assert "JUDGE_KEY is not set" in text
         monkeypatch.setenv("JUDGE_KEY", ENV_KEY)
         result = await call(
-            mcp_client, "preview_judge", {"judge": "answer check", "dataset": "qa", "api_key_env": "JUDGE_KEY"}
+            mcp_client, "preview_judge", {"judge": "answer check", "source": "qa", "api_key_env": "JUDGE_KEY"}
         )
 
     assert [r["label"] for r in result["records"]] == ["pass", "fail"]
-    assert result["source"] == "dataset" and result["records_from"]["name"] == "qa"
+    assert result["kind"] == "dataset" and result["source"]["name"] == "qa"
     assert result["key_source"] == "the environment variable JUDGE_KEY of the MCP server"
     assert all(r.key_matches for r in stub.requests)
     assert ENV_KEY not in str(result)
 
 
-async def test_preview_of_an_empty_window_says_so_and_calls_no_model(
+async def test_preview_of_a_filter_that_matches_nothing_says_so_and_calls_no_model(
     mcp_client: Client, client: AsyncArizeClient, engine: Engine, stub: StubServer
 ) -> None:
     await make_judge(mcp_client, client, stub)
     await add_chat_spans(engine, ["GOOD"])
     result = await call(
-        mcp_client,
-        "preview_judge",
-        {"judge": "answer check", "project": "chat-app", "start_time": "-30m", "filter": "span_kind = 'LLM'"},
+        mcp_client, "preview_judge", {"judge": "answer check", "source": "chat-app", "filter": "name = 'nope'"}
     )
     assert result["records"] == []
-    assert "no span of project 'chat-app'" in result["problems"][0] and "widen the window" in result["problems"][0]
+    assert "no span of project 'chat-app' in the last 30 days matches the filter" in result["problems"][0]
+    assert "loosen the filter" in result["problems"][0]
     assert stub.requests == []
 
 
@@ -444,15 +454,17 @@ async def test_preview_argument_mistakes_are_refused(
 ) -> None:
     await make_judge(mcp_client, client, stub)
     text = await call_error(mcp_client, "preview_judge", {"judge": "answer check"})
-    assert "give exactly one" in text
-    text = await call_error(mcp_client, "preview_judge", {"judge": "nope", "dataset": "x"})
+    assert "source: is required" in text
+    text = await call_error(mcp_client, "preview_judge", {"judge": "nope", "source": "x"})
     assert "evaluator 'nope' not found" in text
+    text = await call_error(mcp_client, "preview_judge", {"judge": "answer check", "source": "x"})
+    assert "no project or dataset is named 'x'" in text
     text = await call_error(
-        mcp_client, "preview_judge", {"judge": "answer check", "dataset": "x", "api_key_env": "sk-not a name"}
+        mcp_client, "preview_judge", {"judge": "answer check", "source": "x", "api_key_env": "sk-not a name"}
     )
     assert "NAME of an environment variable" in text and "sk-not a name" not in text
-    text = await call_error(mcp_client, "preview_judge", {"judge": "answer check", "project": "p", "n": 50})
-    assert "less than or equal to 20" in text
+    text = await call_error(mcp_client, "preview_judge", {"judge": "answer check", "source": "p", "n": 50})
+    assert "at most 20" in text
 
 
 async def test_on_an_ax_backend_preview_needs_a_key_variable_and_never_sees_the_stored_key(
@@ -480,10 +492,10 @@ async def test_on_an_ax_backend_preview_needs_a_key_variable_and_never_sees_the_
             "create_judge",
             {"name": "answer check", "ai_integration": "stub-judge", "prompt": PROMPT, "labels": ["pass", "fail"]},
         )
-        text = await call_error(mcp, "preview_judge", {"judge": "answer check", "dataset": "qa"})
+        text = await call_error(mcp, "preview_judge", {"judge": "answer check", "source": "qa"})
         monkeypatch.setenv("OPENAI_KEY_FOR_PREVIEW", PROVIDER_KEY)
         result = await call(
-            mcp, "preview_judge", {"judge": "answer check", "dataset": "qa", "api_key_env": "OPENAI_KEY_FOR_PREVIEW"}
+            mcp, "preview_judge", {"judge": "answer check", "source": "qa", "api_key_env": "OPENAI_KEY_FOR_PREVIEW"}
         )
     assert "keeps its credentials on Arize AX" in text
     assert "api_key_env=" in text and "align_judge" in text
@@ -501,6 +513,10 @@ ALIGN_ROWS = (
     + [("fail", "BAD")] * 3
     + [(None, "GOOD"), (None, "BAD")]
 )
+
+
+MATRIX = [{"human": "pass", "judge": {"pass": 4, "fail": 1}}, {"human": "fail", "judge": {"pass": 2, "fail": 3}}]
+"""The confusion matrix of ALIGN_ROWS: rows are the human labels, each counting the judge's labels."""
 
 
 async def labelled_dataset(client: AsyncArizeClient, *, annotate: bool = True) -> list[str]:
@@ -541,7 +557,7 @@ async def test_align_judge_reports_the_hand_computed_kappa_matrix_and_disagreeme
             {
                 "judge": "answer check",
                 "dataset": "graded",
-                "annotation": "review",
+                "human_labels": "review",
                 "column_mappings": {"answer": "reply"},
                 "timeout_seconds": 30,
             },
@@ -558,14 +574,12 @@ async def test_align_judge_reports_the_hand_computed_kappa_matrix_and_disagreeme
     assert kappa == Fraction(2, 5)
     assert result["kappa"] == float(kappa)
     assert result["accuracy"] == float(observed)
-    assert result["expected_agreement"] == float(chance)
-    assert result["labels"] == ["pass", "fail"]
-    assert result["confusion_matrix"] == [[4, 1], [2, 3]]
+    assert result["confusion_matrix"] == MATRIX
     rates = {row["label"]: row for row in result["per_label"]}
     assert (rates["pass"]["precision"], rates["pass"]["recall"]) == (4 / 6, 4 / 5)
     assert (rates["fail"]["precision"], rates["fail"]["recall"]) == (3 / 4, 3 / 5)
     assert (result["examples"], result["labelled"], result["without_human_label"]) == (12, 10, 2)
-    assert (result["judged"], result["judge_errors"], result["compared"]) == (10, 0, 10)
+    assert (result["judge_errors"], result["compared"]) == (0, 10)
     assert result["complete"] is True and result["status"] == "COMPLETED"
     assert result["disagreements_total"] == 3
     disagreements = {d["example_id"]: d for d in result["disagreements"]}
@@ -587,23 +601,23 @@ async def test_align_judge_picks_up_a_run_that_outlived_its_wait_with_labels_fro
     arguments: dict[str, Any] = {
         "judge": "answer check",
         "dataset": "graded",
-        "label_column": "verdict",
+        "human_labels": "verdict",
         "column_mappings": {"answer": "reply"},
         "timeout_seconds": 1,
     }
 
     first = await call(mcp_client, "align_judge", arguments)
     assert first["complete"] is False and first["status"] == "PENDING"
-    assert f"run_id='{first['run_id']}'" in first["resume"]
+    assert f"resume='{first['run_id']}'" in first["resume"]
     assert first["kappa"] is None and first["confusion_matrix"] == []
 
     text = await call_error(mcp_client, "align_judge", arguments)
     assert "still PENDING" in text and first["run_id"] in text, "a second alignment does not replace a running one"
 
     await engine.runner.run_until_idle()
-    resumed = await call(mcp_client, "align_judge", {**arguments, "run_id": first["run_id"]})
+    resumed = await call(mcp_client, "align_judge", {**arguments, "resume": first["run_id"]})
     assert resumed["complete"] is True and resumed["run_id"] == first["run_id"]
-    assert resumed["confusion_matrix"] == [[4, 1], [2, 3]]
+    assert resumed["confusion_matrix"] == MATRIX
     assert resumed["kappa"] == float(Fraction(2, 5))
     assert resumed["without_human_label"] == 2
 
@@ -626,19 +640,14 @@ async def test_align_judge_refuses_when_there_is_nothing_to_compare_or_a_variabl
     await make_judge(mcp_client, client, stub)
     await labelled_dataset(client)
     text = await call_error(
-        mcp_client, "align_judge", {"judge": "answer check", "dataset": "graded", "label_column": "no_such_column"}
+        mcp_client, "align_judge", {"judge": "answer check", "dataset": "graded", "human_labels": "no_such_column"}
     )
-    assert "no example of dataset 'graded' has a human label" in text
+    assert "no example of dataset 'graded' has a column or an annotation named 'no_such_column'" in text
+    assert "verdict" in text and "review" in text
     text = await call_error(
-        mcp_client, "align_judge", {"judge": "answer check", "dataset": "graded", "annotation": "review"}
+        mcp_client, "align_judge", {"judge": "answer check", "dataset": "graded", "human_labels": "review"}
     )
     assert "variable 'answer' has no value on any labelled example" in text and "question" in text
-    text = await call_error(
-        mcp_client,
-        "align_judge",
-        {"judge": "answer check", "dataset": "graded", "annotation": "review", "label_column": "verdict"},
-    )
-    assert "exactly one source of human labels" in text
     assert (await client.tasks.list()).items == [], "nothing is created when a check fails"
 
 
@@ -651,9 +660,12 @@ async def test_align_judge_reports_kappa_as_undefined_when_everyone_used_one_lab
         result = await call(
             mcp_client,
             "align_judge",
-            {"judge": "answer check", "dataset": "easy", "label_column": "verdict", "timeout_seconds": 30},
+            {"judge": "answer check", "dataset": "easy", "human_labels": "verdict", "timeout_seconds": 30},
         )
     assert result["accuracy"] == 1.0
     assert result["kappa"] is None and "undefined" in result["kappa_note"]
-    assert result["confusion_matrix"] == [[3, 0], [0, 0]], "'PASS' is matched to the judge's 'pass'"
+    assert result["confusion_matrix"] == [
+        {"human": "pass", "judge": {"pass": 3, "fail": 0}},
+        {"human": "fail", "judge": {"pass": 0, "fail": 0}},
+    ], "'PASS' is matched to the judge's 'pass'"
     assert result["disagreements"] == []

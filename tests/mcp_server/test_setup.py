@@ -1,4 +1,4 @@
-"""AI integrations, judge templates, annotation configs and ``annotate`` through the MCP protocol (both eras)."""
+"""AI integrations, annotation configs and ``annotate`` through the MCP protocol (both eras)."""
 
 from __future__ import annotations
 
@@ -137,37 +137,6 @@ async def test_a_backend_refusal_reaches_the_model_without_the_key(
     assert "base_url" in text and "AZURE_OPEN_AI" in text
 
 
-# --- list_judge_templates ----------------------------------------------------------------------------------------
-
-
-async def test_the_judge_catalogue_lists_labels_variables_and_direction_compactly(mcp_client: Client) -> None:
-    result = await call(mcp_client, "list_judge_templates")
-
-    rows = {row["name"]: row for row in result["items"]}
-    assert "hallucination" in rows and len(rows) >= 10
-    hallucination = rows["hallucination"]
-    assert set(hallucination["labels"]) == set(hallucination["scores"]) and len(hallucination["labels"]) == 2
-    assert hallucination["variables"] and hallucination["direction"] in ("MAXIMIZE", "MINIMIZE")
-    assert hallucination["granularity"] == "SPAN"
-    assert all("prompt" not in row for row in result["items"])
-    assert result["template"] is None and result["has_more"] is False
-
-
-async def test_one_judge_template_by_name_comes_with_its_whole_prompt(mcp_client: Client) -> None:
-    result = await call(mcp_client, "list_judge_templates", {"name": "Hallucination"})
-
-    template = result["template"]
-    assert template["name"] == "hallucination"
-    assert [row["name"] for row in result["items"]] == ["hallucination"]
-    for variable in template["variables"]:
-        assert "{" + variable + "}" in template["prompt"]
-    for label in template["labels"]:
-        assert label in template["prompt"]
-
-    text = await call_error(mcp_client, "list_judge_templates", {"name": "no-such-judge"})
-    assert "no built-in judge template is named 'no-such-judge'" in text and "hallucination" in text
-
-
 # --- create_annotation_config ------------------------------------------------------------------------------------
 
 
@@ -177,7 +146,7 @@ async def test_creating_the_same_annotation_config_twice_returns_the_first_with_
     arguments = {
         "name": "correctness",
         "type": "CATEGORICAL",
-        "labels": [{"label": "correct", "score": 1}, {"label": "incorrect", "score": 0}],
+        "labels": {"correct": 1, "incorrect": 0},
         "optimization_direction": "MAXIMIZE",
     }
     first = await call(mcp_client, "create_annotation_config", arguments)
@@ -188,6 +157,8 @@ async def test_creating_the_same_annotation_config_twice_returns_the_first_with_
     )
 
     assert first["created"] is True and first["note"] is None
+    line = (await mcp_client.call_tool("create_annotation_config", arguments)).content[0]
+    assert line.type == "text" and line.text.startswith("Reused annotation config 'correctness' (id ")
     assert first["labels"] == [{"label": "correct", "score": 1.0}, {"label": "incorrect", "score": 0.0}]
     assert first["space"]["name"] == "default"
     assert again["created"] is False and again["config"] == first["config"]
@@ -196,7 +167,7 @@ async def test_creating_the_same_annotation_config_twice_returns_the_first_with_
     text = await call_error(
         mcp_client,
         "create_annotation_config",
-        {**arguments, "labels": [{"label": "correct", "score": 2}, {"label": "incorrect", "score": 0}]},
+        {**arguments, "labels": {"correct": 2, "incorrect": 0}},
     )
     assert (
         "labels correct (1), incorrect (0)" in text and "not CATEGORICAL with labels correct (2), incorrect (0)" in text
@@ -254,8 +225,6 @@ async def test_create_annotation_config_is_annotated_as_an_idempotent_non_destru
     hints = tools["create_annotation_config"].annotations
     assert hints is not None
     assert (hints.read_only_hint, hints.destructive_hint, hints.idempotent_hint) == (False, False, True)
-    for name in ("list_judge_templates",):
-        assert tools[name].annotations is not None and tools[name].annotations.read_only_hint is True
     annotate_hints = tools["annotate"].annotations
     assert annotate_hints is not None and annotate_hints.idempotent_hint is True
     creates = tools["create_ai_integration"].annotations
@@ -272,7 +241,7 @@ async def quality_config(mcp: Client) -> None:
         {
             "name": "quality",
             "type": "CATEGORICAL",
-            "labels": [{"label": "good", "score": 1}, {"label": "bad", "score": 0}],
+            "labels": {"good": 1, "bad": 0},
         },
     )
 
@@ -289,6 +258,14 @@ async def span_annotations(client: AsyncArizeClient, project: str) -> dict[str, 
     }
 
 
+async def span_texts(client: AsyncArizeClient, project: str) -> dict[str, dict[str, str]]:
+    spans = [
+        s
+        async for s in client.spans.list(project, start_time=FIXED_NOW - 30 * 24 * HOUR, end_time=FIXED_NOW, limit=500)
+    ]
+    return {s.context.span_id: {a.name: a.text for a in s.annotations if a.text} for s in spans if s.annotations}
+
+
 async def test_annotating_spans_writes_the_ones_found_and_reports_unknown_ids_instead_of_failing_the_batch(
     mcp_client: Client, engine: Engine, client: AsyncArizeClient
 ) -> None:
@@ -300,53 +277,59 @@ async def test_annotating_spans_writes_the_ones_found_and_reports_unknown_ids_in
         mcp_client,
         "annotate",
         {
-            "target": "spans",
             "project": "chat",
             "name": "quality",
-            "records": [
-                {"id": sid(1), "label": "good"},
-                {"id": sid(2), "values": [{"name": "quality", "label": "bad"}, {"name": "notes", "text": "too long"}]},
-                {"id": sid(99), "label": "bad"},
-            ],
+            "records": {sid(1): "good", sid(2): "bad", sid(99): "bad"},
+            "notes": {sid(2): "too long"},
         },
     )
+    comment = await call(mcp_client, "annotate", {"project": "chat", "name": "notes", "records": {sid(1): "short"}})
 
     assert result["project"]["name"] == "chat" and result["granularity"] == "SPAN"
-    assert (result["records"], result["matched"], result["annotations_written"]) == (3, 2, 3)
-    assert result["matched_ids"] == [sid(1), sid(2)]
+    assert (result["records"], result["matched"]) == (3, 2)
     assert result["unmatched_count"] == 1
-    assert result["unmatched"] == [{"id": sid(99), "reason": "no span of the project has this ID in the window"}]
+    assert result["unmatched"] == [
+        {"reason": "no span of the project has this ID in the window", "count": 1, "ids": [sid(99)]}
+    ]
     assert "1 of 3 record IDs matched nothing" in result["note"]
     assert result["window"]["end"].startswith("2026-08-10T12:30")
-    assert sorted(c["name"] for c in result["annotation_configs"]) == ["notes", "quality"]
+    assert result["annotation_config"]["name"] == "quality"
+    assert (comment["matched"], comment["annotation_config"]["name"]) == (1, "notes")
     assert await span_annotations(client, "chat") == {
-        sid(1): [("quality", "good")],
-        sid(2): [("notes", "too long"), ("quality", "bad")],
+        sid(1): [("notes", "short"), ("quality", "good")],
+        sid(2): [("quality", "bad")],
     }
+    texts = await span_texts(client, "chat")
+    assert texts[sid(2)] == {"quality": "too long"}
 
 
-async def test_on_unmatched_fail_writes_nothing_and_names_the_unknown_ids(
+async def test_when_no_record_id_matches_nothing_is_written_and_the_ids_are_named(
     mcp_client: Client, engine: Engine, client: AsyncArizeClient
 ) -> None:
     await ingest(engine, "chat", [span(sid(1), start=FIXED_NOW - HOUR)])
     await quality_config(mcp_client)
-    records = [{"id": sid(1), "label": "good"}, {"id": sid(7), "label": "good"}]
+    records = {sid(7): "good", sid(8): "bad"}
 
-    text = await call_error(
-        mcp_client,
-        "annotate",
-        {"target": "spans", "project": "chat", "name": "quality", "records": records, "on_unmatched": "fail"},
-    )
-    assert "1 of 2 record IDs match nothing between" in text and sid(7) in text
-    assert "nothing was written" in text and "on_unmatched='skip'" in text
+    text = await call_error(mcp_client, "annotate", {"project": "chat", "name": "quality", "records": records})
+
+    assert "2 of 2 record IDs match nothing between" in text and sid(7) in text and sid(8) in text
+    assert "nothing was written" in text and "search_spans" in text and "start_time" in text
     assert await span_annotations(client, "chat") == {}
 
-    text = await call_error(
-        mcp_client,
-        "annotate",
-        {"target": "spans", "project": "chat", "name": "quality", "records": [{"id": sid(8), "label": "bad"}]},
+
+async def test_an_older_start_time_moves_the_whole_window_back(mcp_client: Client, engine: Engine) -> None:
+    await ingest(engine, "chat", [span(sid(1), start=FIXED_NOW - 40 * 24 * HOUR)])
+    await quality_config(mcp_client)
+    records = {sid(1): "good"}
+
+    missed = await call_error(mcp_client, "annotate", {"project": "chat", "name": "quality", "records": records})
+    assert "1 of 1 record IDs match nothing" in missed
+    result = await call(
+        mcp_client, "annotate", {"project": "chat", "name": "quality", "records": records, "start_time": "-45d"}
     )
-    assert "1 of 1 record IDs match nothing" in text and "search_spans" in text and "start_time" in text
+
+    assert result["matched"] == 1
+    assert result["window"]["start"].startswith("2026-06-26") and result["window"]["end"].startswith("2026-07-27")
 
 
 async def test_trace_and_session_annotations_check_root_spans_and_session_ids(
@@ -367,46 +350,43 @@ async def test_trace_and_session_annotations_check_root_spans_and_session_ids(
         mcp_client,
         "annotate",
         {
-            "target": "spans",
             "project": "chat",
             "name": "quality",
             "granularity": "TRACE",
-            "records": [{"id": sid(1), "label": "good"}, {"id": sid(2), "label": "bad"}],
+            "records": {sid(1): "good", sid(2): "bad"},
         },
     )
-    assert traces["matched_ids"] == [sid(1)]
+    assert (traces["matched"], traces["unmatched_count"]) == (1, 1)
     assert traces["unmatched"] == [
-        {"id": sid(2), "reason": "not a root span: TRACE annotations need the trace's root span ID"}
+        {"reason": "not a root span: TRACE annotations need the trace's root span ID", "count": 1, "ids": [sid(2)]}
     ]
 
     sessions = await call(
         mcp_client,
         "annotate",
         {
-            "target": "spans",
             "project": "chat",
             "name": "quality",
             "granularity": "SESSION",
-            "records": [{"id": "sess-1", "label": "good"}, {"id": "sess-9", "label": "bad"}],
+            "records": {"sess-1": "good", "sess-9": "bad"},
         },
     )
-    assert sessions["matched_ids"] == ["sess-1"]
-    assert sessions["unmatched"][0]["id"] == "sess-9"
+    assert sessions["matched"] == 1
+    assert sessions["unmatched"][0]["ids"] == ["sess-9"]
     assert sessions["window"]["start"].startswith("2026-08-03")
 
     text = await call_error(
         mcp_client,
         "annotate",
         {
-            "target": "spans",
             "project": "chat",
             "name": "quality",
             "granularity": "SESSION",
             "start_time": "-10d",
-            "records": [{"id": "sess-1", "label": "good"}],
+            "records": {"sess-1": "good"},
         },
     )
-    assert "at most 7 days for granularity SESSION" in text
+    assert "match nothing between 2026-07-31T12:30:00Z and 2026-08-07T12:25:00Z" in text
 
 
 async def test_annotating_examples_reports_ids_the_dataset_does_not_hold(
@@ -424,20 +404,17 @@ async def test_annotating_examples_reports_ids_the_dataset_does_not_hold(
         mcp_client,
         "annotate",
         {
-            "target": "examples",
             "dataset": dataset.id,
             "name": "quality",
-            "records": [
-                {"id": examples[0].id, "label": "good"},
-                {"id": appended[0].id, "label": "bad"},
-                {"id": "not-an-example", "label": "bad"},
-            ],
+            "records": {examples[0].id: "good", appended[0].id: "bad", "not-an-example": "bad"},
         },
     )
 
     assert result["dataset"] == {"id": dataset.id, "name": "golden"}
-    assert result["matched_ids"] == [examples[0].id, appended[0].id]
-    assert result["unmatched"] == [{"id": "not-an-example", "reason": "the dataset has no example with this ID"}]
+    assert result["matched"] == 2
+    assert result["unmatched"] == [
+        {"reason": "the dataset has no example with this ID", "count": 1, "ids": ["not-an-example"]}
+    ]
     stored = {
         e.id: [(a.name, a.label) for a in e.annotations or []]
         for e in await client.datasets.list_examples("golden").to_list()
@@ -466,19 +443,18 @@ async def test_annotating_runs_reports_ids_the_experiment_does_not_hold(
         mcp_client,
         "annotate",
         {
-            "target": "runs",
             "experiment": "baseline",
             "dataset": "golden",
-            "records": [
-                {"id": runs[0].id, "name": "rating", "score": 4},
-                {"id": "run-gone", "name": "rating", "score": 1},
-            ],
+            "name": "rating",
+            "records": {runs[0].id: 4, "run-gone": 1},
         },
     )
 
     assert result["experiment"]["name"] == "baseline"
-    assert result["matched_ids"] == [runs[0].id]
-    assert result["unmatched"] == [{"id": "run-gone", "reason": "the experiment has no run with this ID"}]
+    assert result["matched"] == 1
+    assert result["unmatched"] == [
+        {"reason": "the experiment has no run with this ID", "count": 1, "ids": ["run-gone"]}
+    ]
     stored = {
         r.id: [(a.name, a.score) for a in r.annotations]
         for r in await client.experiments.list_runs("baseline", dataset="golden").to_list()
@@ -496,53 +472,47 @@ async def test_annotate_refuses_unknown_configs_and_values_that_do_not_fit_them_
         "create_annotation_config",
         {"name": "rating", "type": "CONTINUOUS", "minimum_score": 0, "maximum_score": 5},
     )
-    base = {"target": "spans", "project": "chat"}
+    base = {"project": "chat"}
 
     cases = [
         (
-            {"name": "helpfulness", "records": [{"id": sid(1), "label": "good"}]},
+            {"name": "helpfulness", "records": {sid(1): "good"}},
             "create_annotation_config(name='helpfulness'",
         ),
         (
-            {"name": "quality", "records": [{"id": sid(1), "label": "great"}]},
+            {"name": "quality", "records": {sid(1): "great"}},
             "label 'great' is not a label of 'quality'; use one of good, bad",
         ),
-        ({"name": "quality", "records": [{"id": sid(1), "score": 1}]}, "'quality' is CATEGORICAL; give a label"),
-        ({"name": "rating", "records": [{"id": sid(1), "score": 9}]}, "score 9 is outside 'rating' (0 to 5)"),
-        ({"name": "quality", "records": [{"id": sid(1)}]}, "records[0]: give a label, a score or text"),
-        ({"records": [{"id": sid(1), "label": "good"}]}, "records[0]: no annotation config named"),
+        ({"name": "quality", "records": {sid(1): 1}}, "'quality' is CATEGORICAL; give a label"),
+        ({"name": "rating", "records": {sid(1): 9}}, "score 9 is outside 'rating' (0 to 5)"),
+        ({"name": "rating", "records": {sid(1): "high"}}, "'rating' is CONTINUOUS; give a score between 0 and 5"),
         (
-            {"name": "quality", "records": [{"id": sid(1), "label": "good"}, {"id": sid(1), "label": "bad"}]},
-            "records[1]: record '0000000000000001' already has an annotation 'quality' (records[0])",
-        ),
-        (
-            {
-                "records": [
-                    {"id": sid(1), "name": "quality", "label": "good", "values": [{"name": "rating", "score": 1}]}
-                ]
-            },
-            "give either values or name/label/score/text",
+            {"name": "quality", "records": {sid(1): "good"}, "notes": {sid(2): "why"}},
+            "notes['0000000000000002']: no such record in records",
         ),
     ]
     for arguments, expected in cases:
         text = await call_error(mcp_client, "annotate", {**base, **arguments})
         assert expected in text, (arguments, text)
+    text = await call_error(mcp_client, "annotate", {"name": "quality", "records": {"e": "good"}})
+    assert "project, dataset, experiment: give the project (its spans)" in text
     text = await call_error(
-        mcp_client, "annotate", {"target": "examples", "name": "quality", "records": [{"id": "e", "label": "good"}]}
+        mcp_client,
+        "annotate",
+        {"project": "chat", "dataset": "d", "name": "quality", "records": {"e": "good"}},
     )
-    assert "dataset: target examples needs dataset=" in text
+    assert "give the project (its spans)" in text
     text = await call_error(
         mcp_client,
         "annotate",
         {
-            "target": "examples",
             "dataset": "d",
             "start_time": "-1d",
             "name": "quality",
-            "records": [{"id": "e", "label": "good"}],
+            "records": {"e": "good"},
         },
     )
-    assert "only target spans takes them" in text
+    assert "only spans (project=) take them" in text
     assert await span_annotations(client, "chat") == {}
 
 
@@ -561,19 +531,46 @@ async def test_a_big_batch_is_written_in_chunks_with_progress(
         result = await mcp.call_tool(
             "annotate",
             {
-                "target": "examples",
                 "dataset": "big",
                 "name": "quality",
-                "records": [{"id": i, "label": "good" if n % 2 else "bad"} for n, i in enumerate(ids)],
+                "records": {i: "good" if n % 2 else "bad" for n, i in enumerate(ids)},
             },
             progress_callback=on_progress,
         )
 
     assert not result.is_error, result.content
     data = result.structured_content or {}
-    assert (data["matched"], data["annotations_written"], data["unmatched_count"]) == (2500, 2500, 0)
-    assert len(data["matched_ids"]) == 100
+    assert (data["matched"], data["unmatched_count"]) == (2500, 0)
     assert [p[0] for p in progress[-3:]] == [1000, 2000, 2500]
     assert progress[-1][2] == "annotated 2500 of 2500 records"
     labelled = [e for e in await client.datasets.list_examples("big", limit=500).to_list() if e.annotations]
     assert len(labelled) == 2500
+
+
+async def test_an_annotate_result_with_hundreds_of_unknown_ids_stays_under_8000_chars(
+    mcp_client: Client, client: AsyncArizeClient
+) -> None:
+    await client.datasets.create("golden", [{"input": "q1"}])
+    (example,) = await client.datasets.list_examples("golden").to_list()
+    await client.annotation_configs.create_categorical("quality", ["good", "bad"])
+    unknown = [f"00000000-0000-4000-8000-{n:012d}" for n in range(400)]
+
+    result = await mcp_client.call_tool(
+        "annotate",
+        {
+            "dataset": "golden",
+            "name": "quality",
+            "records": {example.id: "good", **dict.fromkeys(unknown, "bad")},
+        },
+    )
+
+    assert not result.is_error, result.content
+    text = result.content[0].text if result.content[0].type == "text" else ""
+    data = result.structured_content or {}
+    assert len(text) <= 8000
+    assert (data["matched"], data["unmatched_count"]) == (1, 400)
+    (group,) = data["unmatched"]
+    assert group["count"] == 400 and group["ids"] == unknown[: len(group["ids"])] and len(group["ids"]) >= 50
+    line = text.splitlines()[0]
+    assert line.startswith("Annotated 1 of 401 examples of dataset 'golden'")
+    assert "400 IDs matched nothing" in line

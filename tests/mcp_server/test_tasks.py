@@ -1,5 +1,8 @@
 """Task tools through the MCP protocol (both eras), against the engine: create, update, delete, backfill, runs.
 
+The sampling, eval-column and run-listing behaviours have their own files (``test_task_backfills.py``,
+``test_task_runs.py``), which share the helpers here.
+
 Spans start minutes before ``FIXED_NOW`` (the server's clock), so '-1d' windows and the checks' 30-day lookback
 find them. Runs execute when a test calls ``engine.runner.run_until_idle()``; the one test that waits inside the
 tool serves the runner in the background for the length of the call instead (``engine.runner.serve``), so the
@@ -16,15 +19,11 @@ from typing import Any
 import anyio
 import pytest
 from mcp import Client
-from mcp.client.context import ClientRequestContext
-from mcp.server.mcpserver import MCPServer
-from mcp.types import ElicitRequestParams, ElicitResult
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
 from arize_skills.engine.objects import get_object
 from arize_skills.engine.tasks import TASK_RUN_KIND, update_run
-from arize_skills.mcp_server.state import AppState
 from arize_skills.mcp_server.tools._task_runs import diagnose
 from arize_skills.models.ids import decode_id
 from arize_skills.models.tasks import TaskRun
@@ -90,6 +89,16 @@ async def stub_judge(client: AsyncArizeClient, stub: StubServer, name: str = "co
     )
     await judge_evaluator(client, integration, name=name, **kwargs)
     return f"{name} judge"
+
+
+async def call_text(client: Client, tool: str, arguments: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """Call a tool that must succeed; its structured result and the text a model reads (summary line first)."""
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    text = "\n".join(block.text for block in result.content if block.type == "text")
+    assert len(text) <= 8000, len(text)
+    return result.structured_content, text
 
 
 async def task_count(client: AsyncArizeClient) -> int:
@@ -189,10 +198,10 @@ async def test_a_filter_that_matches_no_recent_span_is_refused_unless_allowed(
 
     error = await call_error(mcp_client, "create_task", arguments)
     assert "query_filter \"span_kind = 'RETRIEVER'\" matches none of the 4 spans of project 'app'" in error
-    assert "allow_no_matching_spans=true" in error
+    assert "is_continuous=true" in error
     assert await task_count(client) == 0
 
-    result = await call(mcp_client, "create_task", {**arguments, "allow_no_matching_spans": True})
+    result = await call(mcp_client, "create_task", {**arguments, "is_continuous": True})
     assert result["records_matching"] == {"count": 0, "complete": True}
     assert result["warnings"][0].startswith("NO MATCHING RECORDS: query_filter")
     variables = result["evaluators"][0]["variables"]
@@ -288,7 +297,7 @@ async def test_a_dataset_task_checks_its_mappings_against_the_experiment_runs(
     result = await call(
         mcp_client,
         "create_task",
-        {"name": "qa-eval", "dataset": "qa-set", "experiments": ["baseline"], "evaluators": [{"evaluator": judge}]},
+        {"name": "qa-eval", "experiments": ["baseline"], "evaluators": [{"evaluator": judge}]},
     )
     assert result["dataset"]["name"] == "qa-set"
     assert [e["name"] for e in result["experiments"]] == ["baseline"]
@@ -299,7 +308,7 @@ async def test_a_dataset_task_checks_its_mappings_against_the_experiment_runs(
     error = await call_error(
         mcp_client,
         "create_task",
-        {"name": "graded", "dataset": "qa-set", "experiments": ["baseline"], "evaluators": [{"evaluator": other}]},
+        {"name": "graded", "experiments": ["baseline"], "evaluators": [{"evaluator": other}]},
     )
     assert "variable 'answer' has no mapping" in error
     assert "expected (3)" in error and "output (3)" in error
@@ -314,7 +323,7 @@ async def test_create_task_refuses_arguments_that_do_not_fit_together(
     evaluators = [{"evaluator": judge}]
 
     neither = await call_error(mcp_client, "create_task", {"name": "x", "evaluators": evaluators})
-    assert "project, dataset: give exactly one" in neither
+    assert "project, experiments: give exactly one" in neither
     mixed = await call_error(
         mcp_client,
         "create_task",
@@ -330,10 +339,10 @@ async def test_create_task_refuses_arguments_that_do_not_fit_together(
     assert await task_count(client) == 0
 
 
-# --- update_task / delete_task -----------------------------------------------------------------------------------
+# --- update_task --------------------------------------------------------------------------------------------------
 
 
-async def test_update_task_renames_turns_continuous_on_and_clears_the_filter(
+async def test_update_task_turns_continuous_on_and_clears_the_filter_with_an_empty_one(
     mcp_client: Client, engine: Engine, client: AsyncArizeClient
 ) -> None:
     await add_spans(engine, "app", [recent_span(i) for i in range(1, 4)])
@@ -344,19 +353,19 @@ async def test_update_task_renames_turns_continuous_on_and_clears_the_filter(
         {"name": "qa", "project": "app", "evaluators": [{"evaluator": judge}], "query_filter": "span_kind = 'LLM'"},
     )
 
-    renamed = await call(mcp_client, "update_task", {"task": "qa", "name": "qa-prod", "is_continuous": True})
-    assert renamed["task"] == {"id": created["task"]["id"], "name": "qa-prod"}
-    assert renamed["changed"] == ["name", "is_continuous"]
-    assert renamed["is_continuous"] is True and renamed["checked"] is False
-    assert renamed["query_filter"] == "span_kind = 'LLM'"
+    turned = await call(mcp_client, "update_task", {"task": "qa", "is_continuous": True, "sampling_rate": 0.5})
+    assert turned["task"] == created["task"]
+    assert turned["changed"] == ["sampling_rate", "is_continuous"]
+    assert turned["is_continuous"] is True and turned["checked"] is False
+    assert turned["query_filter"] == "span_kind = 'LLM'"
 
-    cleared = await call(mcp_client, "update_task", {"task": "qa-prod", "clear_query_filter": True})
+    cleared = await call(mcp_client, "update_task", {"task": "qa", "query_filter": ""})
     assert cleared["query_filter"] is None and cleared["checked"] is True
     assert cleared["records_matching"] == {"count": 3, "complete": True}
     stored = await client.tasks.get(created["task"]["id"])
-    assert (stored.name, stored.is_continuous, stored.query_filter) == ("qa-prod", True, None)
+    assert (stored.sampling_rate, stored.is_continuous, stored.query_filter) == (0.5, True, None)
 
-    nothing = await call_error(mcp_client, "update_task", {"task": "qa-prod"})
+    nothing = await call_error(mcp_client, "update_task", {"task": "qa"})
     assert "nothing to update" in nothing
 
 
@@ -368,15 +377,17 @@ async def test_update_task_replacing_evaluators_says_what_was_removed_and_keeps_
     helpful = await offline_judge(client, "helpful")
     pinned = (await client.evaluators.get(judge)).version
     assert pinned is not None
-    await call(
+    created = await call(
         mcp_client,
         "create_task",
-        {
-            "name": "qa",
-            "project": "app",
-            "evaluators": [{"evaluator": judge, "version": pinned.id}, {"evaluator": helpful}],
-        },
+        {"name": "qa", "project": "app", "evaluators": [{"evaluator": judge}, {"evaluator": helpful}]},
     )
+    # A pin made elsewhere (the AX UI, the SDK): create_task itself always runs the latest version.
+    entries = [
+        {"evaluator_id": e["evaluator"]["id"], "column_mappings": e["column_mappings"]} for e in created["evaluators"]
+    ]
+    entries[0]["evaluator_version_id"] = pinned.id
+    await client.tasks.update("qa", evaluators=entries)
     await client.evaluators.create_version(
         judge,
         {
@@ -405,16 +416,13 @@ async def test_update_task_replacing_evaluators_says_what_was_removed_and_keeps_
     )
     assert f"kept its version pin {pinned.id}" in result["warnings"][1]
     [evaluator] = result["evaluators"]
-    assert evaluator["version_id"] == pinned.id and evaluator["checked_version_id"] == pinned.id
+    assert evaluator["version_id"] == pinned.id
     assert evaluator["column_mappings"] == {"input": "attributes.input.value", "output": "attributes.output.value"}
     stored = await client.tasks.get("qa")
     assert [(e.evaluator_name, e.evaluator_version_id) for e in stored.evaluators] == [(judge, pinned.id)]
 
-    unpinned = await call(
-        mcp_client, "update_task", {"task": "qa", "evaluators": [{"evaluator": judge, "version": "latest"}]}
-    )
-    assert unpinned["evaluators"][0]["version_id"] is None
-    assert (await client.tasks.get("qa")).evaluators[0].evaluator_version_id is None
+    unknown = await call_error(mcp_client, "update_task", {"task": "qa", "evaluators": [{"evaluator": judge, "x": 1}]})
+    assert "evaluators[0]: x: is not a field here" in unknown
 
 
 async def test_update_task_refuses_a_new_filter_that_matches_no_recent_span(
@@ -430,47 +438,7 @@ async def test_update_task_refuses_a_new_filter_that_matches_no_recent_span(
     assert (await client.tasks.get("qa")).query_filter is None
 
 
-async def test_delete_task_needs_the_users_yes_before_it_deletes(
-    mcp_client: Client, engine: Engine, client: AsyncArizeClient
-) -> None:
-    await add_spans(engine, "app", [recent_span(1)])
-    judge = await offline_judge(client)
-    created = await call(
-        mcp_client, "create_task", {"name": "qa", "project": "app", "evaluators": [{"evaluator": judge}]}
-    )
-
-    refused = await call_error(mcp_client, "delete_task", {"task": "qa"})
-    assert "Confirmation required: Delete task 'qa'" in refused
-    assert "on project 'app'" in refused and "confirm=true" in refused
-    assert await task_count(client) == 1
-
-    result = await call(mcp_client, "delete_task", {"task": "qa", "confirm": True})
-    assert result["task"] == created["task"]
-    assert result["confirmed_by"] == "argument"
-    assert await task_count(client) == 0
-
-
-async def test_delete_task_asks_through_elicitation_when_the_client_can(
-    mcp_server: MCPServer[AppState], mcp_client_mode: str, engine: Engine, client: AsyncArizeClient
-) -> None:
-    await add_spans(engine, "app", [recent_span(1)])
-    judge = await offline_judge(client)
-    questions: list[str] = []
-
-    async def user(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
-        questions.append(params.message)
-        return ElicitResult(action="accept", content={"confirm": True})
-
-    async with Client(mcp_server, mode=mcp_client_mode, elicitation_callback=user) as mcp:
-        await call(mcp, "create_task", {"name": "qa", "project": "app", "evaluators": [{"evaluator": judge}]})
-        result = await call(mcp, "delete_task", {"task": "qa"})
-
-    assert result["confirmed_by"] == "elicitation"
-    assert questions and questions[0].startswith("Delete task 'qa'")
-    assert await task_count(client) == 0
-
-
-# --- trigger_backfill / get_task_run -----------------------------------------------------------------------------
+# --- trigger_backfill / get_task_runs ----------------------------------------------------------------------------
 
 
 async def test_a_backfill_scores_spans_with_the_stub_judge_and_get_task_run_reads_back_the_labels(
@@ -483,21 +451,21 @@ async def test_a_backfill_scores_spans_with_the_stub_judge_and_get_task_run_read
     started = await call(mcp_client, "trigger_backfill", {"task": "qa", "start_time": "-1d", "max_spans": 100})
 
     assert started["run"]["status"] == "PENDING" and started["finished"] is False
-    assert started["window_start"] == "2026-08-09T12:30:00.000Z" and started["window_end"] == "2026-08-10T12:30:00.000Z"
-    assert started["records_in_window"] == {"count": 5, "complete": True}
-    assert started["records_matching"] == {"count": 5, "complete": True}
-    assert (started["already_scored"], started["expected_to_score"]) == (0, 5)
+    assert started["window"] == "2026-08-09T12:30:00.000Z .. 2026-08-10T12:30:00.000Z"
+    tally = started["tally"]
+    assert (tally["in_window"], tally["matching"], tally["complete"]) == (5, 5, True)
+    assert (tally["already_scored"], tally["to_score"], tally["sampled_out"]) == (0, 5, 0)
     assert started["diagnosis"] is None
     assert started["run"]["id"] in started["next_step"]
 
     await engine.runner.run_until_idle()
-    result = await call(mcp_client, "get_task_run", {"run_id": started["run"]["id"]})
+    result = await call(mcp_client, "get_task_runs", {"run_id": started["run"]["id"]})
 
     run = result["run"]
     assert (run["status"], run["num_successes"], run["num_errors"], run["num_skipped"]) == ("COMPLETED", 5, 0, 0)
     assert result["finished"] is True
     assert result["diagnosis"]["cause"] == "scored"
-    assert result["task"]["name"] == "qa" and result["project"]["name"] == "app"
+    assert result["task"]["name"] == "qa"
     [sample] = result["label_samples"]
     assert sample["eval_column"] == "eval.correctness"
     assert (sample["sampled"], sample["label_counts"], sample["mean_score"]) == (5, {"correct": 5}, 1.0)
@@ -550,7 +518,7 @@ async def test_a_code_evaluator_backfill_labels_spans_true_or_false(
 
     started = await call(mcp_client, "trigger_backfill", {"task": "json", "start_time": "-2h"})
     await engine.runner.run_until_idle()
-    result = await call(mcp_client, "get_task_run", {"run_id": started["run"]["id"]})
+    result = await call(mcp_client, "get_task_runs", {"run_id": started["run"]["id"]})
 
     assert result["run"]["num_successes"] == 4
     [sample] = result["label_samples"]
@@ -604,9 +572,9 @@ async def test_a_backfill_over_spans_that_all_have_results_is_refused_unless_ove
     assert await run_count(client, "qa") == 1
 
     again = await call(mcp_client, "trigger_backfill", {"task": "qa", "start_time": "-1d", "override": True})
-    assert again["already_scored"] == 3 and again["expected_to_score"] == 3
+    assert again["tally"]["already_scored"] == 3 and again["tally"]["to_score"] == 3
     await engine.runner.run_until_idle()
-    result = await call(mcp_client, "get_task_run", {"run_id": again["run"]["id"]})
+    result = await call(mcp_client, "get_task_runs", {"run_id": again["run"]["id"]})
     assert result["run"]["num_successes"] == 3
 
 
@@ -623,7 +591,7 @@ async def test_a_backfill_whose_task_filter_matches_nothing_in_the_window_is_ref
             "project": "app",
             "evaluators": [{"evaluator": judge}],
             "query_filter": "status_code = 'ERROR'",
-            "allow_no_matching_spans": True,
+            "is_continuous": True,
         },
     )
 
@@ -660,7 +628,7 @@ async def test_a_run_with_errors_names_the_most_common_error_and_the_fix(
 
     started = await call(mcp_client, "trigger_backfill", {"task": "qa", "start_time": "-1d"})
     await engine.runner.run_until_idle()
-    result = await call(mcp_client, "get_task_run", {"run_id": started["run"]["id"]})
+    result = await call(mcp_client, "get_task_runs", {"run_id": started["run"]["id"]})
 
     assert (result["run"]["num_successes"], result["run"]["num_errors"]) == (2, 3)
     diagnosis = result["diagnosis"]
@@ -680,7 +648,7 @@ async def test_a_run_whose_judge_key_is_refused_is_diagnosed_as_credentials(
         started = await call(mcp_client, "trigger_backfill", {"task": "qa", "start_time": "-1d"})
         await engine.runner.run_until_idle()
 
-    result = await call(mcp_client, "get_task_run", {"run_id": started["run"]["id"]})
+    result = await call(mcp_client, "get_task_runs", {"run_id": started["run"]["id"]})
 
     assert result["run"]["status"] == "FAILED"
     assert result["diagnosis"]["cause"] == "credentials"
@@ -700,11 +668,13 @@ async def test_an_already_scored_run_the_backend_cancelled_says_to_retrigger_wit
     run = await client.tasks.trigger_run("qa", data_start_time=FIXED_NOW - timedelta(days=1), data_end_time=FIXED_NOW)
     await engine.runner.run_until_idle()
 
-    result = await call(mcp_client, "get_task_run", {"run_id": run.id})
+    result = await call(mcp_client, "get_task_runs", {"run_id": run.id})
 
     assert (result["run"]["status"], result["run"]["num_successes"]) == ("CANCELLED", 0)
     assert result["diagnosis"]["cause"] == "already_scored"
     assert "override=true" in result["diagnosis"]["next_steps"][0]
+    # The engine's reason (like AX's) names the REST field; the agent can only pass the tool's own parameter.
+    assert "override_evaluations" not in json.dumps(result) and "override is false" in result["run"]["failure_reason"]
 
 
 async def test_a_run_cancelled_with_no_reason_says_the_backend_gave_none_and_what_to_check(
@@ -727,7 +697,7 @@ async def test_a_run_cancelled_with_no_reason_says_the_backend_gave_none_and_wha
         )
 
     await engine.store.write(cancel_silently)
-    result = await call(mcp_client, "get_task_run", {"run_id": started["run"]["id"]})
+    result = await call(mcp_client, "get_task_runs", {"run_id": started["run"]["id"]})
 
     diagnosis = result["diagnosis"]
     assert diagnosis["cause"] == "no_reason_given"
@@ -756,23 +726,6 @@ def test_a_long_cancel_with_no_reason_points_at_failing_llm_calls_first() -> Non
     assert "model name" in diagnosis.next_steps[0]
 
 
-async def test_an_empty_window_the_backend_cancelled_says_to_widen_it(
-    mcp_client: Client, engine: Engine, client: AsyncArizeClient
-) -> None:
-    await add_spans(engine, "app", [recent_span(1)])
-    judge = await offline_judge(client)
-    await call(mcp_client, "create_task", {"name": "qa", "project": "app", "evaluators": [{"evaluator": judge}]})
-    end = FIXED_NOW - timedelta(days=5)
-    run = await client.tasks.trigger_run("qa", data_start_time=end - timedelta(days=1), data_end_time=end)
-    await engine.runner.run_until_idle()
-
-    result = await call(mcp_client, "get_task_run", {"run_id": run.id})
-
-    assert result["diagnosis"]["cause"] == "empty_window"
-    assert "widen the window" in result["diagnosis"]["next_steps"][0]
-    assert result["label_samples"] == []
-
-
 # --- cancel_task_run ---------------------------------------------------------------------------------------------
 
 
@@ -794,14 +747,14 @@ async def test_cancel_task_run_needs_the_users_yes_and_reports_what_was_kept(
     assert result["kept"] == "it had stored no results yet"
     assert result["confirmed_by"] == "argument"
 
-    after = await call(mcp_client, "get_task_run", {"run_id": run_id})
+    after = await call(mcp_client, "get_task_runs", {"run_id": run_id})
     assert after["diagnosis"]["cause"] == "cancelled_by_user"
     again = await call_error(mcp_client, "cancel_task_run", {"run_id": run_id, "confirm": True})
     assert f"run {run_id} is already CANCELLED: nothing to cancel" in again
 
 
 async def test_get_task_run_of_an_unknown_run_says_so(mcp_client: Client) -> None:
-    error = await call_error(mcp_client, "get_task_run", {"run_id": "VGFza1J1bjo5OTk6eHl6"})
+    error = await call_error(mcp_client, "get_task_runs", {"run_id": "VGFza1J1bjo5OTk6eHl6"})
     assert "404" in error
 
 
@@ -817,18 +770,18 @@ async def test_a_dataset_task_backfill_scores_the_experiment_runs_and_reads_back
     await call(
         mcp_client,
         "create_task",
-        {"name": "qa-eval", "dataset": "qa-set", "experiments": ["baseline"], "evaluators": [{"evaluator": judge}]},
+        {"name": "qa-eval", "experiments": ["baseline"], "evaluators": [{"evaluator": judge}]},
     )
 
     window = await call_error(mcp_client, "trigger_backfill", {"task": "qa-eval", "start_time": "-1d"})
-    assert "a dataset task scores experiment runs, not a time window" in window
+    assert "a task over experiments scores their runs, not a time window" in window
     started = await call(mcp_client, "trigger_backfill", {"task": "qa-eval"})
-    assert started["records_in_window"] == {"count": 3, "complete": True}
+    assert started["tally"]["in_window"] == 3
     assert [e["name"] for e in started["experiments"]] == ["baseline"]
     await engine.runner.run_until_idle()
-    result = await call(mcp_client, "get_task_run", {"run_id": started["run"]["id"]})
+    result = await call(mcp_client, "get_task_runs", {"run_id": started["run"]["id"]})
 
-    assert result["dataset"]["name"] == "qa-set" and result["project"] is None
+    assert result["task"]["name"] == "qa-eval"
     assert result["diagnosis"]["cause"] == "scored"
     assert result["label_samples"][0]["label_counts"] == {"correct": 3}
 
@@ -860,7 +813,7 @@ async def test_a_trace_level_judge_gets_its_filter_and_mappings_in_the_trace_sha
     }
     started = await call(mcp_client, "trigger_backfill", {"task": "traces", "start_time": "-1d"})
     await engine.runner.run_until_idle()
-    result = await call(mcp_client, "get_task_run", {"run_id": started["run"]["id"]})
+    result = await call(mcp_client, "get_task_runs", {"run_id": started["run"]["id"]})
     assert (result["run"]["status"], result["run"]["num_successes"]) == ("COMPLETED", 3)
 
 

@@ -176,9 +176,6 @@ async def test_a_project_with_large_payloads_stays_within_the_stated_budget_and_
 
     first = results[0]
     assert first["budget_chars"] == DEFAULT_BUDGET_CHARS
-    tools = {tool.name: tool for tool in (await mcp_client.list_tools()).tools}
-    assert f"about {DEFAULT_BUDGET_CHARS:,} characters" in (tools["search_spans"].description or "")
-    assert f"about {DEFAULT_BUDGET_CHARS:,} characters" in (tools["get_trace"].description or "")
     slack = max(len(json.dumps(row)) for row in first["items"])
     for result in results:
         assert len(json.dumps(result)) <= DEFAULT_BUDGET_CHARS + slack + 1000

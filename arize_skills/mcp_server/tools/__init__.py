@@ -17,6 +17,7 @@ from typing import Any
 from mcp.server.mcpserver import MCPServer
 from mcp.types import CallToolResult, TextContent
 
+from ..arguments import ToolArguments
 from ..surface import compact_input_schema, compact_output_schema, result_text
 from ..types import ToolKind, ToolResult, tool_annotations
 
@@ -69,18 +70,22 @@ def register_tool(
     doc = inspect.getdoc(fn)
     if not doc:
         raise TypeError(f"tool {fn.__name__} needs a docstring: it is the description the model reads")
-    server.add_tool(
+    tool = ToolArguments.from_function(
         _as_call_result(fn),
         description=_description(doc),
         annotations=tool_annotations(title, kind, calls_llm=calls_llm),
         structured_output=True,
     )
-    # The SDK keeps registered tools in its tool manager; the published schemas are compacted there once.
-    tool = server._tool_manager.get_tool(fn.__name__)  # pyright: ignore[reportPrivateUsage]
-    if tool is None or tool.fn_metadata.output_schema is None:
+    if tool.fn_metadata.output_schema is None:
         raise TypeError(f"tool {fn.__name__} must return a ToolResult subclass")
     tool.parameters = compact_input_schema(tool.parameters)
     tool.fn_metadata.output_schema = compact_output_schema(tool.fn_metadata.output_schema)
+    # MCPServer.add_tool builds a plain Tool; ours adds the argument step of arguments.py, so it is placed in the
+    # SDK's tool manager directly.
+    manager = server._tool_manager  # pyright: ignore[reportPrivateUsage]
+    if manager.get_tool(tool.name) is not None:
+        raise ValueError(f"tool {tool.name} is registered twice")
+    manager._tools[tool.name] = tool  # pyright: ignore[reportPrivateUsage]
 
 
 def _as_call_result(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[CallToolResult]]:

@@ -6,20 +6,24 @@ comes from one of three places, and never appears in a result:
 
 * ``api_key_env``: the name of an environment variable of this process holding the provider key (on any backend);
 * the embedded local engine: the key the engine stores for the AI integration, read in-process;
-* an integration that stores no key (a local model server): no key at all.
+* an integration that stores no key (a local model server): no key at all;
+* on Arize AX or a local engine over HTTP, whose stored key never leaves the backend: the environment variable
+  ``create_ai_integration(api_key_env=...)`` read the key from, when this server created the integration.
 
-On Arize AX (or a local engine over HTTP) with a stored key and no ``api_key_env``, the key cannot leave the
-server, so the tool says how to go on instead.
+Otherwise the key cannot leave the backend, so the tool says how to go on instead. Long values and explanations
+are cut to keep the result under ``surface.MAX_RESULT_CHARS`` however many records are judged.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -27,87 +31,91 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from ...engine.integrations import HEADER_MASK, integration_secret, require_integration
-from ...errors import JudgeParseError, ProviderError
+from ...errors import JudgeParseError, NameNotFoundError, NotFoundError, ProviderError
 from ...evals.judge import JudgeSpec, judge_request, parse_judgement, render_template, template_variables
 from ...evals.mapping import MISSING, SpanView, as_text, record_value, span_value
 from ...evals.providers import LlmClient, ProviderConfig, protocol_of
 from ...models.ai_integrations import AiIntegration
+from ...models.datasets import Dataset
 from ...models.evaluators import InvocationParamsRequest, TemplateConfig
+from ...models.projects import Project
 from ...models.spans import Span
-from ..budget import cut
+from ..budget import cut, json_size
 from ..errors import redact, tool_errors
 from ..state import AppState, app_state
 from ..types import (
-    DatasetRef,
-    EndTime,
-    EvaluatorRef,
-    ProjectRef,
     Ref,
-    SpaceArg,
-    StartTime,
     ToolContext,
     ToolResult,
-    parse_time,
 )
-from ._judge_common import ColumnMappingsArg, VersionIdArg, request_fields, template_judge
+from ._judge_common import (
+    ColumnMappingsArg,
+    JudgeRef,
+    match_mappings,
+    match_name,
+    remembered_key_env,
+    request_fields,
+    template_judge,
+)
 
-__all__ = ["JudgePreview", "MissingValue", "PreviewRecord", "preview_judge"]
+__all__ = ["JudgePreview", "PreviewRecord", "preview_judge"]
 
 MAX_RECORDS = 20
 VALUE_CHARS = 300
 EXPLANATION_CHARS = 600
-PATHS_SHOWN = 40
+ERROR_CHARS = 300
+MIN_CHARS = 20
+CUT_HOW = "the judge gets it whole"
+RECORDS_CHARS = 4_500
+"""The records' share of the result text, split between them (values and explanations cut to fit)."""
+PATHS_SHOWN = 20
+LOOKBACK_DAYS = 30
+"""How far back the newest spans are looked for."""
 CONCURRENCY = 4
 CALL_TIMEOUT = 60.0
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
-class MissingValue(BaseModel):
-    """A template variable that has no value on a record."""
-
-    variable: str = Field(description="The template variable.")
-    path: str = Field(description="The path or column it was read from.")
-    why: str = Field(description="Why it has no value, and how to fix the mapping.")
-
-
 class PreviewRecord(BaseModel):
     """One record judged (or not): its filled variables and the judge's verdict."""
 
-    record_id: str = Field(description="The span ID, or the dataset example ID.")
+    record_id: str = Field(description="The span or dataset example ID.")
     values: dict[str, str] = Field(description="Each variable's value as the prompt gets it (long values cut).")
-    missing: list[MissingValue] = Field(description="Variables with no value here; the judge was not called then.")
+    missing: list[str] = Field(description="Variables with no value here: the judge was not called.")
     label: str | None = Field(description="The judge's label.")
     score: float | None = Field(description="The label's score.")
-    explanation: str | None = Field(description="The judge's explanation (when explanations are on; cut if long).")
-    error: str | None = Field(description="Why there is no label: the model call or its answer failed.")
-
-
-class VariableSource(BaseModel):
-    """Where one template variable is read from."""
-
-    variable: str = Field(description="The template variable.")
-    path: str = Field(description="The path or column it is read from.")
-    mapped: bool = Field(description="False when column_mappings has no entry and the variable's own name is used.")
+    explanation: str | None = Field(description="The judge's explanation (cut if long).")
+    error: str | None = Field(description="Why there is no label.")
 
 
 class JudgePreview(ToolResult):
     """What the judge said on a few real records, and every variable that found no value."""
 
-    judge: Ref = Field(description="The judge, by name and ID.")
-    version_id: str = Field(description="The judge version previewed.")
-    source: Literal["project", "dataset"] = Field(description="Where the records came from.")
-    records_from: Ref = Field(description="The project or dataset, by name and ID.")
-    ai_integration: Ref = Field(description="The AI integration whose model was called.")
+    judge: Ref = Field(description="The judge.")
+    version_id: str = Field(description="The version previewed (the latest).")
+    kind: Literal["project", "dataset"] = Field(description="What source is.")
+    source: Ref = Field(description="The project or dataset.")
     model: str = Field(description="The model called.")
-    key_source: str = Field(description="Where the provider key came from (never the key itself).")
-    variables: list[VariableSource] = Field(description="Each template variable and the path it is read from.")
-    unknown_mappings: list[str] = Field(description="column_mappings keys that are not variables of the prompt.")
+    key_source: str = Field(description="Where the provider key came from (never the key).")
+    variables: dict[str, str] = Field(description="Each template variable and the path or column it is read from.")
     records: list[PreviewRecord] = Field(description="The records, newest span or first example first.")
     label_counts: dict[str, int] = Field(description="How many records got each label.")
     problems: list[str] = Field(description="What would make the judge fail or mislead on a task, and the fix.")
-    paths_seen: list[str] = Field(description="Paths or columns the records do have, to fix a mapping with.")
-    written: bool = Field(description="Always false: a preview stores no result anywhere.")
+    paths_seen: list[str] = Field(description="Paths or columns the records have, to fix a mapping with.")
     next_step: str = Field(description="What to do next.")
+
+    def summary_line(self) -> tuple[str, str | None]:
+        """How many records were judged with what labels (nothing written), and the first problem."""
+        noun = "examples of dataset" if self.kind == "dataset" else "spans of project"
+        counts = ", ".join(f"{label} {count}" for label, count in self.label_counts.items()) or "no label"
+        line = (
+            f"Previewed judge '{self.judge.name}' on {len(self.records)} {noun} '{self.source.name}' "
+            f"(nothing written): {counts}."
+        )
+        if self.problems:
+            more = f" (+{len(self.problems) - 1} more in problems)" if len(self.problems) > 1 else ""
+            return f"{line} Fix first: {self.problems[0]}{more}.", None
+        return f"{line} Every variable found a value; next: {self.next_step}.", "next_step"
 
 
 @dataclass
@@ -160,15 +168,19 @@ async def _provider(
     headers = {k: v for k, v in (integration.headers or {}).items() if v != HEADER_MASK}
     masked = [k for k, v in (integration.headers or {}).items() if v == HEADER_MASK]
     key: str | None
-    if api_key_env is not None:
-        key = os.environ.get(api_key_env) or None
+    remembered = remembered_key_env(state.client, integration.id) if state.engine is None else None
+    variable = api_key_env or (remembered if integration.has_api_key else None)
+    if variable is not None:
+        key = os.environ.get(variable) or None
         if key is None:
             raise ToolError(
-                f"api_key_env: the environment variable {api_key_env} is not set (or is empty) in the MCP server's "
+                f"api_key_env: the environment variable {variable} is not set (or is empty) in the MCP server's "
                 "environment; ask the user to set it where the server runs and restart it, or pass the name of "
                 "another variable"
             )
-        source = f"the environment variable {api_key_env} of the MCP server"
+        source = f"the environment variable {variable} of the MCP server" + (
+            " (create_ai_integration read the key from it)" if api_key_env is None else ""
+        )
     elif state.engine is not None:
         engine = state.engine
 
@@ -240,101 +252,118 @@ async def _judge(
         return None, None, None, redact(f"the model call failed ({exc.kind}): {exc.message}", secrets)
     except JudgeParseError as exc:
         return None, None, None, redact(str(exc), secrets)
-    explanation = cut(verdict.explanation, EXPLANATION_CHARS) if verdict.explanation else None
-    return verdict.label, verdict.score, explanation, None
+    return verdict.label, verdict.score, verdict.explanation or None, None
+
+
+async def _source(state: AppState, source: str) -> tuple[Project | None, Dataset | None]:
+    """The project or the dataset ``source`` names (``project:`` or ``dataset:`` in front settles a name both
+    have).
+
+    Raises:
+        ToolError: it names neither, or both.
+    """
+    kind, _, rest = source.partition(":")
+    forced = kind.strip() if kind.strip() in ("project", "dataset") and rest.strip() else None
+    name = rest.strip() if forced else source.strip()
+    client = state.client
+    project: Project | None = None
+    dataset: Dataset | None = None
+    if forced != "dataset":
+        try:
+            project = await client.projects.get(name)
+        except (NameNotFoundError, NotFoundError):
+            project = None
+    if forced != "project":
+        try:
+            dataset = await client.datasets.get(name)
+        except (NameNotFoundError, NotFoundError):
+            dataset = None
+    if project is not None and dataset is not None:
+        raise ToolError(f"source: '{name}' is both a project and a dataset; pass 'project:{name}' or 'dataset:{name}'")
+    if project is None and dataset is None:
+        raise ToolError(
+            f"source: no project or dataset is named '{name}' — call find(kind='project') or find(kind='dataset') "
+            "to list them, then pass the exact name or the ID"
+        )
+    return project, dataset
+
+
+def _fit(records: list[PreviewRecord], budget: int) -> list[PreviewRecord]:
+    """``records`` with long values, explanations and errors cut, shorter and shorter until their JSON fits
+    ``budget`` (or every cut is down to ``MIN_CHARS``), however many records and variables there are."""
+    value_limit, text_limit = VALUE_CHARS, EXPLANATION_CHARS
+    while True:
+        shown = [
+            r.model_copy(
+                update={
+                    "values": {k: cut(v, value_limit, CUT_HOW) for k, v in r.values.items()},
+                    "explanation": cut(r.explanation, text_limit, CUT_HOW) if r.explanation else None,
+                    "error": cut(r.error, text_limit, CUT_HOW) if r.error else None,
+                }
+            )
+            for r in records
+        ]
+        if json_size([r.model_dump() for r in shown]) <= budget or max(value_limit, text_limit) <= MIN_CHARS:
+            return shown
+        value_limit, text_limit = max(MIN_CHARS, value_limit * 2 // 3), max(MIN_CHARS, text_limit * 2 // 3)
 
 
 @tool_errors
 async def preview_judge(
     ctx: ToolContext,
-    judge: EvaluatorRef,
-    project: Annotated[
-        ProjectRef | None, Field(description="Judge recent spans of this project (name or ID); or give dataset.")
-    ] = None,
-    dataset: Annotated[
-        DatasetRef | None, Field(description="Judge the first examples of this dataset (name or ID); or give project.")
-    ] = None,
+    judge: JudgeRef,
+    source: Annotated[
+        str, Field(min_length=1, max_length=512, description="Project (newest spans) or dataset (first examples).")
+    ],
     column_mappings: ColumnMappingsArg = None,
-    n: Annotated[int, Field(ge=1, le=MAX_RECORDS, description=f"How many records to judge (1-{MAX_RECORDS}).")] = 5,
-    start_time: StartTime = None,
-    end_time: EndTime = None,
-    filter: Annotated[
-        str | None,
-        Field(
-            min_length=1,
-            max_length=2000,
-            description="Only records matching this filter: a span filter (\"span_kind = 'LLM'\") for a project, "
-            "an example filter (\"topic = 'billing'\") for a dataset.",
-        ),
-    ] = None,
+    n: Annotated[int, Field(ge=1, le=MAX_RECORDS, description="Records.")] = 5,
+    filter: Annotated[str | None, Field(min_length=1, max_length=2000, description="Span or example filter.")] = None,
     api_key_env: Annotated[
         str | None,
-        Field(
-            min_length=1,
-            max_length=256,
-            description="The NAME of an environment variable of the MCP server that holds the provider key "
-            "(OPENAI_API_KEY), never the key. Needed on Arize AX, where the AI integration's key cannot be read; "
-            "the embedded local engine uses its stored key without it.",
-        ),
+        Field(min_length=1, max_length=256, description="Env var NAME of the key (AX)."),
     ] = None,
-    version_id: VersionIdArg = None,
-    space: SpaceArg = None,
 ) -> JudgePreview:
-    """Run a judge on a few (1-20) real spans of a project (time window start_time..end_time, default the last 7
-    days, plus filter) or the first examples of a dataset, WITHOUT writing any result. For each record it shows
-    the filled variables, the label, score and explanation, and names every variable that found no value and the
-    mapping that failed — the check that catches template variables without a mapping before a task or backfill
-    runs on thousands of spans. Use it after create_judge or update_judge and before create_task; then fix
-    column_mappings or the prompt and preview again."""
+    """Try a judge on a few real spans or examples; nothing is written."""
     state = app_state(ctx)
     client = state.client
-    if (project is None) == (dataset is None):
-        raise ToolError("project / dataset: give exactly one — project to judge spans, dataset to judge examples")
     if api_key_env is not None and not _ENV_NAME.match(api_key_env):
         raise ToolError(
             "api_key_env: give the NAME of an environment variable of the MCP server (like OPENAI_API_KEY), never a "
             "key itself"
         )
-    found, config = await template_judge(state, judge, version_id, space)
+    found, config = await template_judge(state, judge, None)
     assert found.version is not None
     spec = _spec(found.name, config)
     variables = template_variables(spec.template)
-    mappings = dict(column_mappings or {})
-    sources = [VariableSource(variable=v, path=mappings.get(v, v), mapped=v in mappings) for v in variables]
-    unknown = [key for key in mappings if key not in variables]
     llm = config.llm_config
     if llm is None or not llm.ai_integration_id:
-        raise ToolError(f"judge: '{found.name}' names no AI integration; set one with update_judge(ai_integration=...)")
-    integration = await client.ai_integrations.get(llm.ai_integration_id, space=space)
+        raise ToolError(
+            f"judge: '{found.name}' names no AI integration; set one with update_judge(settings="
+            "{'ai_integration': …})"
+        )
+    integration = await client.ai_integrations.get(llm.ai_integration_id)
     provider, secrets, key_source = await _provider(state, integration, config, api_key_env)
     secrets += list(state.secrets)
 
     records: list[_Record]
     noun: str
+    project, dataset = await _source(state, source)
     if project is not None:
-        if start_time is None and end_time is not None:
-            raise ToolError("start_time: give the start of the window too, or omit both for the last 7 days")
         now = state.clock()
-        start = parse_time(start_time or "-7d", "start_time", now=now)
-        end = parse_time(end_time, "end_time", now=now) if end_time is not None else now
-        if start >= end:
-            raise ToolError("start_time: the window's start must come before its end")
-        proj = await client.projects.get(project, space=space)
-        page = await client.spans.list(proj.id, start_time=start, end_time=end, filter=filter, limit=n)
+        start = now - timedelta(days=LOOKBACK_DAYS)
+        proj = project
+        page = await client.spans.list(proj.id, start_time=start, end_time=now, filter=filter, limit=n)
         records = [_span_record(span) for span in page.items[:n]]
         origin = Ref(id=proj.id, name=proj.name)
         noun = "span"
         empty = (
-            f"no span of project '{proj.name}' between {start.isoformat()} and {end.isoformat()}"
-            + (f" matches the filter {filter!r}" if filter else "")
-            + "; widen the window (start_time='-30d') or loosen the filter — a task with these settings would "
-            "judge nothing"
+            f"no span of project '{proj.name}' in the last {LOOKBACK_DAYS} days"
+            + (f" matches the filter {filter!r}; loosen the filter" if filter else "")
+            + " — a task with these settings would judge nothing"
         )
     else:
         assert dataset is not None
-        if start_time is not None or end_time is not None:
-            raise ToolError("start_time / end_time: a time window applies to project spans, not to dataset examples")
-        found_dataset = await client.datasets.get(dataset, space=space)
+        found_dataset = dataset
         lister = (
             client.datasets.search_examples(found_dataset.id, filter=filter, limit=n)
             if filter
@@ -346,6 +375,9 @@ async def preview_judge(
         noun = "example"
         empty = f"dataset '{found_dataset.name}' has no examples" + (f" matching {filter!r}" if filter else "")
 
+    columns = {path for record in records for path in record.paths} if noun == "example" else set()
+    mappings, unknown = match_mappings(column_mappings or {}, variables, columns)
+    sources = {v: mappings.get(v, match_name(v, columns) or v) for v in variables}
     results: list[PreviewRecord | None] = [None] * len(records)
     missing_count: Counter[str] = Counter()
     missing_why: dict[str, str] = {}
@@ -354,25 +386,22 @@ async def preview_judge(
 
         async def judge_one(index: int, record: _Record) -> None:
             values: dict[str, str] = {}
-            shown: dict[str, str] = {}
-            missing: list[MissingValue] = []
-            for source in sources:
-                value = record.lookup(source.path)
+            missing: list[str] = []
+            for variable, path in sources.items():
+                value = record.lookup(path)
                 if value is MISSING:
-                    why = _why_missing(noun, source.variable, source.path, source.mapped)
-                    missing.append(MissingValue(variable=source.variable, path=source.path, why=why))
-                    missing_count[source.variable] += 1
-                    missing_why[source.variable] = why
+                    missing.append(variable)
+                    missing_count[variable] += 1
+                    missing_why[variable] = _why_missing(noun, variable, path, variable in mappings)
                     continue
-                values[source.variable] = as_text(value)
-                shown[source.variable] = cut(values[source.variable], VALUE_CHARS)
+                values[variable] = as_text(value)
             label = score = explanation = error = None
             if not missing:
                 prompt = render_template(spec.template, values)
                 label, score, explanation, error = await _judge(llm_client, spec, prompt, secrets)
             results[index] = PreviewRecord(
                 record_id=record.record_id,
-                values=shown,
+                values=values,
                 missing=missing,
                 label=label,
                 score=score,
@@ -384,7 +413,8 @@ async def preview_judge(
             for index, record in enumerate(records):
                 group.start_soon(judge_one, index, record)
 
-    judged = [r for r in results if r is not None]
+    complete = [r for r in results if r is not None]
+    judged = _fit(complete, RECORDS_CHARS)
     problems: list[str] = []
     if not records:
         problems.append(empty)
@@ -397,31 +427,29 @@ async def preview_judge(
             f"column_mappings has '{key}', which is not a variable of the prompt (its variables: "
             f"{', '.join(variables) or 'none'}); remove it or fix the spelling"
         )
-    errors = Counter(r.error for r in judged if r.error)
+    errors = Counter(cut(r.error, ERROR_CHARS, CUT_HOW) for r in complete if r.error)
     for message, count in errors.items():
         problems.append(f"{count} of {len(records)} {noun}s got no label: {message}")
-    paths = sorted({path for record in records for path in record.paths})
+    paths = sorted({path for record in records for path in record.paths}) if missing_count else []
+    mapping = json.dumps(sources, ensure_ascii=False)
     next_step = (
-        "fix the problems above and preview again"
+        "fix the problems and preview again"
         if problems
-        else "the mapping works: attach the judge with create_task using these column_mappings"
+        else f"create_task with this judge and column_mappings={mapping}"
         if noun == "span"
-        else "the mapping works: measure the judge against human labels with align_judge, or run it with create_task"
+        else f"align_judge or create_task with column_mappings={mapping}"
     )
     return JudgePreview(
         judge=Ref(id=found.id, name=found.name),
         version_id=found.version.id,
-        source="project" if noun == "span" else "dataset",
-        records_from=origin,
-        ai_integration=Ref(id=integration.id, name=integration.name),
+        kind="project" if noun == "span" else "dataset",
+        source=origin,
         model=spec.model_name,
         key_source=key_source,
         variables=sources,
-        unknown_mappings=unknown,
         records=judged,
         label_counts=dict(Counter(r.label for r in judged if r.label is not None)),
         problems=problems,
         paths_seen=paths[:PATHS_SHOWN] + ([f"…[{len(paths) - PATHS_SHOWN} more]"] if len(paths) > PATHS_SHOWN else []),
-        written=False,
         next_step=next_step,
     )

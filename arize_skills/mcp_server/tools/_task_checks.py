@@ -13,12 +13,18 @@ span carries, and a filter that matches nothing. Each check reads the backend th
   carry that) and counts on how many sampled records each path has a value, using the same path rules as the
   engine's runner (``evals.mapping``). Unmapped variables and paths no sampled record has become *problems*
   (the tool refuses, listing each with the paths records do carry); filters that match no record become
-  *empty* findings (refused unless the caller allows it); paths only some records have become warnings.
+  *empty* findings (refused unless the caller allows it); paths only some records have become warnings. It also
+  counts, per evaluator, the matching records whose eval column already holds a value (``CheckOutcome.existing``),
+  so the tools can say when a task would meet values it did not write.
+* ``suggest_filter`` turns a filter that matches nothing into one that does, when a comparison in it names a value
+  (or a path) the sampled records spell a little differently; the suggestion is counted against the backend, so
+  it is only offered when it parses and matches.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +62,7 @@ __all__ = [
     "eval_column_path",
     "load_evaluator",
     "newest_span",
+    "suggest_filter",
 ]
 
 SAMPLE_SIZE = 50
@@ -123,9 +130,7 @@ class EvaluatorCheck(_Strict):
     """An evaluator as attached to the task, with the checks of its variables."""
 
     evaluator: Ref = Field(description="The evaluator, by name and ID.")
-    type: Literal["TEMPLATE", "CODE"] = Field(description="TEMPLATE (LLM judge) or CODE (code evaluator).")
     version_id: str | None = Field(description="The pinned version (null: the task always runs the latest version).")
-    checked_version_id: str = Field(description="The version whose variables were checked.")
     eval_column: str = Field(description="Where results go: eval.<name>.label / .score / .explanation.")
     query_filter: str | None = Field(description="The evaluator's own filter, ANDed with the task's.")
     column_mappings: dict[str, str] = Field(description="Variable → path, as stored on the task.")
@@ -157,14 +162,14 @@ class EvaluatorInfo:
 
 
 async def load_evaluator(
-    client: AsyncArizeClient, evaluator: str, version: str | None, *, space: str | None, field_name: str
+    client: AsyncArizeClient, evaluator: str, version: str | None, *, field_name: str
 ) -> EvaluatorInfo:
     """The evaluator ``evaluator`` (name or ID) at version ``version`` (default: its latest).
 
     Raises:
         ToolError: a remote evaluator, or a version without a configuration (names ``field_name``).
     """
-    found = await client.evaluators.get(evaluator, version_id=version, space=space)
+    found = await client.evaluators.get(evaluator, version_id=version)
     stored = found.version
     if stored is None:
         raise ToolError(f"{field_name}: evaluator '{found.name}' has no version to run — create one first")
@@ -464,6 +469,9 @@ class CheckOutcome:
     applied_defaults: list[str] = field(default_factory=list)
     in_window: Count | None = None
     matching: Count | None = None
+    existing: list[tuple[EvaluatorInfo, str | None, Count]] = field(default_factory=list)
+    """Per evaluator: its filter (the task's ANDed with its own) and its matching records, ``labelled`` those whose
+    eval column already holds a value."""
 
 
 def _similarity(variable: str, path: str) -> float:
@@ -529,10 +537,10 @@ async def _check_one(
     label = f"{attachment.field_name} (evaluator '{info.name}')"
     own_filters = and_filters(attachment.query_filter, info.code_filter)
     combined = task_filter if trace_shape else and_filters(task_filter, own_filters)
-    if combined == task_filter:
-        matching = outcome.matching
-    else:
-        matching = await source.count(combined, field_name=f"{attachment.field_name}.query_filter")
+    matching = await source.count(
+        combined, field_name=f"{attachment.field_name}.query_filter", eval_names=[info.eval_name]
+    )
+    outcome.existing.append((info, combined, matching))
     sample = await source.sample(combined, field_name=f"{attachment.field_name}.query_filter")
     sampled = len(sample.lookups)
     selected = outcome.matching.count if outcome.matching is not None else 0
@@ -596,9 +604,7 @@ async def _check_one(
     outcome.mappings.append(mappings)
     return EvaluatorCheck(
         evaluator=info.ref,
-        type=info.type,
         version_id=attachment.pinned,
-        checked_version_id=info.version_id,
         eval_column=f"eval.{info.eval_name}",
         query_filter=attachment.query_filter,
         column_mappings=mappings,
@@ -628,3 +634,65 @@ def _unmapped_path(
     if default is not None and variable.lower() in BLIND_DEFAULTS:
         return default, "default"
     return None, "none"
+
+
+_COMPARISON = re.compile(r"^\s*(?P<path>[A-Za-z_][\w.]*)\s*(?P<op>==?)\s*'(?P<value>(?:[^']|'')*)'\s*$")
+_AND = re.compile(r"\s+AND\s+", re.IGNORECASE)
+_SUGGESTED_COLUMNS = ("name", "span_kind", "status_code")
+
+
+def _closest(wanted: str, candidates: Sequence[str]) -> str | None:
+    """The candidate ``wanted`` most likely misspells: the same but for case, else the nearest by letters."""
+    for candidate in candidates:
+        if candidate.casefold() == wanted.casefold():
+            return candidate
+    near = difflib.get_close_matches(wanted, list(candidates), n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
+def _fixed_comparison(path: str, value: str, sample: Sample) -> tuple[str, str] | None:
+    """``(path, value)`` respelt as the sampled records spell them, if they spell one of the two a little otherwise."""
+    values = sorted({str(v) for lookup in sample.lookups if isinstance(v := lookup(path), str) and v} - {value})
+    respelt = _closest(value, values)
+    if respelt is not None:
+        return path, respelt
+    paths = [*_SUGGESTED_COLUMNS, *sample.paths]
+    carrying = [p for p in paths if p != path and any(lookup(p) == value for lookup in sample.lookups)]
+    near = _closest(path, carrying)
+    return (near, value) if near is not None else None
+
+
+async def suggest_filter(source: Source, failing: str, *, field_name: str) -> tuple[str, int] | None:
+    """A filter like ``failing`` (which matches none of ``source``'s records) that matches some, with how many.
+
+    Only ``AND``-joined ``path = 'value'`` comparisons are respelt; anything else gets no suggestion.
+    """
+    parts = _AND.split(failing.strip())
+    if any("(" in part or " OR " in part.upper() for part in parts):
+        return None
+    sample = await source.sample(None, field_name=field_name)
+    if not sample.lookups:
+        return None
+    fixed: list[str] = []
+    changed = False
+    for part in parts:
+        match = _COMPARISON.match(part)
+        if match is None:
+            fixed.append(part.strip())
+            continue
+        path, value = match["path"], match["value"].replace("''", "'")
+        found = await source.count(part.strip(), field_name=field_name)
+        respelt = _fixed_comparison(path, value, sample) if found.count == 0 else None
+        if respelt is None:
+            fixed.append(part.strip())
+            continue
+        changed = True
+        fixed.append(f"{respelt[0]} = '{respelt[1].replace(chr(39), chr(39) * 2)}'")
+    if not changed:
+        return None
+    suggestion = " AND ".join(fixed)
+    try:
+        counted = await source.count(suggestion, field_name=field_name)
+    except ToolError:
+        return None
+    return (suggestion, counted.count) if counted.count else None

@@ -1,8 +1,14 @@
-"""``create_dataset``, ``create_dataset_from_spans`` and ``get_dataset_examples``: datasets in, examples out.
+"""``create_dataset`` and ``get_dataset_examples``: datasets in (from rows, files or spans), examples out.
 
 Every write is checked whole before anything is sent: a bad row is reported by number and column and nothing
 is created. Files of any size are read as a stream (``files.py``) and written in requests of at most 1000
 examples through the client, the first creating the dataset and the rest appended to its first version.
+
+From spans, each chosen span is one example; a column is a span path read on the span itself, or
+``"FILTER -> path"``: the path read on the one *other* span of the same trace that the span filter FILTER
+matches (the retriever's documents next to the LLM span). Such sibling spans are looked up per trace, in the
+window widened by ``SIBLING_MARGIN``; a trace where none matches leaves the column empty on that example (counted
+and noted), and one where several match stops the call before anything is created — never a silent pick.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import MCPServer
@@ -17,39 +24,37 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from ...client import AsyncArizeClient, Page
-from ...errors import ArizeSkillsError, NameNotFoundError
-from ...evals.mapping import MISSING, record_value, span_value, span_view_of
+from ...errors import ArizeSkillsError, BadRequestError, NameNotFoundError, UnprocessableEntityError
+from ...evals.mapping import MISSING, SpanView, record_value, span_value, span_view_of
 from ...models._base import iso
 from ...models.datasets import MAX_EXAMPLES_PER_REQUEST, Dataset, DatasetExample
-from ..budget import DEFAULT_BUDGET_CHARS, collect, compact, scope_of
+from ..budget import collect, compact, json_size, scope_of
 from ..errors import tool_errors
 from ..files import FileFormat, Record, RowProblems, TableFile, open_table, plain_value, record_batches
 from ..state import AppState, app_state
 from ..types import (
     Cursor,
     DatasetRef,
-    EndTime,
-    Limit,
     ListResult,
-    ProjectRef,
     Ref,
-    SpaceArg,
-    StartTime,
     ToolContext,
     ToolResult,
     parse_time,
 )
 from . import register_tool
+from .traces import TimeWindow
 
 __all__ = [
-    "CreateDatasetFromSpansResult",
     "CreateDatasetResult",
+    "DatasetColumn",
     "DatasetExamplesResult",
+    "FileFormatArg",
+    "FilePath",
     "RowSource",
     "create_dataset",
-    "create_dataset_from_spans",
     "get_dataset_examples",
     "register",
+    "similar_columns",
     "space_ref",
 ]
 
@@ -58,49 +63,45 @@ MAX_INLINE_ROWS = 5000
 SPAN_PAGE = 500
 EXAMPLE_PAGE = 100
 """Backend page size of ``get_dataset_examples``; fixed so cursors stay valid."""
+EXAMPLE_ROWS = 20
+"""At most this many examples per page (fewer when they are long)."""
+EXAMPLE_CHARS = 3000
+"""An example longer than this (as JSON) has its strings cut shorter."""
+EXAMPLES_BUDGET = 3500
+"""Characters of examples per page: with the longest example and the rest of the result, under 8,000."""
+RESULT_COLUMN_CHARS = 4000
+"""The columns of a new dataset are listed up to this many characters."""
+COLUMN_CHARS = 800
+"""The column names of a page are listed up to this many characters."""
+VALUE_CHARS = 300
+"""Longest string shown per value (projected fields: their share of ``EXAMPLE_CHARS``)."""
+SIBLING_ARROW = "->"
+SIBLING_MARGIN = timedelta(hours=1)
+"""Other spans of a trace are looked for this far either side of the window (a trace may straddle its edge)."""
 
 DEFAULT_SPAN_COLUMNS = {"input": "attributes.input.value", "output": "attributes.output.value"}
 _SPAN_ID = re.compile(r"^[0-9a-fA-F]{1,64}$")
 _IDS_PER_FILTER = 50
 
-DatasetName = Annotated[
-    str,
-    Field(min_length=1, max_length=255, description="The new dataset's name (unique in the space)."),
-]
+DatasetName = Annotated[str, Field(min_length=1, max_length=255, description="Unique in the space.")]
 Rows = Annotated[
     list[dict[str, Any]] | None,
-    Field(
-        min_length=1,
-        max_length=MAX_INLINE_ROWS,
-        description=f"The examples as a list of objects (column → value), at most {MAX_INLINE_ROWS:,}; for more, "
-        "write them to a file and pass file=. Give either rows or file.",
-    ),
+    Field(min_length=1, max_length=MAX_INLINE_ROWS, description="Example objects."),
 ]
 FilePath = Annotated[
     str | None,
-    Field(
-        min_length=1,
-        max_length=4096,
-        description="Path of a CSV, JSON (array of objects), JSONL or Parquet file on the machine the MCP server "
-        "runs on (absolute, or relative to its working directory), of any size. Give either rows or file.",
-    ),
+    Field(min_length=1, max_length=4096, description="CSV, JSON(L) or Parquet path."),
 ]
-FileFormatArg = Annotated[
-    FileFormat | None,
-    Field(description="The file's format when its suffix does not say it (.csv, .json, .jsonl, .parquet/.pq)."),
-]
+FileFormatArg = Annotated[FileFormat | None, Field(description="When the file's suffix does not tell.")]
 
 
 # --- shared helpers ---------------------------------------------------------------------------------------------
 
 
-async def space_ref(state: AppState, space: str | None) -> Ref:
-    """The space a tool works in (the default one when ``space`` is None), by name and ID."""
-    if space is None:
-        default = await state.require_space()
-        return Ref(id=default.id, name=default.name)
-    found = await state.client.spaces.get(space)
-    return Ref(id=found.id, name=found.name)
+async def space_ref(state: AppState) -> Ref:
+    """The space the tools work in (the default one; ``status(space=...)`` switches it), by name and ID."""
+    default = await state.require_space()
+    return Ref(id=default.id, name=default.name)
 
 
 async def ensure_dataset_name_free(client: AsyncArizeClient, name: str, space: Ref) -> None:
@@ -177,11 +178,16 @@ def similar_columns(columns: Iterable[str]) -> list[str]:
 # --- create_dataset ---------------------------------------------------------------------------------------------
 
 
-class ColumnCount(BaseModel):
-    """A column and how many rows have a value in it."""
+class DatasetColumn(BaseModel):
+    """A column of the new dataset and how well it is filled."""
 
     name: str = Field(description="The column name.")
-    rows: int = Field(description="How many rows have a value in this column.")
+    rows: int = Field(description="How many examples have a value in it.")
+    source: str | None = Field(default=None, description="The span column spec it was read from (from spans).")
+    missing: int | None = Field(default=None, description="Spans read that had no value for it (from spans).")
+    missing_on: list[str] | None = Field(
+        default=None, description="Up to 5 of those spans (look at one with get_trace)."
+    )
 
 
 class CreateDatasetResult(ToolResult):
@@ -189,11 +195,29 @@ class CreateDatasetResult(ToolResult):
 
     dataset: Ref = Field(description="The new dataset.")
     space: Ref = Field(description="The space it is in.")
-    version: Ref = Field(description="The dataset version the examples were written to.")
+    version: Ref | None = Field(description="The dataset version the examples were written to.")
     example_count: int = Field(description="How many examples were written.")
-    columns: list[ColumnCount] = Field(description="Every column (first 100), with how many rows fill it.")
-    source: str = Field(description="Where the rows came from.")
-    notes: list[str] = Field(description="Things worth checking: sparse or near-duplicate columns.")
+    columns: list[DatasetColumn] = Field(description="The columns (the first, if many), with how full they are.")
+    source: str = Field(description="Where the examples came from.")
+    project: Ref | None = Field(default=None, description="The project the spans came from (from spans).")
+    window: TimeWindow | None = Field(default=None, description="The window spans were read from (from spans).")
+    spans_read: int | None = Field(default=None, description="How many spans matched and were read (from spans).")
+    skipped_spans: int | None = Field(default=None, description="Spans left out by skip_incomplete (from spans).")
+    span_ids_not_found: list[str] | None = Field(default=None, description="span_ids not found (first 50).")
+    notes: list[str] = Field(description="What to check: sparse or near-duplicate columns, paths with no value.")
+
+    def summary_line(self) -> tuple[str, str | None]:
+        """What was created, from what, and the columns that came out empty."""
+        head = f"Created dataset '{self.dataset.name}' (id {self.dataset.id}): {self.example_count:,} examples"
+        if self.project is None:
+            return f"{head} from {self.source}.", None
+        parts = [f"{head} from {self.spans_read:,} spans of project '{self.project.name}'"]
+        if self.skipped_spans:
+            parts.append(f"{self.skipped_spans:,} skipped as incomplete")
+        missing = [f"'{c.name}' missing on {c.missing:,}" for c in self.columns if c.missing]
+        if missing:
+            parts.append(", ".join(missing))
+        return "; ".join(parts) + ".", None
 
 
 @dataclass
@@ -306,75 +330,46 @@ async def _version_ref(client: AsyncArizeClient, dataset: Dataset, version_id: s
     return Ref(id=version_id, name=version_id)
 
 
-@tool_errors
-async def create_dataset(
-    ctx: ToolContext,
-    name: DatasetName,
-    rows: Rows = None,
-    file: FilePath = None,
-    file_format: FileFormatArg = None,
-    space: SpaceArg = None,
-) -> CreateDatasetResult:
-    """Create a dataset from examples given inline (rows=[{...}]) or in a CSV, JSON, JSONL or Parquet file of any
-    size. Every row is checked before anything is written: an empty row, or an id / created_at / updated_at
-    column (assigned by the server), is reported by row number and column and nothing is created. Examples are
-    free-form objects; CSV cells stay text. Returns the dataset's name and ID, its version, the example count and
-    the columns (with notes on sparse or near-duplicate columns). Use create_dataset_from_spans to build one from
-    traced spans, and get_dataset_examples to read it back."""
-    state = app_state(ctx)
-    source = RowSource.of(rows, file, file_format)
-    where = await space_ref(state, space)
-    await ensure_dataset_name_free(state.client, name, where)
-    checker = await _check_examples(ctx, source)
+@dataclass(frozen=True)
+class _SpanColumn:
+    """A dataset column read from spans: ``path`` on the span itself, or on the one other span of its trace that
+    matches ``sibling`` (a span filter)."""
 
-    async def batches() -> AsyncIterator[list[dict[str, Any]]]:
-        async for batch in source.batches(MAX_EXAMPLES_PER_REQUEST):
-            yield [record.values for record in batch]
-
-    dataset, version_id, written = await write_examples(ctx, state.client, name, where, batches, checker.rows)
-    columns = sorted(checker.columns.items(), key=lambda item: (-item[1], item[0]))
-    return CreateDatasetResult(
-        dataset=Ref(id=dataset.id, name=dataset.name),
-        space=where,
-        version=await _version_ref(state.client, dataset, version_id),
-        example_count=written,
-        columns=[ColumnCount(name=n, rows=c) for n, c in columns[:100]],
-        source=source.describe(),
-        notes=checker.notes(),
-    )
+    name: str
+    spec: str
+    path: str
+    sibling: str | None = None
 
 
-# --- create_dataset_from_spans ----------------------------------------------------------------------------------
+def _span_columns(columns: Mapping[str, str]) -> list[_SpanColumn]:
+    parsed = []
+    for column, spec in columns.items():
+        if column in (*SYSTEM_COLUMNS, "span_id", "trace_id"):
+            raise ToolError(
+                f"columns: {column!r} cannot be a mapped column — id, created_at and updated_at are assigned by the "
+                "server, and span_id / trace_id are added to every example from its span; rename it"
+            )
+        sibling, arrow, path = spec.rpartition(SIBLING_ARROW)
+        if not column.strip() or not path.strip() or (arrow and not sibling.strip()):
+            raise ToolError(
+                f"columns[{column!r}]: {spec!r} — write a span path ('attributes.input.value'), or 'FILTER -> path' "
+                "to read the path on the one other span of the same trace that FILTER matches "
+                "(\"span_kind = 'RETRIEVER' -> attributes.retrieval.documents\"); no part may be empty"
+            )
+        parsed.append(_SpanColumn(column, spec, path.strip(), sibling.strip() if arrow else None))
+    return parsed
 
 
-class MissingField(BaseModel):
-    """A mapped column some spans had no value for."""
-
-    column: str = Field(description="The dataset column.")
-    path: str = Field(description="The span path it is read from.")
-    spans: int = Field(description="How many of the spans read have no value at this path.")
-    sample_span_ids: list[str] = Field(description="Up to 5 of those spans (look at one with get_trace).")
-
-
-class CreateDatasetFromSpansResult(ToolResult):
-    """The dataset built from spans, and how each mapped column fared."""
-
-    dataset: Ref = Field(description="The new dataset.")
-    project: Ref = Field(description="The project the spans came from.")
-    space: Ref = Field(description="The space.")
-    version: Ref | None = Field(description="The dataset version the examples were written to.")
-    example_count: int = Field(description="How many examples were written (one per span).")
-    spans_read: int = Field(description="How many spans matched and were read.")
-    skipped_spans: int = Field(description="Spans left out because a mapped column had no value (skip_incomplete).")
-    columns: dict[str, str] = Field(
-        description="Each dataset column and the span path it was read from; every example also has span_id and "
-        "trace_id, the span it came from."
-    )
-    missing: list[MissingField] = Field(description="Mapped columns some spans had no value for.")
-    span_ids_not_found: list[str] = Field(description="Requested span IDs not found in the window (first 50).")
-    window_start: str = Field(description="Start of the time window searched (UTC).")
-    window_end: str = Field(description="End of the time window searched (UTC).")
-    notes: list[str] = Field(description="What else to know: more spans than max_spans, values not found.")
+def _fitting(columns: list[DatasetColumn]) -> list[DatasetColumn]:
+    """The first columns, up to ``RESULT_COLUMN_CHARS`` of them as JSON."""
+    kept: list[DatasetColumn] = []
+    room = RESULT_COLUMN_CHARS
+    for column in columns:
+        room -= json_size(column)
+        if room < 0:
+            break
+        kept.append(column)
+    return kept
 
 
 def _span_filters(filter: str | None, span_ids: Sequence[str] | None) -> list[str | None]:
@@ -388,78 +383,241 @@ def _span_filters(filter: str | None, span_ids: Sequence[str] | None) -> list[st
     return filters
 
 
-def _check_span_columns(columns: Mapping[str, str]) -> None:
-    for column, path in columns.items():
-        if column in (*SYSTEM_COLUMNS, "span_id", "trace_id"):
+async def _sibling_spans(
+    client: AsyncArizeClient,
+    project_id: str,
+    space_id: str,
+    window: tuple[datetime, datetime],
+    column: _SpanColumn,
+    views: Sequence[SpanView],
+) -> dict[str, list[SpanView]]:
+    """The spans of the traces of ``views`` that ``column``'s sibling filter matches, by trace ID.
+
+    Raises:
+        ToolError: the backend refused the filter (named as the column's), or a span has several such others.
+    """
+    assert column.sibling is not None
+    traces = list(dict.fromkeys(view.trace_id for view in views))
+    found: dict[str, list[SpanView]] = {}
+    # A trace's other spans may start a little before or after the window its chosen span is in.
+    start, end = window[0] - SIBLING_MARGIN, window[1] + SIBLING_MARGIN
+    for first in range(0, len(traces), _IDS_PER_FILTER):
+        ids = " OR ".join(f"context.trace_id = '{trace}'" for trace in traces[first : first + _IDS_PER_FILTER])
+        listing = client.spans.list(
+            project_id,
+            space=space_id,
+            start_time=start,
+            end_time=end,
+            filter=f"({column.sibling}) AND ({ids})",
+            limit=SPAN_PAGE,
+        )
+        try:
+            async for span in listing:
+                view = span_view_of(span)
+                found.setdefault(view.trace_id, []).append(view)
+        except (BadRequestError, UnprocessableEntityError) as exc:
             raise ToolError(
-                f"columns: {column!r} cannot be a mapped column — id, created_at and updated_at are assigned by the "
-                "server, and span_id / trace_id are added to every example from its span; rename it"
-            )
-        if not column.strip() or not path.strip():
+                f"columns[{column.name!r}]: the backend refused the filter {column.sibling!r}: {exc.detail or exc}"
+                " — fix the part before '->' (the filter syntax of search_spans)"
+            ) from None
+    for view in views:
+        others = [s for s in found.get(view.trace_id, []) if s.span_id != view.span_id]
+        if len(others) > 1:
+            listed = ", ".join(f"{s.span_id} '{s.name}'" for s in others[:5])
             raise ToolError(
-                "columns: every entry maps a column name to a span path, such as "
-                "{'input': 'attributes.input.value'}; neither may be empty"
+                f"nothing was created: columns[{column.name!r}] ({column.spec!r}): in trace {view.trace_id}, "
+                f"{len(others)} spans other than span {view.span_id} match {column.sibling!r}: {listed} — the "
+                "filter before '->' must match at most one other span per trace; narrow it (e.g. add "
+                f"AND name = '{others[0].name}'). Where none matches, the column is left empty on that example"
             )
+    return found
+
+
+async def _read_spans(
+    ctx: ToolContext,
+    client: AsyncArizeClient,
+    project_id: str,
+    space_id: str,
+    window: tuple[datetime, datetime],
+    filters: list[str | None],
+    max_spans: int,
+) -> tuple[list[SpanView], bool]:
+    """The spans the filters choose, newest first, at most ``max_spans``; and whether more matched."""
+    views: list[SpanView] = []
+    seen: set[str] = set()
+    for span_filter in filters:
+        spans = client.spans.list(
+            project_id, space=space_id, start_time=window[0], end_time=window[1], filter=span_filter, limit=SPAN_PAGE
+        )
+        async for span in spans:
+            if span.context.span_id in seen:
+                continue
+            if len(views) >= max_spans:
+                return views, True
+            seen.add(span.context.span_id)
+            views.append(span_view_of(span))
+        await ctx.report_progress(len(views), None, f"read {len(views):,} spans")
+    return views, False
+
+
+@dataclass
+class _FromSpans:
+    """The examples built from spans, and how each column fared."""
+
+    records: list[dict[str, Any]]
+    columns: list[DatasetColumn]
+    skipped: int
+    notes: list[str]
+
+
+def _span_examples(
+    views: Sequence[SpanView],
+    columns: Sequence[_SpanColumn],
+    siblings: Mapping[str, Mapping[str, list[SpanView]]],
+    skip_incomplete: bool,
+) -> _FromSpans:
+    records: list[dict[str, Any]] = []
+    filled = dict.fromkeys((c.name for c in columns), 0)
+    missing: dict[str, list[str]] = {c.name: [] for c in columns}
+    alone: dict[str, int] = dict.fromkeys((c.name for c in columns), 0)
+    skipped = 0
+    for view in views:
+        example: dict[str, Any] = {}
+        for column in columns:
+            source: SpanView | None = view
+            if column.sibling is not None:
+                others = [s for s in siblings[column.sibling].get(view.trace_id, []) if s.span_id != view.span_id]
+                source = others[0] if others else None
+                if source is None:
+                    alone[column.name] += 1
+            value = span_value(source, column.path) if source is not None else MISSING
+            if value is MISSING:
+                missing[column.name].append(view.span_id)
+            else:
+                example[column.name] = plain_value(value)
+        if skip_incomplete and len(example) < len(columns):
+            skipped += 1
+            continue
+        for name in example:
+            filled[name] += 1
+        records.append({**example, "span_id": view.span_id, "trace_id": view.trace_id})
+    notes = []
+    for column in columns:
+        if alone[column.name]:
+            notes.append(
+                f"column {column.name!r}: {alone[column.name]:,} spans have no other span in their trace matching "
+                f"{column.sibling!r}; the column is empty on them"
+            )
+        elif len(missing[column.name]) == len(views):
+            notes.append(
+                f"no span had a value at {column.path} (column {column.name!r}) — look at a span with get_trace to "
+                "find the right path"
+            )
+    described = [
+        DatasetColumn(
+            name=c.name,
+            rows=filled[c.name],
+            source=c.spec,
+            missing=len(missing[c.name]) or None,
+            missing_on=missing[c.name][:5] or None,
+        )
+        for c in columns
+    ]
+    described += [
+        DatasetColumn(name=key, rows=len(records), source=f"context.{key}") for key in ("span_id", "trace_id")
+    ]
+    return _FromSpans(records, described, skipped, notes)
+
+
+_SPAN_ARGUMENTS = ("filter", "span_ids", "columns", "start_time", "end_time", "max_spans", "skip_incomplete")
 
 
 @tool_errors
-async def create_dataset_from_spans(
+async def create_dataset(
     ctx: ToolContext,
     name: DatasetName,
-    project: ProjectRef,
-    filter: Annotated[
-        str | None,
-        Field(
-            min_length=1,
-            max_length=2000,
-            description="Span filter choosing the spans, e.g. \"span_kind = 'LLM' AND eval.correctness.label = "
-            "'incorrect'\" (strings in single quotes). Omit to take every span in the window (up to max_spans).",
-        ),
-    ] = None,
+    rows: Rows = None,
+    file: FilePath = None,
+    project: Annotated[str | None, Field(min_length=1, max_length=512, description="Build from its spans.")] = None,
+    filter: Annotated[str | None, Field(min_length=1, max_length=2000, description="Span filter.")] = None,
     span_ids: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=64)]] | None,
-        Field(
-            min_length=1,
-            max_length=1000,
-            description="Exact span IDs (hex) to take, e.g. from search_spans; combined with filter when both are "
-            "given. IDs not found in the window are listed in the result.",
-        ),
+        Field(min_length=1, max_length=1000, description="Hex span IDs."),
     ] = None,
     columns: Annotated[
         dict[str, str] | None,
-        Field(
-            description="Dataset column → span path it is read from, e.g. {'input': 'attributes.input.value', "
-            "'output': 'attributes.output.value', 'model': 'attributes.llm.model_name', 'user': "
-            "'attributes.metadata.user_id'}. Default: input ← attributes.input.value, output ← "
-            "attributes.output.value. span_id and trace_id are always added."
-        ),
+        Field(description="Column → span path, or 'FILTER -> path' on the trace's one other span FILTER matches."),
     ] = None,
-    start_time: StartTime = None,
-    end_time: EndTime = None,
-    max_spans: Annotated[
-        int, Field(ge=1, le=10_000, description="Most spans to take (the newest first), 1-10,000.")
-    ] = 1000,
-    skip_incomplete: Annotated[
-        bool,
-        Field(
-            description="Leave out spans missing a value for any mapped column (default false: keep them, without "
-            "that column)."
-        ),
-    ] = False,
-    space: SpaceArg = None,
-) -> CreateDatasetFromSpansResult:
-    """Create a dataset from traced spans: each span matching the filter (or listed in span_ids) in the time window
-    becomes one example, its columns read from span paths (default input ← attributes.input.value, output ←
-    attributes.output.value), with the source span_id and trace_id kept on every example. Reports, per column,
-    the spans that had no value at its path (check the paths with search_spans first), and the span IDs not found.
-    Nothing is created when no span matches. The window defaults to the last 7 days. Use it to turn production
-    traffic (failures, low scores, a sample) into a test set for experiments."""
+    start_time: Annotated[
+        str | None, Field(min_length=1, max_length=64, description="ISO 8601, 'now' or '-7d' (default).")
+    ] = None,
+    end_time: Annotated[str | None, Field(min_length=1, max_length=64, description="Default now.")] = None,
+    max_spans: Annotated[int, Field(ge=1, le=10_000, description="Newest first.")] = 1000,
+    skip_incomplete: Annotated[bool, Field(description="Drop spans missing a column.")] = False,
+) -> CreateDatasetResult:
+    """Create a dataset from rows, a file or a project's spans (one example each, last 7 days by default)."""
+    state = app_state(ctx)
+    given = [arg for arg, value in (("rows", rows), ("file", file), ("project", project)) if value is not None]
+    if len(given) != 1:
+        raise ToolError(
+            "rows, file, project: give exactly one — rows=[{...}] inline, file='data.csv' (CSV, JSON, JSONL or "
+            "Parquet), or project='…' to build the dataset from its spans"
+        )
+    if project is not None:
+        return await _create_from_spans(
+            ctx, name, project, filter, span_ids, columns, start_time, end_time, max_spans, skip_incomplete
+        )
+    defaults = {"max_spans": 1000, "skip_incomplete": False}
+    stray = [
+        arg
+        for arg, value in zip(
+            _SPAN_ARGUMENTS, (filter, span_ids, columns, start_time, end_time, max_spans, skip_incomplete), strict=True
+        )
+        if value is not None and value != defaults.get(arg)
+    ]
+    if stray:
+        verb = "applies" if len(stray) == 1 else "apply"
+        raise ToolError(f"{', '.join(stray)}: {verb} only with project= (a dataset built from spans); drop it")
+    source = RowSource.of(rows, file, None)
+    where = await space_ref(state)
+    await ensure_dataset_name_free(state.client, name, where)
+    checker = await _check_examples(ctx, source)
+
+    async def batches() -> AsyncIterator[list[dict[str, Any]]]:
+        async for batch in source.batches(MAX_EXAMPLES_PER_REQUEST):
+            yield [record.values for record in batch]
+
+    dataset, version_id, written = await write_examples(ctx, state.client, name, where, batches, checker.rows)
+    counted = sorted(checker.columns.items(), key=lambda item: (-item[1], item[0]))
+    return CreateDatasetResult(
+        dataset=Ref(id=dataset.id, name=dataset.name),
+        space=where,
+        version=await _version_ref(state.client, dataset, version_id),
+        example_count=written,
+        columns=_fitting([DatasetColumn(name=n, rows=c) for n, c in counted]),
+        source=source.describe(),
+        notes=checker.notes(),
+    )
+
+
+async def _create_from_spans(
+    ctx: ToolContext,
+    name: str,
+    project: str,
+    filter: str | None,
+    span_ids: list[str] | None,
+    columns: dict[str, str] | None,
+    start_time: str | None,
+    end_time: str | None,
+    max_spans: int,
+    skip_incomplete: bool,
+) -> CreateDatasetResult:
     state = app_state(ctx)
     client = state.client
     mapping = dict(columns) if columns is not None else dict(DEFAULT_SPAN_COLUMNS)
     if not mapping:
         raise ToolError("columns: map at least one column, e.g. {'input': 'attributes.input.value'}")
-    _check_span_columns(mapping)
+    specs = _span_columns(mapping)
     wanted = list(dict.fromkeys(s.lower() for s in span_ids)) if span_ids else None
     for span_id in wanted or []:
         if not _SPAN_ID.match(span_id):
@@ -469,55 +627,16 @@ async def create_dataset_from_spans(
     end = parse_time(end_time, "end_time", now=now) if end_time else now
     if start >= end:
         raise ToolError("start_time: must be before end_time — widen the window")
-    where = await space_ref(state, space)
+    where = await space_ref(state)
     found_project = await client.projects.get(project, space=where.id)
     await ensure_dataset_name_free(client, name, where)
 
-    records: list[dict[str, Any]] = []
-    missing: dict[str, MissingField] = {}
-    seen: set[str] = set()
-    spans_read = skipped = 0
-    more_available = False
-    for span_filter in _span_filters(filter, wanted):
-        spans = client.spans.list(
-            found_project.id, space=where.id, start_time=start, end_time=end, filter=span_filter, limit=SPAN_PAGE
-        )
-        async for span in spans:
-            if span.context.span_id in seen:
-                continue
-            if spans_read >= max_spans:
-                more_available = True
-                break
-            seen.add(span.context.span_id)
-            spans_read += 1
-            view = span_view_of(span)
-            example: dict[str, Any] = {}
-            incomplete = False
-            for column, path in mapping.items():
-                value = span_value(view, path)
-                if value is MISSING:
-                    incomplete = True
-                    entry = missing.setdefault(
-                        column, MissingField(column=column, path=path, spans=0, sample_span_ids=[])
-                    )
-                    entry.spans += 1
-                    if len(entry.sample_span_ids) < 5:
-                        entry.sample_span_ids.append(view.span_id)
-                    continue
-                example[column] = plain_value(value)
-            if incomplete and skip_incomplete:
-                skipped += 1
-                continue
-            example["span_id"] = view.span_id
-            example["trace_id"] = view.trace_id
-            records.append(example)
-        if more_available:
-            break
-        await ctx.report_progress(spans_read, None, f"read {spans_read:,} spans")
-
-    window = f"{iso(start)} to {iso(end)}"
-    not_found = [s for s in wanted or [] if s not in seen]
-    if spans_read == 0:
+    window = (start, end)
+    views, more_available = await _read_spans(
+        ctx, client, found_project.id, where.id, window, _span_filters(filter, wanted), max_spans
+    )
+    shown = f"{iso(start)} to {iso(end)}"
+    if not views:
         chosen = []
         if filter:
             chosen.append(f"filter {filter!r}")
@@ -525,45 +644,46 @@ async def create_dataset_from_spans(
             chosen.append(f"the {len(wanted)} span_ids given")
         what = " and ".join(chosen) or "any span"
         raise ToolError(
-            f"nothing was created: no span of project '{found_project.name}' matches {what} between {window} — "
+            f"nothing was created: no span of project '{found_project.name}' matches {what} between {shown} — "
             "check the filter and window with search_spans, or widen start_time (e.g. '-30d')"
         )
-    if not records:
+    siblings: dict[str, dict[str, list[SpanView]]] = {}
+    for spec in specs:
+        if spec.sibling is not None and spec.sibling not in siblings:
+            siblings[spec.sibling] = await _sibling_spans(client, found_project.id, where.id, window, spec, views)
+    built = _span_examples(views, specs, siblings, skip_incomplete)
+    if not built.records:
         raise ToolError(
-            f"nothing was created: all {spans_read} spans read lack a value for a mapped column and "
+            f"nothing was created: all {len(views)} spans read lack a value for a mapped column and "
             "skip_incomplete is true — "
-            + "; ".join(f"{m.column} ← {m.path}: missing on {m.spans} spans" for m in missing.values())
+            + "; ".join(f"{c.name} ← {c.source}: missing on {c.missing} spans" for c in built.columns if c.missing)
             + " — check the paths on one span with get_trace"
         )
-    dataset = await client.datasets.create(name, records, space=where.id)
+    dataset = await client.datasets.create(name, built.records, space=where.id)
     if not dataset.versions:
         dataset = await client.datasets.get(dataset.id)
     version = dataset.versions[0] if dataset.versions else None
-    notes = []
+    notes = list(built.notes)
     if more_available:
-        notes.append(
+        notes.insert(
+            0,
             f"more spans match than max_spans={max_spans}; the newest {max_spans} were taken — raise max_spans or "
-            "narrow the filter or window"
+            "narrow the filter or window",
         )
-    for entry in missing.values():
-        if entry.spans == spans_read:
-            notes.append(
-                f"no span had a value at {entry.path} (column {entry.column!r}) — look at a span with get_trace to "
-                "find the right path"
-            )
-    return CreateDatasetFromSpansResult(
+    seen = {view.span_id for view in views}
+    described = f"spans of project '{found_project.name}'" + (f" matching {filter!r}" if filter else "")
+    return CreateDatasetResult(
         dataset=Ref(id=dataset.id, name=dataset.name),
-        project=Ref(id=found_project.id, name=found_project.name),
         space=where,
         version=Ref(id=version.id, name=version.name) if version else None,
-        example_count=len(records),
-        spans_read=spans_read,
-        skipped_spans=skipped,
-        columns=mapping,
-        missing=list(missing.values()),
-        span_ids_not_found=not_found[:50],
-        window_start=iso(start),
-        window_end=iso(end),
+        example_count=len(built.records),
+        columns=_fitting(built.columns),
+        source=described,
+        project=Ref(id=found_project.id, name=found_project.name),
+        window=TimeWindow(start=iso(start), end=iso(end)),
+        spans_read=len(views),
+        skipped_spans=built.skipped,
+        span_ids_not_found=[s for s in wanted or [] if s not in seen][:50] or None,
         notes=notes,
     )
 
@@ -587,22 +707,38 @@ class DatasetExamplesResult(ListResult):
     dataset: Ref = Field(description="The dataset.")
     version: Ref = Field(description="The dataset version read.")
     items: list[ExampleRow] = Field(description="The examples, in dataset order.")
-    columns: list[str] = Field(description="The columns seen on the examples returned.")
+    columns: list[str] = Field(description="The columns seen on the examples returned (the first ones).")
     fields_not_found: list[str] = Field(description="Requested fields no returned example has.")
     note: str | None = Field(default=None, description="What to do next when the page is empty or was cut short.")
 
+    def summary_line(self) -> tuple[str, str | None]:
+        """How many examples of which dataset, and whether more follow (or why there are none)."""
+        if not self.items and self.note:
+            return self.note[0].upper() + self.note[1:] + ".", "note"
+        count = len(self.items)
+        more = "; more follow: call again with cursor=next_cursor" if self.has_more else ""
+        return (
+            f"{count} example{'' if count == 1 else 's'} of dataset '{self.dataset.name}' "
+            f"(version '{self.version.name}'){more}.",
+            None,
+        )
 
-def _version_of(dataset: Dataset, version: str | None) -> Ref:
-    versions = dataset.versions or []
-    if version is None:
-        if not versions:
-            raise ToolError(f"dataset '{dataset.name}' has no version yet — add examples with create_dataset")
-        return Ref(id=versions[0].id, name=versions[0].name)
-    for candidate in versions:
-        if version in (candidate.id, candidate.name):
-            return Ref(id=candidate.id, name=candidate.name)
-    listed = ", ".join(f"{v.name} ({v.id})" for v in versions[:10])
-    raise ToolError(f"version: dataset '{dataset.name}' has no version {version!r} — its versions: {listed}")
+
+def _first(names: list[str], chars: int) -> list[str]:
+    """The first of ``names`` that fit in ``chars`` characters."""
+    kept: list[str] = []
+    for name in names:
+        chars -= len(name) + 3
+        if chars < 0:
+            break
+        kept.append(name)
+    return kept
+
+
+def _latest_version(dataset: Dataset) -> Ref:
+    if not dataset.versions:
+        raise ToolError(f"dataset '{dataset.name}' has no version yet — add examples with create_dataset")
+    return Ref(id=dataset.versions[0].id, name=dataset.versions[0].name)
 
 
 @tool_errors
@@ -611,42 +747,21 @@ async def get_dataset_examples(
     dataset: DatasetRef,
     filter: Annotated[
         str | None,
-        Field(
-            min_length=1,
-            max_length=2000,
-            description="Keep examples matching this filter over their columns, e.g. \"topic = 'math'\" or "
-            "\"annotation.quality.label = 'bad'\" (strings in single quotes). Omit for every example.",
-        ),
+        Field(min_length=1, max_length=2000, description="Over columns, e.g. \"topic = 'math'\"."),
     ] = None,
     fields: Annotated[
         list[Annotated[str, Field(min_length=1, max_length=512)]] | None,
-        Field(
-            min_length=1,
-            max_length=50,
-            description="Return only these columns (dotted paths read into JSON values, e.g. 'input.question'); "
-            "omit for all columns.",
-        ),
+        Field(min_length=1, max_length=50, description="Columns to show."),
     ] = None,
-    version: Annotated[
-        str | None,
-        Field(min_length=1, max_length=512, description="A dataset version's ID or name; omit for the latest."),
-    ] = None,
-    max_chars: Annotated[
-        int,
-        Field(ge=20, le=20_000, description="Longest string shown per value before it is cut with a marker."),
-    ] = 300,
-    limit: Limit = 20,
     cursor: Cursor = None,
-    space: SpaceArg = None,
 ) -> DatasetExamplesResult:
-    """Read a dataset's examples, compactly: IDs and values (long strings cut with a marker saying how to get
-    them whole), optionally filtered and projected to some fields, paged with cursor=next_cursor. Use it to look
-    at a dataset before running or uploading an experiment (experiment runs need these example IDs), to check
-    the columns a prompt's variables must match, or to find examples by content. Read-only."""
+    """Read a dataset's examples: IDs and values (long ones cut), filtered or projected."""
     state = app_state(ctx)
     client = state.client
-    found = await client.datasets.get(dataset, space=space)
-    chosen = _version_of(found, version)
+    found = await client.datasets.get(dataset)
+    chosen = _latest_version(found)
+    # Projected fields are shown longer: a page has room for EXAMPLE_CHARS of each example.
+    max_chars = max(VALUE_CHARS, EXAMPLE_CHARS // len(fields) - 100) if fields else VALUE_CHARS
     fetch: Callable[[str | None], Awaitable[Page[DatasetExample]]]
     if filter is not None:
         fetch = client.datasets.search_examples(found.id, filter=filter, version=chosen.id, limit=EXAMPLE_PAGE).page
@@ -657,7 +772,12 @@ async def get_dataset_examples(
 
     def how(path: str) -> str:
         column = path.split("[")[0].split(".")[0]
-        return f"call get_dataset_examples(dataset='{found.name}', fields=['{column}'], max_chars=20000)"
+        if fields is not None and len(fields) == 1:
+            return "longer values are not shown"
+        return f"call get_dataset_examples(dataset='{found.name}', fields=['{column}']) for more"
+
+    def short_how(path: str) -> str:
+        return "not shown" if fields is not None and len(fields) == 1 else f"fields=['{path.split('.')[0]}']"
 
     def row(example: DatasetExample) -> ExampleRow:
         values = example.fields
@@ -671,15 +791,22 @@ async def get_dataset_examples(
                     present.add(name)
             values = projected
         annotations = [a.model_dump(mode="json", exclude_none=True) for a in example.annotations or []]
-        return ExampleRow(
-            id=example.id,
-            values=compact(values, max_chars=max_chars, how=how),
-            annotations=compact(annotations, max_chars=max_chars) or None,
-        )
+        chars, marker = max_chars, how
+        while True:
+            shown = ExampleRow(
+                id=example.id,
+                values=compact(values, max_chars=chars, how=marker),
+                annotations=compact(annotations, max_chars=chars) or None,
+            )
+            size = json_size(shown)
+            # A wide example is cut shorter (with shorter markers), so that a page always has room for it.
+            if size <= EXAMPLE_CHARS or chars <= 20:
+                return shown
+            chars, marker = max(20, chars * EXAMPLE_CHARS // size - 10), short_how
 
-    scope = scope_of("get_dataset_examples", found.id, chosen.id, filter, fields, max_chars)
+    scope = scope_of("get_dataset_examples", found.id, chosen.id, filter, fields)
     collected = await collect(
-        fetch, scope=scope, cursor=cursor, limit=limit, row=row, budget_chars=DEFAULT_BUDGET_CHARS
+        fetch, scope=scope, cursor=cursor, limit=EXAMPLE_ROWS, row=row, budget_chars=EXAMPLES_BUDGET
     )
     note = None
     if not collected.rows and cursor is None:
@@ -694,7 +821,7 @@ async def get_dataset_examples(
         dataset=Ref(id=found.id, name=found.name),
         version=chosen,
         items=collected.rows,
-        columns=list(columns),
+        columns=_first(list(columns), COLUMN_CHARS),
         fields_not_found=[f for f in fields or [] if f not in present] if collected.rows else [],
         has_more=collected.has_more,
         next_cursor=collected.next_cursor,
@@ -705,5 +832,4 @@ async def get_dataset_examples(
 def register(server: MCPServer[Any]) -> None:
     """Register the dataset tools."""
     register_tool(server, create_dataset, title="Create a dataset", kind="create")
-    register_tool(server, create_dataset_from_spans, title="Create a dataset from spans", kind="create")
     register_tool(server, get_dataset_examples, title="Read dataset examples", kind="read")

@@ -4,6 +4,13 @@ measure how well it agrees with human labels.
 * ``create_judge`` / ``update_judge`` check a judge before anything is stored: every label named in the prompt,
   no ``{{var}}`` (Mustache) placeholders in a ``{var}`` prompt, no labels that only differ in case or spacing, at
   least one variable. They return the template variables, each of which needs a column mapping in a task.
+  ``create_judge``'s ``prompt`` is a prompt, or (no ``{`` in it) the name of a built-in template whose prompt,
+  labels, direction, granularity and eval column it takes. Rarely changed settings travel in one ``settings``
+  object, checked here against ``JudgeSettings`` (enum spellings loosened as for every argument).
+* The eval column (``template_config.name``; ``eval.<column>.*`` on spans and runs) comes from the template or the
+  judge's name unless given; ``update_judge(eval_column=...)`` moves it for later results (AX versions carry it).
+  Creating a judge or code evaluator, or moving the column, looks for values already under it
+  (``_judge_common.eval_column_holders``): the result warns in its summary line and names the way out.
 * ``create_code_evaluator`` checks the variables and the typed static parameters of a managed evaluator against
   the registry of ``arize_skills.evals.code_evaluators`` before sending anything.
 * ``preview_judge`` (``_judge_preview.py``) runs a judge on a few real spans or examples without writing anything.
@@ -19,7 +26,7 @@ from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from ...client.resources.evaluators import column_name_for
 from ...evals.code_evaluators import MANAGED_EVALUATORS, ParamSpec, check_managed_config
@@ -32,17 +39,28 @@ from ...models.evaluators import (
     ProviderParamsRequest,
     check_eval_name,
 )
-from ..errors import tool_errors
+from ..arguments import loosen_enums
+from ..budget import cut
+from ..errors import plain_validation, tool_errors
 from ..state import AppState, app_state
-from ..types import AiIntegrationRef, EvaluatorRef, Ref, SpaceArg, ToolContext, ToolResult
+from ..types import AiIntegrationRef, Ref, ToolContext, ToolResult
 from . import register_tool
 from ._judge_alignment import align_judge
-from ._judge_common import request_fields, template_judge
+from ._judge_common import (
+    HOLDERS_SHOWN,
+    JudgeRef,
+    eval_column_holders,
+    match_name,
+    norm,
+    request_fields,
+    template_judge,
+)
 from ._judge_preview import preview_judge
 
 __all__ = [
     "CodeEvaluatorCreated",
     "JudgeCreated",
+    "JudgeSettings",
     "JudgeUpdated",
     "align_judge",
     "create_code_evaluator",
@@ -57,67 +75,66 @@ __all__ = [
 Direction = Literal["MAXIMIZE", "MINIMIZE", "NONE"]
 Granularity = Literal["SPAN", "TRACE", "SESSION"]
 
-LabelsArg = Annotated[
-    dict[str, float] | list[str] | None,
-    Field(
-        description=(
-            "The labels the judge may answer. Two labels as a list, good one first (['correct', 'incorrect'] scores "
-            "correct 1 and incorrect 0; binary labels are the recommended default), or an object mapping each "
-            "label to its score ({'relevant': 1, 'partially_relevant': 0.5, 'irrelevant': 0}). Every label must "
-            "appear in the prompt, spelt the same way."
-        )
-    ),
-]
-PromptArg = Annotated[
-    str | None,
-    Field(
-        min_length=1,
-        max_length=100_000,
-        description=(
-            "The judge prompt with single-brace {variable} placeholders ({input}, {output}, {context}); each "
-            "variable gets its value from a column mapping of the task that runs the judge. Name every label and "
-            "say when to answer it. Do not ask for an explanation or an answer format: that is added at run time. "
-            "Write literal braces as {{ and }}."
-        ),
-    ),
-]
-ModelArg = Annotated[
-    str | None,
-    Field(
-        min_length=1,
-        max_length=255,
-        description="The model the judge calls, as the provider names it ('gpt-4o-mini'). Omit to use the AI "
-        "integration's first model.",
-    ),
-]
-TemperatureArg = Annotated[
-    float,
-    Field(
-        ge=0, le=2, description="Sampling temperature of the judge model; 0 (the default) makes judgements repeatable."
-    ),
-]
-EvalColumnArg = Annotated[
-    str | None,
-    Field(
-        min_length=1,
-        max_length=255,
-        description="The eval column results are written to (eval.<column>.label/score/explanation): letters, "
-        "digits, spaces, _ - & ( ). Omit to derive it from the name.",
-    ),
-]
-DescriptionArg = Annotated[
-    str | None, Field(max_length=2000, description="A description shown with the evaluator; omit for none.")
-]
-NameArg = Annotated[
-    str,
-    Field(
-        min_length=1, max_length=255, description="The evaluator's name, unique in the space ('Answer correctness')."
-    ),
-]
 
-_VARIABLE_NOTE = (
-    "each template variable needs a column mapping (variable → span attribute path or dataset column) in create_task"
-)
+class JudgeSettings(BaseModel):
+    """Settings a judge rarely changes (the ``settings`` argument, checked here: its schema is not published)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str | None = Field(default=None, min_length=1, max_length=255)
+    eval_column: str | None = Field(default=None, min_length=1, max_length=255)
+    direction: Direction | None = None
+    data_granularity: Granularity | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    include_explanations: bool | None = None
+    use_function_calling: bool | None = None
+
+
+class _SettingsArgument(BaseModel):
+    settings: JudgeSettings
+
+
+def _settings(given: Mapping[str, Any] | None) -> JudgeSettings:
+    """The ``settings`` argument checked, enum spellings loosened as for every argument.
+
+    Raises:
+        ToolError: naming each bad setting, or the settings there are.
+    """
+    unknown = sorted(set(given or {}) - set(JudgeSettings.model_fields))
+    if unknown:
+        raise ToolError(
+            f"settings: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a setting here; the settings "
+            f"are {', '.join(JudgeSettings.model_fields)}"
+        )
+    wrapped = {"settings": dict(given or {})}
+    try:
+        checked = _SettingsArgument.model_validate(loosen_enums(wrapped, _SettingsArgument.model_json_schema()))
+    except ValidationError as exc:
+        raise ToolError(plain_validation(exc)) from None
+    return checked.settings
+
+
+def _as_choices(value: Any) -> Any:
+    """A list of labels as the object it stands for (see ``labels_to_choices``)."""
+    if isinstance(value, list):
+        try:
+            return labels_to_choices(value)
+        except ToolError as exc:
+            raise ValueError(str(exc).removeprefix("labels: ")) from None
+    return value
+
+
+LabelsArg = Annotated[
+    dict[str, float] | None,
+    BeforeValidator(_as_choices),
+    Field(description="{label: score} or [good, bad]."),
+]
+NameArg = Annotated[str, Field(min_length=1, max_length=255, description="Unique per space.")]
+_SETTINGS = "model, direction, data_granularity, temperature…"
+SettingsArg = Annotated[dict[str, Any] | None, Field(description=f"Eval_column, {_SETTINGS}.")]
+UpdateSettingsArg = Annotated[dict[str, Any] | None, Field(description=f"Labels, ai_integration, {_SETTINGS}.")]
+
+_VARIABLE_NOTE = "each needs a column mapping (create_task column_mappings)"
 
 
 # --- shared checks -----------------------------------------------------------------------------------------------
@@ -176,12 +193,12 @@ def require_judge_checks(prompt: str, choices: Mapping[str, float]) -> list[str]
     return check.variables
 
 
-def _eval_column(value: str | None, default: str) -> str:
+def _eval_column(value: str | None, default: str, field: str = "eval_column") -> str:
     column = value if value is not None else default
     try:
         return check_eval_name(column)
     except ValueError as exc:
-        raise ToolError(f"eval_column: {exc}") from None
+        raise ToolError(f"{field}: {exc}") from None
 
 
 def _model_for(integration: AiIntegration, model: str | None) -> str:
@@ -190,8 +207,8 @@ def _model_for(integration: AiIntegration, model: str | None) -> str:
     names = integration.model_names or []
     if not names:
         raise ToolError(
-            f"model: AI integration '{integration.name}' lists no models, so there is no default; pass model= "
-            "with the model name the provider uses"
+            f"settings.model: AI integration '{integration.name}' lists no models, so there is no default; pass "
+            "settings={'model': <the model name the provider uses>}"
         )
     return names[0]
 
@@ -206,17 +223,30 @@ def _model_note(integration: AiIntegration, model: str) -> list[str]:
     return []
 
 
-async def _template_of(state: AppState, template: str) -> EvaluatorTemplate:
+async def _template_of(state: AppState, name: str) -> EvaluatorTemplate | None:
+    """The built-in template ``name`` names (loosely: case, spaces, ``_``, ``-``), or None when it names none."""
     templates = await state.client.evaluators.list_templates()
-    wanted = template.strip().lower()
-    for found in templates:
-        if found.column_name.lower() == wanted or found.display_name.lower() == wanted:
-            return found
-    known = ", ".join(t.column_name for t in templates)
-    raise ToolError(
-        f"template: no built-in judge template named {template!r}; the templates are: {known} — "
-        "list_judge_templates describes them"
+    wanted = name.strip()
+    exact = [t for t in templates if wanted in (t.column_name, t.display_name)]
+    loose = [t for t in templates if norm(wanted) in (norm(t.column_name), norm(t.display_name))]
+    found = exact or loose
+    return found[0] if len(found) == 1 else None
+
+
+def _in_use_note(column: str, holders: Sequence[str], fix: str) -> str | None:
+    """The warning for an eval column that already holds values (or another evaluator writes), with the way out."""
+    if not holders:
+        return None
+    more = len(holders) - HOLDERS_SHOWN
+    shown = ", ".join(holders[:HOLDERS_SHOWN]) + (f" and {more} more" if more > 0 else "")
+    return (
+        f"eval.{column} is already in use ({shown}): a task running it there collides with the values there "
+        f"(trigger_backfill override replaces them); to write elsewhere, {fix}"
     )
+
+
+def _judge_fix(judge: str, column: str) -> str:
+    return f"update_judge(judge='{judge}', eval_column='{column}_2', commit_message=…)"
 
 
 # --- create_judge --------------------------------------------------------------------------------------------------
@@ -225,20 +255,26 @@ async def _template_of(state: AppState, template: str) -> EvaluatorTemplate:
 class JudgeCreated(ToolResult):
     """The judge created: its name and ID, its first version, and what a task needs to run it."""
 
-    judge: Ref = Field(description="The new evaluator, by name and ID.")
-    version_id: str = Field(description="The ID of its first version.")
-    commit_message: str = Field(description="The first version's commit message.")
-    eval_column: str = Field(description="Results are written as eval.<eval_column>.label / .score / .explanation.")
-    labels: dict[str, float] = Field(description="Each label the judge may answer, with its score.")
-    direction: Direction = Field(description="Which scores are better: MAXIMIZE (high), MINIMIZE (low) or NONE.")
+    judge: Ref = Field(description="The new evaluator.")
+    version_id: str = Field(description="Its first version.")
+    eval_column: str = Field(description="Results go to eval.<eval_column>.label / .score / .explanation.")
+    labels: dict[str, float] = Field(description="Each label with its score.")
     template_variables: list[str] = Field(description=f"The prompt's variables: {_VARIABLE_NOTE}.")
-    from_template: str | None = Field(description="The built-in template it was made from, if any.")
-    ai_integration: Ref = Field(description="The AI integration the judge calls, by name and ID.")
-    model: str = Field(description="The model the judge calls.")
-    include_explanations: bool = Field(description="Whether the judge explains each label.")
-    use_function_calling: bool = Field(description="Whether the judge answers through a function call.")
-    notes: list[str] = Field(description="Things worth checking before the judge runs.")
+    from_template: str | None = Field(description="The built-in template it was made from.")
+    ai_integration: Ref = Field(description="The AI integration it calls.")
+    model: str = Field(description="The model it calls.")
+    eval_column_in_use: list[str] = Field(description="Where eval.<eval_column> is already in use.")
+    notes: list[str] = Field(description="Things to check before it runs.")
     next_step: str = Field(description="What to do next.")
+
+    def summary_line(self) -> tuple[str, str | None]:
+        """What was created, where it writes, what it needs, and any collision."""
+        line = (
+            f"Created judge '{self.judge.name}': it writes eval.{self.eval_column}.label/score/explanation; "
+            f"map {', '.join(self.template_variables)} in a task."
+        )
+        warning = _in_use_note(self.eval_column, self.eval_column_in_use, _judge_fix(self.judge.name, self.eval_column))
+        return (f"{line} Warning: {warning}." if warning else line), None
 
 
 @tool_errors
@@ -246,61 +282,39 @@ async def create_judge(
     ctx: ToolContext,
     name: NameArg,
     ai_integration: AiIntegrationRef,
-    prompt: PromptArg = None,
-    template: Annotated[
-        str | None,
+    prompt: Annotated[
+        str,
         Field(
             min_length=1,
-            max_length=255,
-            description="A built-in judge template to start from, by name ('hallucination', 'qa_correctness'; "
-            "list_judge_templates lists them). Any of prompt, labels, direction, eval_column, "
-            "data_granularity given as well override the template's.",
+            max_length=100_000,
+            description="{var} prompt naming every label, or a template name.",
         ),
-    ] = None,
+    ],
     labels: LabelsArg = None,
-    model: ModelArg = None,
-    include_explanations: Annotated[
-        bool, Field(description="Ask the judge to explain each label (recommended while validating a judge).")
-    ] = True,
-    use_function_calling: Annotated[
-        bool, Field(description="Let the judge answer through a forced function call when the model supports it.")
-    ] = True,
-    direction: Annotated[
-        Direction | None,
-        Field(description="Which scores are better: MAXIMIZE (default), MINIMIZE or NONE; the template's if omitted."),
-    ] = None,
-    temperature: TemperatureArg = 0.0,
-    eval_column: EvalColumnArg = None,
-    data_granularity: Annotated[
-        Granularity | None,
-        Field(description="What one judgement covers: SPAN (default), TRACE or SESSION; the template's if omitted."),
-    ] = None,
-    description: DescriptionArg = None,
-    space: SpaceArg = None,
+    settings: SettingsArg = None,
 ) -> JudgeCreated:
-    """Create an LLM-as-judge evaluator from your own prompt, or from a built-in template (template=...) with
-    optional overrides. Before anything is stored it checks that every label appears in the prompt (labels the
-    prompt never names are the classic silent failure: the judge never answers them), that the prompt uses
-    {var} placeholders (not {{var}}), that no two labels differ only in case or spacing, and that there is at
-    least one variable. Returns the evaluator's name, ID and version, its eval column, and the template variables
-    — each needs a column mapping in create_task. Use binary labels unless the user needs more; call
-    preview_judge next to see it judge real spans or examples."""
+    """Create an LLM judge from a prompt or template, checked first."""
     state = app_state(ctx)
     client = state.client
-    if prompt is None and template is None:
-        raise ToolError("prompt: give the judge's prompt, or template= to start from a built-in template")
-    base = await _template_of(state, template) if template is not None else None
-    text = prompt if prompt is not None else base.template if base is not None else ""
+    base = await _template_of(state, prompt) if "{" not in prompt and len(prompt) <= 255 else None
+    if base is None and "{" not in prompt:
+        known = ", ".join(t.column_name for t in await client.evaluators.list_templates())
+        raise ToolError(
+            f"prompt: no built-in judge template is named {cut(prompt, 80)!r} (they are: {known}), and as a prompt "
+            "it has no {variable} placeholders; name a template, or write the prompt with {input}, {output}…"
+        )
+    text = base.template if base is not None else prompt
     if labels is not None or base is None:
         choices = labels_to_choices(labels)
     else:
         choices = {label: float(score) for label, score in base.classification_choices.items()}
     variables = require_judge_checks(text, choices)
-    column = _eval_column(eval_column, base.column_name if base is not None else column_name_for(name))
-    integration = await client.ai_integrations.get(ai_integration, space=space)
-    model_name = _model_for(integration, model)
-    chosen_direction: Direction = direction or (base.direction if base is not None else "MAXIMIZE")
-    granularity = data_granularity or (base.data_granularity if base is not None else None)
+    options = _settings(settings)
+    default_column = base.column_name if base is not None else column_name_for(name)
+    column = _eval_column(options.eval_column, default_column, "settings.eval_column")
+    integration = await client.ai_integrations.get(ai_integration)
+    model_name = _model_for(integration, options.model)
+    holders = await eval_column_holders(state, column)
     created = await client.evaluators.create_judge(
         name,
         template=text,
@@ -308,32 +322,26 @@ async def create_judge(
         model_name=model_name,
         classification_choices=choices,
         column_name=column,
-        include_explanations=include_explanations,
-        use_function_calling=use_function_calling,
-        direction=chosen_direction,
-        data_granularity=granularity,
-        invocation_parameters={"temperature": temperature},
-        description=description,
-        space=space,
+        include_explanations=options.include_explanations is not False,
+        use_function_calling=options.use_function_calling is not False,
+        direction=options.direction or (base.direction if base is not None else "MAXIMIZE"),
+        data_granularity=options.data_granularity or (base.data_granularity if base is not None else None),
+        invocation_parameters={"temperature": options.temperature if options.temperature is not None else 0.0},
     )
-    version = created.version
     return JudgeCreated(
         judge=Ref(id=created.id, name=created.name),
-        version_id=version.id if version is not None else "",
-        commit_message=(version.commit_message or "") if version is not None else "",
+        version_id=created.version.id if created.version is not None else "",
         eval_column=column,
         labels=choices,
-        direction=chosen_direction,
         template_variables=variables,
         from_template=base.column_name if base is not None else None,
         ai_integration=Ref(id=integration.id, name=integration.name),
         model=model_name,
-        include_explanations=include_explanations,
-        use_function_calling=use_function_calling,
+        eval_column_in_use=holders,
         notes=_model_note(integration, model_name),
         next_step=(
-            f"call preview_judge(judge='{created.name}', ...) with a column mapping for "
-            f"{', '.join(variables)} to see it judge a few real spans or examples, then create_task"
+            f"preview_judge(judge='{created.name}', source=…, column_mappings={{…}}) on a few real spans or "
+            "examples, then create_task"
         ),
     )
 
@@ -343,25 +351,30 @@ async def create_judge(
 ParamValueArg = str | bool | list[str]
 
 
-class VariableRole(BaseModel):
-    """One variable of a code evaluator: the role it plays and the path or column it reads."""
-
-    role: str = Field(description="What the evaluator uses it as (value, expected).")
-    path: str = Field(description="The span attribute path or dataset column it reads.")
-
-
 class CodeEvaluatorCreated(ToolResult):
     """The managed code evaluator created, and how it decides."""
 
-    evaluator: Ref = Field(description="The new evaluator, by name and ID.")
-    version_id: str = Field(description="The ID of its first version.")
-    managed_evaluator: ManagedEvaluatorName = Field(description="The managed check it runs.")
-    decides: str = Field(description="When it answers true.")
-    eval_column: str = Field(description="Results are written as eval.<eval_column>.label ('true'/'false') / .score.")
-    variables: list[VariableRole] = Field(description="Its variables, in order, with their roles.")
+    evaluator: Ref = Field(description="The new evaluator.")
+    version_id: str = Field(description="Its first version.")
+    decides: str = Field(description="When it writes 'true' (score 1), else 'false' (0).")
+    eval_column: str = Field(description="Results go to eval.<eval_column>.label / .score.")
+    variables: dict[str, str] = Field(description="Each role (value, expected) and the path or column it reads.")
     params: dict[str, ParamValueArg] = Field(description="Its static parameters, defaults included.")
-    labels: dict[str, float] = Field(description="The labels it writes, with their scores.")
+    eval_column_in_use: list[str] = Field(description="Where eval.<eval_column> is already in use.")
     next_step: str = Field(description="What to do next.")
+
+    def summary_line(self) -> tuple[str, str | None]:
+        """What was created, when it says true, where it writes, and any collision."""
+        line = (
+            f"Created code evaluator '{self.evaluator.name}' writing eval.{self.eval_column}.label/score: "
+            f"{self.decides.rstrip('.')} (score 1), else 'false' (0)."
+        )
+        warning = _in_use_note(
+            self.eval_column,
+            self.eval_column_in_use,
+            f"delete(kind='evaluator', name='{self.evaluator.name}') and create it under another name",
+        )
+        return (f"{line} Warning: {warning}." if warning else line), "decides"
 
 
 def _param_value(check: str, spec: ParamSpec, value: ParamValueArg) -> str | list[str]:
@@ -394,7 +407,8 @@ def _static_params(
     spec = MANAGED_EVALUATORS[check]
     sent: list[dict[str, Any]] = []
     resolved: dict[str, ParamValueArg] = {}
-    for name, value in (given or {}).items():
+    for given_name, value in (given or {}).items():
+        name = match_name(given_name, [p.name for p in spec.params]) or given_name
         param = spec.param(name)
         if param is None:
             accepted = ", ".join(f"{p.name} ({p.type})" for p in spec.params) or "none"
@@ -416,48 +430,11 @@ def _static_params(
 async def create_code_evaluator(
     ctx: ToolContext,
     name: NameArg,
-    evaluator: Annotated[
-        ManagedEvaluatorName,
-        Field(
-            description="The managed check: EXACT_MATCH (value equals expected; variables value, expected; param "
-            "case_sensitive 'true'/'false', default 'true'), MATCHES_REGEX (param pattern, required), "
-            "JSON_PARSEABLE (no params), CONTAINS_ANY_KEYWORD / CONTAINS_ALL_KEYWORDS (param keywords: a list, "
-            "required; case_sensitive default 'false'). All but EXACT_MATCH take one variable."
-        ),
-    ],
-    variables: Annotated[
-        list[str],
-        Field(
-            min_length=1,
-            max_length=2,
-            description="What the check reads, in order: span attribute paths ('attributes.output.value') for a "
-            "project task, or dataset / run columns ('output', 'expected') for a dataset task.",
-        ),
-    ],
-    params: Annotated[
-        dict[str, ParamValueArg] | None,
-        Field(
-            description="Static parameters by name: {'pattern': '^[0-9]+$'}, {'keywords': ['refund', 'cancel']}, "
-            "{'case_sensitive': false}. Omitted optional ones take their defaults."
-        ),
-    ] = None,
-    eval_column: EvalColumnArg = None,
-    query_filter: Annotated[
-        str | None,
-        Field(
-            min_length=1,
-            max_length=2000,
-            description="Only score records matching this filter (\"span_kind = 'LLM'\"); omit to score every one.",
-        ),
-    ] = None,
-    description: DescriptionArg = None,
-    space: SpaceArg = None,
+    evaluator: Annotated[ManagedEvaluatorName, Field(description="The check.")],
+    variables: Annotated[list[str], Field(description="Paths or columns read, in order.")],
+    params: Annotated[dict[str, Any] | None, Field(description="pattern, keywords (list), case_sensitive.")] = None,
 ) -> CodeEvaluatorCreated:
-    """Create a managed code evaluator — a deterministic check that needs no LLM: EXACT_MATCH, MATCHES_REGEX,
-    JSON_PARSEABLE, CONTAINS_ANY_KEYWORD or CONTAINS_ALL_KEYWORDS. The variables (span attribute paths or dataset
-    columns) and the typed static parameters are checked here, each error naming the argument to fix, before
-    anything is stored. It writes label 'true' (score 1) or 'false' (score 0). Use it for format and keyword
-    checks; use create_judge when the question needs judgement."""
+    """Create a deterministic check (no LLM): true (1) or false (0)."""
     state = app_state(ctx)
     spec = MANAGED_EVALUATORS[evaluator]
     roles = spec.variables
@@ -477,30 +454,24 @@ async def create_code_evaluator(
         check_managed_config(evaluator, variables, sent)
     except ValueError as exc:
         raise ToolError(str(exc)) from None
-    column = _eval_column(eval_column, column_name_for(name))
+    column = _eval_column(None, column_name_for(name))
+    holders = await eval_column_holders(state, column)
     created = await state.client.evaluators.create_code_evaluator(
         name,
         managed_evaluator=evaluator,
         variables=[v.strip() for v in variables],
         static_params=sent or None,
         column_name=column,
-        query_filter=query_filter,
-        description=description,
-        space=space,
     )
     return CodeEvaluatorCreated(
         evaluator=Ref(id=created.id, name=created.name),
         version_id=created.version.id if created.version is not None else "",
-        managed_evaluator=evaluator,
         decides=spec.description,
         eval_column=column,
-        variables=[VariableRole(role=role, path=path.strip()) for role, path in zip(roles, variables, strict=True)],
+        variables={role: path.strip() for role, path in zip(roles, variables, strict=True)},
         params=resolved,
-        labels={"true": 1.0, "false": 0.0},
-        next_step=(
-            "attach it with create_task; its variables are read as the paths given here (a task's column_mappings "
-            f"may remap them by role: {', '.join(roles)})"
-        ),
+        eval_column_in_use=holders,
+        next_step=f"attach it with create_task (column_mappings may remap its roles: {', '.join(roles)})",
     )
 
 
@@ -510,17 +481,26 @@ async def create_code_evaluator(
 class JudgeUpdated(ToolResult):
     """The judge's new version and what changed from the previous one."""
 
-    judge: Ref = Field(description="The evaluator, by name and ID.")
-    version_id: str = Field(description="The new version's ID; it is now the latest.")
+    judge: Ref = Field(description="The evaluator.")
+    version_id: str = Field(description="The new version; it is now the latest.")
     previous_version_id: str = Field(description="The version it was based on.")
-    commit_message: str = Field(description="The new version's commit message.")
+    eval_column: str = Field(description="Results go to eval.<eval_column>.label / .score / .explanation.")
     changes: list[str] = Field(description="What changed, field by field.")
     template_variables: list[str] = Field(description=f"The prompt's variables: {_VARIABLE_NOTE}.")
-    labels: dict[str, float] = Field(description="Each label the judge may answer, with its score.")
-    ai_integration: Ref = Field(description="The AI integration the judge calls.")
-    model: str = Field(description="The model the judge calls.")
-    notes: list[str] = Field(description="Things worth checking before the judge runs.")
+    labels: dict[str, float] = Field(description="Each label with its score.")
+    model: str = Field(description="The model it calls.")
+    eval_column_in_use: list[str] = Field(description="Where a new eval.<eval_column> is already in use.")
+    notes: list[str] = Field(description="Things to check before it runs.")
     next_step: str = Field(description="What to do next.")
+
+    def summary_line(self) -> tuple[str, str | None]:
+        """The new version, what changed, where it writes, and any collision."""
+        line = (
+            f"Saved a new version of judge '{self.judge.name}' (now latest): {'; '.join(self.changes)}. It writes "
+            f"eval.{self.eval_column}.label/score/explanation."
+        )
+        warning = _in_use_note(self.eval_column, self.eval_column_in_use, _judge_fix(self.judge.name, self.eval_column))
+        return (f"{line} Warning: {warning}." if warning else line), "changes"
 
 
 def _word_diff(old: Sequence[str], new: Sequence[str]) -> str:
@@ -531,55 +511,37 @@ def _word_diff(old: Sequence[str], new: Sequence[str]) -> str:
         parts.append("added " + ", ".join(map(repr, added)))
     if removed:
         parts.append("removed " + ", ".join(map(repr, removed)))
-    return "; ".join(parts)
+    return " and ".join(parts)
 
 
 @tool_errors
 async def update_judge(
     ctx: ToolContext,
-    judge: EvaluatorRef,
-    commit_message: Annotated[
-        str, Field(min_length=1, max_length=1000, description="What this version changes and why (kept with it).")
-    ],
-    prompt: PromptArg = None,
-    labels: LabelsArg = None,
-    model: Annotated[
-        str | None, Field(min_length=1, max_length=255, description="A new model for the judge; omit to keep it.")
-    ] = None,
-    ai_integration: Annotated[
-        str | None,
-        Field(
-            min_length=1,
-            max_length=512,
-            description="A new AI integration, by name or ID (find(kind='ai_integration')); omit to keep it.",
-        ),
-    ] = None,
-    include_explanations: Annotated[
-        bool | None, Field(description="Turn explanations on or off; omit to keep the setting.")
-    ] = None,
-    use_function_calling: Annotated[
-        bool | None, Field(description="Turn function calling on or off; omit to keep the setting.")
-    ] = None,
-    direction: Annotated[Direction | None, Field(description="MAXIMIZE, MINIMIZE or NONE; omit to keep it.")] = None,
-    temperature: Annotated[
-        float | None, Field(ge=0, le=2, description="A new sampling temperature; omit to keep it.")
-    ] = None,
-    space: SpaceArg = None,
+    judge: JudgeRef,
+    commit_message: Annotated[str, Field(min_length=1, max_length=1000, description="What and why.")],
+    prompt: Annotated[str | None, Field(min_length=1, max_length=100_000, description="New prompt.")] = None,
+    eval_column: Annotated[str | None, Field(min_length=1, max_length=255, description="Its new column.")] = None,
+    settings: UpdateSettingsArg = None,
 ) -> JudgeUpdated:
-    """Save a new version of an LLM judge with a commit message: a new prompt, labels, model, AI integration or
-    settings; everything not given is kept from the latest version. The same checks as create_judge run again on
-    the result (every label in the prompt, {var} placeholders, distinct labels, at least one variable). Returns
-    the new version ID and what changed. Tasks that use the judge's latest version pick it up on their next run;
-    tasks pinned to a version keep theirs. Use it to iterate on a judge after preview_judge or align_judge."""
+    """Save a new judge version; what is not given stays."""
     state = app_state(ctx)
     client = state.client
-    found, config = await template_judge(state, judge, None, space)
+    found, config = await template_judge(state, judge, None)
     assert found.version is not None
+    given = dict(settings or {})
+    ai_integration = given.pop("ai_integration", None)
+    if ai_integration is not None and not (isinstance(ai_integration, str) and ai_integration.strip()):
+        raise ToolError("settings.ai_integration: give the AI integration's name or ID")
+    labels = given.pop("labels", None)
+    if labels is not None and not isinstance(labels, dict | list):
+        raise ToolError("settings.labels: give {label: score} or two labels, good first")
+    options = _settings(given)
     llm = config.llm_config
     old_prompt = config.template or ""
     old_choices = {k: float(v) for k, v in (config.classification_choices or {}).items()}
     old_model = (llm.model_name if llm else None) or ""
     old_integration_id = (llm.ai_integration_id if llm else None) or ""
+    old_column = config.name or column_name_for(found.name)
     invocation = request_fields(llm.invocation_parameters if llm else None, InvocationParamsRequest)
     changes: list[str] = []
 
@@ -588,47 +550,54 @@ async def update_judge(
         diff = _word_diff(template_variables(old_prompt), template_variables(new_prompt))
         changes.append(
             f"prompt: {len(old_prompt):,} → {len(new_prompt):,} characters"
-            + (f"; variables {diff}" if diff else "; same variables")
+            + (f", variables {diff}" if diff else ", same variables")
         )
-    new_choices = labels_to_choices(labels) if labels is not None else old_choices
+    new_choices = labels_to_choices(labels, "settings.labels") if labels is not None else old_choices
     if new_choices != old_choices:
         diff = _word_diff(list(old_choices), list(new_choices))
         rescored = [label for label in new_choices if label in old_choices and new_choices[label] != old_choices[label]]
-        detail = "; ".join(filter(None, [diff, f"rescored {', '.join(map(repr, rescored))}" if rescored else ""]))
+        detail = " and ".join(filter(None, [diff, f"rescored {', '.join(map(repr, rescored))}" if rescored else ""]))
         changes.append(f"labels: {detail}")
     if not (ai_integration or old_integration_id):
-        raise ToolError(f"ai_integration: '{found.name}' names no AI integration; pass ai_integration=<name or ID>")
-    integration = await client.ai_integrations.get(ai_integration or old_integration_id, space=space)
+        raise ToolError(
+            f"settings.ai_integration: '{found.name}' names no AI integration; pass settings={{'ai_integration': …}}"
+        )
+    integration = await client.ai_integrations.get(ai_integration or old_integration_id)
     if integration.id != old_integration_id:
         changes.append(f"ai_integration: {old_integration_id or 'none'} → '{integration.name}' ({integration.id})")
-    new_model = model or old_model
-    if not new_model:
-        new_model = _model_for(integration, None)
+    new_model = options.model or old_model or _model_for(integration, None)
     if new_model != old_model:
         changes.append(f"model: {old_model or 'none'} → {new_model}")
-    explanations = include_explanations if include_explanations is not None else bool(config.include_explanations)
-    if explanations != bool(config.include_explanations):
-        changes.append(f"include_explanations: {bool(config.include_explanations)} → {explanations}")
-    calling = use_function_calling if use_function_calling is not None else bool(config.use_function_calling)
-    if calling != bool(config.use_function_calling):
-        changes.append(f"use_function_calling: {bool(config.use_function_calling)} → {calling}")
-    new_direction = direction or config.direction
-    if direction is not None and direction != config.direction:
-        changes.append(f"direction: {config.direction or 'MAXIMIZE'} → {direction}")
-    if temperature is not None and invocation.get("temperature") != temperature:
-        changes.append(f"temperature: {invocation.get('temperature', 'default')} → {temperature:g}")
-        invocation["temperature"] = temperature
+    eval_column = eval_column or options.eval_column
+    new_column = _eval_column(eval_column, old_column) if eval_column is not None else old_column
+    if new_column != old_column:
+        changes.append(f"eval_column: {old_column} → {new_column} (results written before stay in eval.{old_column})")
+    settled: dict[str, Any] = {}
+    for field, old in (
+        ("include_explanations", bool(config.include_explanations)),
+        ("use_function_calling", bool(config.use_function_calling)),
+        ("direction", config.direction),
+        ("data_granularity", config.data_granularity),
+        ("temperature", invocation.get("temperature")),
+    ):
+        new = getattr(options, field)
+        settled[field] = old if new is None else new
+        if new is not None and new != old:
+            changes.append(f"{field}: {'default' if old is None else old} → {new}")
+    if settled["temperature"] is not None:
+        invocation["temperature"] = settled["temperature"]
     if not changes:
         raise ToolError(
             f"nothing to change: the arguments match the latest version of '{found.name}'; pass a new prompt, "
-            "labels, model, ai_integration or setting"
+            "labels, model, ai_integration, eval_column or settings"
         )
     variables = require_judge_checks(new_prompt, new_choices)
+    holders = await eval_column_holders(state, new_column, evaluator_id=found.id) if new_column != old_column else []
     template_config: dict[str, Any] = {
-        "name": config.name or column_name_for(found.name),
+        "name": new_column,
         "template": new_prompt,
-        "include_explanations": explanations,
-        "use_function_calling": calling,
+        "include_explanations": settled["include_explanations"],
+        "use_function_calling": settled["use_function_calling"],
         "classification_choices": new_choices,
         "llm_config": {
             "ai_integration_id": integration.id,
@@ -639,10 +608,9 @@ async def update_judge(
     }
     if config.use_structured_output is not None:
         template_config["use_structured_output"] = config.use_structured_output
-    if new_direction is not None:
-        template_config["direction"] = new_direction
-    if config.data_granularity is not None:
-        template_config["data_granularity"] = config.data_granularity
+    for field in ("direction", "data_granularity"):
+        if settled[field] is not None:
+            template_config[field] = settled[field]
     created = await client.evaluators.create_version(
         found.id, {"commit_message": commit_message, "template_config": template_config}
     )
@@ -650,16 +618,16 @@ async def update_judge(
         judge=Ref(id=found.id, name=found.name),
         version_id=created.id,
         previous_version_id=found.version.id,
-        commit_message=commit_message,
+        eval_column=new_column,
         changes=changes,
         template_variables=variables,
         labels=new_choices,
-        ai_integration=Ref(id=integration.id, name=integration.name),
         model=new_model,
+        eval_column_in_use=holders,
         notes=_model_note(integration, new_model),
         next_step=(
-            "check the new version with preview_judge, or measure it against human labels with align_judge; tasks "
-            "pinned to an older version keep it until update_task pins this one"
+            "preview_judge or align_judge the new version; tasks pinned to an older version keep it until "
+            "update_task pins this one"
         ),
     )
 

@@ -1,4 +1,4 @@
-"""Setting up evaluation work: AI integrations, the built-in judge templates, annotation configs, and annotating.
+"""Setting up evaluation work: AI integrations, annotation configs, and annotating.
 
 ``create_ai_integration`` takes the *name* of an environment variable holding the provider key and reads it in
 this process: the key never passes through the conversation, and no result, error or log line carries it.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -21,40 +21,32 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...client import AsyncPaginator, Page
+from ...client import AsyncPaginator
 from ...errors import ArizeSkillsError, ConflictError, NameNotFoundError
-from ...evals.judge import template_variables
 from ...evals.mapping import MISSING, span_value, span_view_of
 from ...models.ai_integrations import AiIntegrationProvider
 from ...models.annotation_configs import AnnotationConfig
-from ...models.evaluators import EvaluatorTemplate, OptimizationDirection
+from ...models.evaluators import OptimizationDirection
 from ...models.spans import Span
-from ..budget import DEFAULT_BUDGET_CHARS, collect, scope_of
 from ..errors import to_tool_error, tool_errors
 from ..state import AppState, app_state
 from ..types import (
-    Cursor,
-    EndTime,
-    ListResult,
     Ref,
-    SpaceArg,
-    StartTime,
     ToolContext,
     ToolResult,
     parse_time,
 )
 from . import register_tool
+from ._judge_common import remember_key_env
 from .traces import TimeWindow
 
 __all__ = [
     "AiIntegrationResult",
     "AnnotateResult",
     "AnnotationConfigResult",
-    "JudgeTemplatesResult",
     "annotate",
     "create_ai_integration",
     "create_annotation_config",
-    "list_judge_templates",
     "register",
 ]
 
@@ -112,32 +104,23 @@ async def create_ai_integration(
         Field(
             min_length=1,
             max_length=255,
-            description="The integration's name (unique per account); judges and run_experiment refer to it.",
+            description="Unique per account.",
         ),
     ],
     provider: Annotated[
         AiIntegrationProvider,
-        Field(
-            description="The LLM provider: OPEN_AI, AZURE_OPEN_AI (needs base_url), ANTHROPIC, AWS_BEDROCK and "
-            "VERTEX_AI (need provider_metadata), GEMINI, NVIDIA_NIM, LITELLM, FIREWORKS, TOGETHER_AI, or CUSTOM "
-            "(any OpenAI-compatible server: vLLM, Ollama, LM Studio; needs base_url)."
-        ),
+        Field(description="CUSTOM: any OpenAI-compatible server."),
     ],
     api_key_env: Annotated[
         str | None,
-        Field(
-            description="The NAME of an environment variable of the MCP server that holds the provider's API key, "
-            "e.g. 'OPENAI_API_KEY' — never the key itself. The server reads it; the key never enters the "
-            "conversation. Omit for a provider that needs no key (a local server, Bedrock with a role)."
-        ),
+        Field(description="Env var NAME of the key, e.g. 'OPENAI_API_KEY'."),
     ] = None,
     base_url: Annotated[
         str | None,
         Field(
             min_length=1,
             max_length=2048,
-            description="The provider's base URL: an Azure OpenAI endpoint, or an OpenAI-compatible server "
-            "('http://localhost:11434/v1'). Omit for the provider's default.",
+            description="Provider endpoint.",
         ),
     ] = None,
     model_names: Annotated[
@@ -145,33 +128,20 @@ async def create_ai_integration(
         Field(
             min_length=1,
             max_length=100,
-            description="The model names judges may use with it, e.g. ['gpt-4o-mini'] (Azure: deployment names).",
+            description="Azure: deployments.",
         ),
     ] = None,
     headers: Annotated[
         dict[str, str] | None,
-        Field(
-            description="Extra HTTP headers sent to the provider. A value written '${VAR}' is read from that "
-            "environment variable of the server: use this form for any secret. Values are never shown back."
-        ),
+        Field(description="Secrets as '${VAR}'."),
     ] = None,
     provider_metadata: Annotated[
         dict[str, str] | None,
-        Field(
-            description="AWS_BEDROCK: {'kind': 'AWS', 'role_arn': ..., 'external_id'?: ...}; VERTEX_AI: "
-            "{'kind': 'GCP', 'project_id': ..., 'location': ..., 'project_access_label': ...}. Omit otherwise."
-        ),
+        Field(description="AWS_BEDROCK, VERTEX_AI: see arize-setup."),
     ] = None,
-    function_calling_enabled: Annotated[
-        bool, Field(description="Let judges ask for their label through function calling (tool calls).")
-    ] = True,
+    function_calling_enabled: Annotated[bool, Field(description="Judges answer by tool call.")] = True,
 ) -> AiIntegrationResult:
-    """Create an AI integration: access to an LLM provider that judges (LLM-as-judge evaluators) and
-    run_experiment call. The provider key is given as the NAME of an environment variable of this MCP server
-    (api_key_env='OPENAI_API_KEY'), which the server reads itself: never ask the user to paste a key into the
-    conversation; if the variable is not set, ask them to set it where the server starts and restart it. The
-    result says has_api_key, never the key. Use it once per provider account, before create_judge; find(kind=
-    'ai_integration') lists the existing ones (reuse one rather than create a duplicate)."""
+    """Give judges and run_experiment an LLM provider; the key is read from api_key_env, never asked for."""
     state = app_state(ctx)
     secrets: list[str] = []
     key: str | None = None
@@ -206,6 +176,9 @@ async def create_ai_integration(
     except (ArizeSkillsError, ValueError) as exc:
         # The adapter redacts the server's own secrets; this call also holds the provider key and header values.
         raise to_tool_error(exc, (*state.secrets, *secrets)) from None
+    if api_key_env is not None:
+        # preview_judge reads the key from the same variable where the backend never returns it (AX, HTTP engine).
+        remember_key_env(state.client, created.id, api_key_env.strip())
     return AiIntegrationResult(
         integration=Ref(id=created.id, name=created.name),
         provider=created.provider,
@@ -218,107 +191,16 @@ async def create_ai_integration(
     )
 
 
-# --- list_judge_templates ----------------------------------------------------------------------------------------
-
-
-class JudgeTemplateRow(BaseModel):
-    """A built-in judge template, in brief."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(description="The template's name: pass it to create_judge(template=...).")
-    display_name: str = Field(description="Its display name.")
-    labels: list[str] = Field(description="The labels the judge answers with.")
-    scores: dict[str, float] = Field(description="The score of each label.")
-    variables: list[str] = Field(description="The template variables, each of which needs a mapping to data.")
-    direction: OptimizationDirection = Field(description="Whether a higher score is better (MAXIMIZE) or not.")
-    granularity: str = Field(description="What it judges: SPAN, TRACE or SESSION.")
-
-
-class JudgeTemplateDetail(JudgeTemplateRow):
-    """A built-in judge template in full."""
-
-    prompt: str = Field(description="The whole prompt, with its {variable} placeholders.")
-
-
-class JudgeTemplatesResult(ListResult):
-    """The built-in judge template catalogue."""
-
-    items: list[JudgeTemplateRow] = Field(description="The templates, in brief.")
-    template: JudgeTemplateDetail | None = Field(
-        default=None, description="The template asked for by name, in full (with its prompt)."
-    )
-
-
-def _template_row(template: EvaluatorTemplate) -> JudgeTemplateRow:
-    return JudgeTemplateRow(
-        name=template.column_name,
-        display_name=template.display_name,
-        labels=list(template.rails),
-        scores={label: float(score) for label, score in template.classification_choices.items()},
-        variables=template_variables(template.template),
-        direction=template.direction,
-        granularity=template.data_granularity or "SPAN",
-    )
-
-
-@tool_errors
-async def list_judge_templates(
-    ctx: ToolContext,
-    name: Annotated[
-        str | None,
-        Field(
-            min_length=1,
-            max_length=255,
-            description="A template's name (or display name) to show in full, with its prompt. Omit to list all.",
-        ),
-    ] = None,
-    cursor: Cursor = None,
-) -> JudgeTemplatesResult:
-    """List the built-in LLM-as-judge templates (hallucination, QA correctness, relevance, toxicity, ...): each
-    one's labels and their scores, template variables, optimization direction and granularity. Give name= to
-    read one in full, prompt included. Use it before create_judge to start from a tested prompt; the variables
-    tell which data each judge needs mapped (check those paths exist with search_spans). Read-only."""
-    state = app_state(ctx)
-    templates = await state.client.evaluators.list_templates()
-    detail: JudgeTemplateDetail | None = None
-    if name is not None:
-        wanted = name.strip()
-        found = next((t for t in templates if t.column_name == wanted), None) or next(
-            (t for t in templates if wanted.lower() in (t.column_name.lower(), t.display_name.lower())), None
-        )
-        if found is None:
-            names = ", ".join(t.column_name for t in templates)
-            raise ToolError(f"name: no built-in judge template is named {wanted!r}; the templates are: {names}")
-        templates = [found]
-        detail = JudgeTemplateDetail(**_template_row(found).model_dump(), prompt=found.template)
-
-    async def everything(_: str | None) -> Page[EvaluatorTemplate]:
-        return Page(list(templates), False, None)
-
-    collected = await collect(
-        everything,
-        scope=scope_of("list_judge_templates", name),
-        cursor=cursor,
-        limit=100,
-        row=_template_row,
-        budget_chars=DEFAULT_BUDGET_CHARS,
-    )
-    return JudgeTemplatesResult(
-        items=collected.rows, template=detail, has_more=collected.has_more, next_cursor=collected.next_cursor
-    )
-
-
 # --- create_annotation_config ------------------------------------------------------------------------------------
 
 
 class LabelArg(BaseModel):
-    """A categorical label with an optional score."""
+    """A label of a new categorical config and its score, if it has one."""
 
     model_config = ConfigDict(extra="forbid")
 
-    label: str = Field(min_length=1, max_length=255, description="The label, e.g. 'correct'.")
-    score: float | None = Field(default=None, description="Its score, e.g. 1 (optional).")
+    label: str = Field(min_length=1, max_length=255)
+    score: float | None = None
 
 
 class LabelScore(BaseModel):
@@ -342,6 +224,23 @@ class AnnotationConfigResult(ToolResult):
     optimization_direction: str | None = Field(default=None, description="MAXIMIZE, MINIMIZE or NONE.")
     created: bool = Field(description="True if created now; false if an identical config already existed.")
     note: str | None = Field(default=None, description="What happened.")
+
+    def summary_line(self) -> tuple[str, str | None]:
+        """Created or reused, and the shape."""
+        verb = "Created" if self.created else "Reused"
+        if self.type == "CATEGORICAL":
+            shape = "labels " + ", ".join(
+                f"{v.label} ({v.score:g})" if v.score is not None else v.label for v in self.labels or []
+            )
+        elif self.type == "CONTINUOUS":
+            shape = f"scores {self.minimum_score:g} to {self.maximum_score:g}"
+        else:
+            shape = "free text"
+        return (
+            f"{verb} annotation config '{self.config.name}' (id {self.config.id}): {self.type}, {shape}. "
+            f"Next: annotate(name='{self.config.name}', ...).",
+            "note",
+        )
 
 
 @dataclass(frozen=True)
@@ -405,12 +304,9 @@ def _config_result(config: AnnotationConfig, space: Ref, *, created: bool, note:
     )
 
 
-async def _space_ref(state: AppState, space: str | None) -> Ref:
-    if space is None:
-        default = await state.require_space()
-        return Ref(id=default.id, name=default.name)
-    found = await state.client.spaces.get(await state.client.resolve.space_id(space))
-    return Ref(id=found.id, name=found.name)
+async def _space_ref(state: AppState) -> Ref:
+    default = await state.require_space()
+    return Ref(id=default.id, name=default.name)
 
 
 async def _existing_config(state: AppState, name: str, space_id: str) -> AnnotationConfig | None:
@@ -423,45 +319,33 @@ async def _existing_config(state: AppState, name: str, space_id: str) -> Annotat
 @tool_errors
 async def create_annotation_config(
     ctx: ToolContext,
-    name: Annotated[
-        str, Field(min_length=1, max_length=255, description="The config's name, e.g. 'correctness' (unique in space).")
-    ],
+    name: Annotated[str, Field(min_length=1, max_length=255, description="E.g. 'correctness'.")],
     type: Annotated[
         Literal["CATEGORICAL", "CONTINUOUS", "FREEFORM"],
-        Field(
-            description="CATEGORICAL: one label from a fixed set (give labels); CONTINUOUS: a number between "
-            "minimum_score and maximum_score; FREEFORM: free text."
-        ),
+        Field(description="CATEGORICAL takes labels; CONTINUOUS scores."),
     ],
     labels: Annotated[
-        list[str | LabelArg] | None,
-        Field(
-            min_length=1,
-            max_length=500,
-            description="CATEGORICAL only: the labels, as strings (['correct', 'incorrect']) or with scores "
-            "([{'label': 'correct', 'score': 1}, {'label': 'incorrect', 'score': 0}]). Prefer two labels.",
-        ),
+        list[str] | dict[str, float] | None,
+        Field(min_length=1, max_length=500, description="['good', 'bad'] or {'good': 1, 'bad': 0}."),
     ] = None,
-    minimum_score: Annotated[float | None, Field(description="CONTINUOUS only: the lowest score.")] = None,
-    maximum_score: Annotated[float | None, Field(description="CONTINUOUS only: the highest score.")] = None,
+    minimum_score: Annotated[float | None, Field(description="CONTINUOUS only.")] = None,
+    maximum_score: Annotated[float | None, Field(description="CONTINUOUS only.")] = None,
     optimization_direction: Annotated[
-        OptimizationDirection | None,
-        Field(description="CATEGORICAL or CONTINUOUS: MAXIMIZE if a higher score is better, MINIMIZE, or NONE."),
+        OptimizationDirection | None, Field(description="MAXIMIZE if higher is better.")
     ] = None,
-    space: SpaceArg = None,
 ) -> AnnotationConfigResult:
-    """Create an annotation config: the named label set humans annotate spans, dataset examples and experiment
-    runs with (annotate writes the labels). If a config with this name and the same shape already exists it is
-    returned with created=false, so calling again is safe; a config of that name with another shape is an error
-    that shows it. Use it before annotate, and to hold the human labels align_judge compares a judge with
-    (a CATEGORICAL config with the judge's labels)."""
+    """Create a human label set; one of the same name and shape is returned as it is."""
     state = app_state(ctx)
     if type == "CATEGORICAL":
         if not labels:
             raise ToolError("labels: a CATEGORICAL config needs its labels, e.g. ['correct', 'incorrect']")
         if minimum_score is not None or maximum_score is not None:
             raise ToolError("minimum_score / maximum_score: only CONTINUOUS configs have them; drop them")
-        values = [LabelArg(label=v) if isinstance(v, str) else v for v in labels]
+        values = (
+            [LabelArg(label=k, score=v) for k, v in labels.items()]
+            if isinstance(labels, dict)
+            else [LabelArg(label=v) for v in labels]
+        )
         names = [v.label for v in values]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
@@ -493,7 +377,7 @@ async def create_annotation_config(
         if given:
             raise ToolError(f"{', '.join(given)}: a FREEFORM config takes none of these; drop them")
         wanted = _Shape("FREEFORM")
-    space_ref = await _space_ref(state, space)
+    space_ref = await _space_ref(state)
 
     def reuse_or_refuse(existing: AnnotationConfig) -> AnnotationConfigResult:
         shape = _Shape.of(existing)
@@ -550,153 +434,94 @@ SESSION_CHUNK = 100
 LOOKUP_CHUNK = 50
 """Record IDs looked up per filter query (``id = 'a' OR id = 'b' ...``)."""
 LOOKUP_PAGE = 500
-SHOWN_IDS = 100
-"""At most this many matched and unmatched IDs are listed in a result."""
+UNMATCHED_ID_CHARS = 4000
+"""Unmatched record IDs are listed up to about this many characters (with the count of all of them)."""
 SPAN_WINDOW = timedelta(days=31)
 SESSION_WINDOW = timedelta(days=7)
 CLOCK_MARGIN = timedelta(minutes=5)
 """Kept off AX's window limit, so a server clock a little behind AX's does not make the window too long."""
 
 
-class AnnotationValueArg(BaseModel):
-    """One annotation of a record."""
+class UnmatchedRecords(BaseModel):
+    """Record IDs that matched nothing, for one reason."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=255, description="The annotation config's name.")
-    label: str | None = Field(default=None, max_length=1000, description="The label (CATEGORICAL configs).")
-    score: float | None = Field(default=None, description="The score (CONTINUOUS configs; optional otherwise).")
-    text: str | None = Field(default=None, max_length=10_000, description="Free text (FREEFORM configs, or a note).")
-
-
-class AnnotationRecordArg(BaseModel):
-    """The annotations of one record: either name/label/score/text, or values for several configs."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(
-        min_length=1,
-        max_length=512,
-        description="The record: a span ID (target spans; a trace's root span ID with granularity TRACE, a "
-        "session.id with SESSION), a dataset example ID (examples) or an experiment run ID (runs).",
-    )
-    name: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=255,
-        description="The annotation config; omit to use the tool's name argument.",
-    )
-    label: str | None = Field(default=None, max_length=1000, description="The label (CATEGORICAL configs).")
-    score: float | None = Field(default=None, description="The score (CONTINUOUS configs; optional otherwise).")
-    text: str | None = Field(default=None, max_length=10_000, description="Free text (FREEFORM configs, or a note).")
-    values: list[AnnotationValueArg] | None = Field(
-        default=None,
-        min_length=1,
-        max_length=50,
-        description="Several annotations of this record at once (instead of name/label/score/text).",
-    )
-
-
-class UnmatchedRecord(BaseModel):
-    """A record ID that matched nothing, and why."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    id: str = Field(description="The record ID given.")
-    reason: str = Field(description="Why it matched nothing.")
+    reason: str = Field(description="Why they matched nothing.")
+    count: int = Field(description="How many record IDs matched nothing for this reason.")
+    ids: list[str] = Field(description="The first of them (all, unless the list is long).")
 
 
 class AnnotateResult(ToolResult):
     """What was annotated, and which record IDs matched nothing."""
 
     target: Literal["spans", "examples", "runs"] = Field(description="What was annotated.")
-    project: Ref | None = Field(default=None, description="The project (target spans).")
-    dataset: Ref | None = Field(default=None, description="The dataset (target examples).")
-    experiment: Ref | None = Field(default=None, description="The experiment (target runs).")
-    granularity: str | None = Field(default=None, description="SPAN, TRACE or SESSION (target spans).")
+    project: Ref | None = Field(default=None, description="The project (spans).")
+    dataset: Ref | None = Field(default=None, description="The dataset (examples).")
+    experiment: Ref | None = Field(default=None, description="The experiment (runs).")
+    granularity: str | None = Field(default=None, description="SPAN, TRACE or SESSION (spans).")
     window: TimeWindow | None = Field(default=None, description="The window spans were looked up in (spans).")
-    annotation_configs: list[Ref] = Field(description="The annotation configs written.")
-    records: int = Field(description="How many distinct record IDs were given.")
-    matched: int = Field(description="How many of them were found and annotated.")
-    annotations_written: int = Field(description="How many annotation values were written (upserted).")
-    matched_ids: list[str] = Field(description=f"The matched record IDs (at most {SHOWN_IDS} listed).")
+    annotation_config: Ref = Field(description="The annotation config written.")
+    records: int = Field(description="How many record IDs were given.")
+    matched: int = Field(description="How many of them were found and annotated (upserted).")
     unmatched_count: int = Field(description="How many record IDs matched nothing (none of these were written).")
-    unmatched: list[UnmatchedRecord] = Field(description=f"The unmatched IDs and why (at most {SHOWN_IDS} listed).")
+    unmatched: list[UnmatchedRecords] = Field(description="The unmatched IDs, by reason.")
     note: str | None = Field(default=None, description="What happened and what to do next.")
 
-
-@dataclass
-class _Batch:
-    """The records of one call, grouped by ID: ``{record_id: {config name: values}}`` in input order."""
-
-    records: dict[str, dict[str, dict[str, Any]]]
-    where: dict[tuple[str, str], int]
-
-    def bodies(self, ids: Sequence[str]) -> list[dict[str, Any]]:
-        return [
-            {"record_id": record_id, "values": [{"name": n, **v} for n, v in self.records[record_id].items()]}
-            for record_id in ids
-        ]
+    def summary_line(self) -> tuple[str, str | None]:
+        """How many records of what were annotated, and how many IDs matched nothing."""
+        owner = self.project or self.dataset or self.experiment
+        kind = {"spans": "project", "examples": "dataset", "runs": "experiment"}[self.target]
+        line = (
+            f"Annotated {self.matched:,} of {self.records:,} {self.target} of {kind} '{owner.name if owner else ''}' "
+            f"with '{self.annotation_config.name}'"
+        )
+        if self.unmatched_count:
+            line += f"; {self.unmatched_count:,} IDs matched nothing and were not written (see unmatched)"
+        return line + ".", "note"
 
 
-def _batch(records: Sequence[AnnotationRecordArg], default_name: str | None) -> _Batch:
-    grouped: dict[str, dict[str, dict[str, Any]]] = {}
-    where: dict[tuple[str, str], int] = {}
-    for index, record in enumerate(records):
-        flat = any(v is not None for v in (record.name, record.label, record.score, record.text))
-        if record.values is not None and flat:
-            raise ToolError(
-                f"records[{index}]: give either values or name/label/score/text, not both (record {record.id!r})"
-            )
-        entries = record.values or [
-            AnnotationValueArg.model_construct(
-                name=record.name or default_name or "", label=record.label, score=record.score, text=record.text
-            )
-        ]
-        for entry in entries:
-            if not entry.name:
-                raise ToolError(
-                    f"records[{index}]: no annotation config named; give name in the record or the tool's name argument"
-                )
-            value = {
-                k: v for k, v in (("label", entry.label), ("score", entry.score), ("text", entry.text)) if v is not None
-            }
-            if not value:
-                raise ToolError(f"records[{index}]: give a label, a score or text for annotation '{entry.name}'")
-            record_id = record.id.strip()
-            if (record_id, entry.name) in where:
-                raise ToolError(
-                    f"records[{index}]: record {record_id!r} already has an annotation '{entry.name}' "
-                    f"(records[{where[(record_id, entry.name)]}]); give each record and config once"
-                )
-            where[(record_id, entry.name)] = index
-            grouped.setdefault(record_id, {})[entry.name] = value
-    return _Batch(grouped, where)
+def _annotation_values(
+    records: Mapping[str, str | float], notes: Mapping[str, str] | None, config: AnnotationConfig
+) -> dict[str, dict[str, Any]]:
+    """``{record ID: values}`` for ``config``: a CATEGORICAL record's value is one of its labels, a CONTINUOUS
+    one's a score in its range, a FREEFORM one's its text; a note is the text kept with a label or score.
 
-
-def _check_values(batch: _Batch, configs: dict[str, AnnotationConfig]) -> None:
-    """Every value fits its config: a CATEGORICAL label is one of its labels, a CONTINUOUS score is in range,
-    a FREEFORM annotation has text."""
-    for (record_id, name), index in batch.where.items():
-        value = batch.records[record_id][name]
-        config = configs[name]
-        at = f"records[{index}] (record {record_id!r}, annotation '{name}')"
+    Raises:
+        ToolError: naming the record whose value does not fit, or a note for no record.
+    """
+    name = config.name
+    allowed = [v.label for v in config.values or []]
+    low, high = config.minimum_score, config.maximum_score
+    values: dict[str, dict[str, Any]] = {}
+    for given_id, given in records.items():
+        record_id = given_id.strip()
+        at = f"records[{given_id!r}]"
+        if not record_id or record_id in values:
+            raise ToolError(f"{at}: each record ID must be given once and not be empty")
         if config.type == "CATEGORICAL":
-            allowed = [v.label for v in config.values or []]
-            if "label" not in value:
+            if not isinstance(given, str):
                 raise ToolError(f"{at}: '{name}' is CATEGORICAL; give a label: one of {', '.join(allowed)}")
-            if value["label"] not in allowed:
-                raise ToolError(
-                    f"{at}: label {value['label']!r} is not a label of '{name}'; use one of {', '.join(allowed)}"
-                )
+            if given not in allowed:
+                raise ToolError(f"{at}: label {given!r} is not a label of '{name}'; use one of {', '.join(allowed)}")
+            values[record_id] = {"label": given}
         elif config.type == "CONTINUOUS":
-            low, high = config.minimum_score, config.maximum_score
-            if "score" not in value:
+            if isinstance(given, str):
                 raise ToolError(f"{at}: '{name}' is CONTINUOUS; give a score between {low:g} and {high:g}")
-            if low is not None and high is not None and not low <= value["score"] <= high:
-                raise ToolError(f"{at}: score {value['score']:g} is outside '{name}' ({low:g} to {high:g})")
-        elif "text" not in value:
-            raise ToolError(f"{at}: '{name}' is FREEFORM; give text")
+            if low is not None and high is not None and not low <= given <= high:
+                raise ToolError(f"{at}: score {given:g} is outside '{name}' ({low:g} to {high:g})")
+            values[record_id] = {"score": float(given)}
+        else:
+            if not isinstance(given, str) or not given.strip():
+                raise ToolError(f"{at}: '{name}' is FREEFORM; give its text")
+            values[record_id] = {"text": given}
+    for given_id, note in (notes or {}).items():
+        if config.type == "FREEFORM":
+            raise ToolError(f"notes: '{name}' is FREEFORM; its text goes in records, drop notes")
+        if given_id.strip() not in values:
+            raise ToolError(f"notes[{given_id!r}]: no such record in records; a note goes with a record's value")
+        values[given_id.strip()]["text"] = note
+    return values
 
 
 def _quoted(value: str) -> str:
@@ -778,110 +603,86 @@ async def _runs_found(state: AppState, experiment_id: str, ids: Sequence[str]) -
 
 
 def _span_window(
-    state: AppState, granularity: str, start_time: str | None, end_time: str | None
+    state: AppState, granularity: str, start_time: str | None
 ) -> tuple[datetime, datetime | None, TimeWindow]:
-    """The look-up and write window of span annotations: AX's default (the last 31 days, 7 for SESSION, ending
-    now), or the one given, checked against AX's limits."""
+    """The look-up and write window of span annotations: AX's longest (31 days, 7 for SESSION) ending now, or
+    that long from ``start_time`` (ending now at the latest). ``None`` as the end means now."""
     now = state.clock()
     limit = SESSION_WINDOW if granularity == "SESSION" else SPAN_WINDOW
-    end = parse_time(end_time, "end_time", now=now) if end_time else None
-    if end is not None and end > now:
-        raise ToolError("end_time: it is in the future; spans can be annotated up to now")
-    start = parse_time(start_time, "start_time", now=now) if start_time else (end or now) - limit + CLOCK_MARGIN
-    if start >= (end or now):
-        raise ToolError("start_time: it must be before end_time (or before now)")
-    if (end or now) - start > limit:
-        raise ToolError(
-            f"start_time: the window may span at most {limit.days} days for granularity {granularity}; annotate "
-            "older spans in several calls, each with its own start_time and end_time"
-        )
+    if start_time is None:
+        return _shown(now - limit + CLOCK_MARGIN, None, now)
+    start = parse_time(start_time, "start_time", now=now)
+    if start >= now:
+        raise ToolError("start_time: it must be in the past; spans can be annotated up to now")
+    last = start + limit - CLOCK_MARGIN
+    return _shown(start, last if last < now else None, now)
+
+
+def _shown(start: datetime, end: datetime | None, now: datetime) -> tuple[datetime, datetime | None, TimeWindow]:
     shown = TimeWindow(
         start=start.isoformat().replace("+00:00", "Z"), end=(end or now).isoformat().replace("+00:00", "Z")
     )
     return start, end, shown
 
 
+def _grouped(unmatched: dict[str, str]) -> list[UnmatchedRecords]:
+    """The unmatched IDs by reason, listed up to ``UNMATCHED_ID_CHARS`` in all."""
+    groups: dict[str, UnmatchedRecords] = {}
+    room = UNMATCHED_ID_CHARS
+    for record_id, reason in unmatched.items():
+        group = groups.setdefault(reason, UnmatchedRecords(reason=reason, count=0, ids=[]))
+        group.count += 1
+        if room >= len(record_id) + 3:
+            group.ids.append(record_id)
+            room -= len(record_id) + 3
+    return list(groups.values())
+
+
 @tool_errors
 async def annotate(
     ctx: ToolContext,
-    target: Annotated[
-        Literal["spans", "examples", "runs"],
-        Field(
-            description="spans (of a project: give project), examples (of a dataset: give dataset) or runs (of "
-            "an experiment: give experiment)."
-        ),
-    ],
+    name: Annotated[str, Field(min_length=1, max_length=255, description="The annotation config.")],
     records: Annotated[
-        list[AnnotationRecordArg],
+        dict[str, str | float],
         Field(
             min_length=1,
             max_length=10_000,
-            description="The annotations: [{'id': <record ID>, 'label': 'correct'}] with name= set once, or "
-            "[{'id': ..., 'name': 'correctness', 'label': 'correct', 'text': 'matches the source'}], or "
-            "[{'id': ..., 'values': [{'name': 'correctness', 'label': 'correct'}, {'name': 'notes', 'text': ...}]}].",
+            description="ID → label, score or text.",
         ),
     ],
-    name: Annotated[
-        str | None,
-        Field(
-            min_length=1,
-            max_length=255,
-            description="The annotation config for records that name none (create_annotation_config makes one).",
-        ),
-    ] = None,
-    project: Annotated[
-        str | None,
-        Field(min_length=1, max_length=512, description="target spans: the project, by exact name or ID."),
-    ] = None,
+    notes: Annotated[dict[str, str] | None, Field(min_length=1, max_length=10_000, description="ID → reason.")] = None,
+    project: Annotated[str | None, Field(min_length=1, max_length=512, description="Annotate its spans.")] = None,
     dataset: Annotated[
         str | None,
-        Field(
-            min_length=1,
-            max_length=512,
-            description="target examples: the dataset, by exact name or ID (target runs: narrows the experiment "
-            "name to this dataset).",
-        ),
+        Field(min_length=1, max_length=512, description="Annotate its examples."),
     ] = None,
-    experiment: Annotated[
-        str | None,
-        Field(min_length=1, max_length=512, description="target runs: the experiment, by exact name or ID."),
-    ] = None,
+    experiment: Annotated[str | None, Field(min_length=1, max_length=512, description="Annotate its runs.")] = None,
     granularity: Annotated[
         Literal["SPAN", "TRACE", "SESSION"],
-        Field(
-            description="target spans: SPAN (record IDs are span IDs), TRACE (root span IDs; the annotation is "
-            "on the trace) or SESSION (record IDs are session.id values; at most 7 days back)."
-        ),
+        Field(description="TRACE: root span IDs; SESSION: session IDs."),
     ] = "SPAN",
-    start_time: StartTime = None,
-    end_time: EndTime = None,
-    on_unmatched: Annotated[
-        Literal["skip", "fail"],
-        Field(
-            description="skip: write the records found and report the others; fail: write nothing if any record "
-            "ID matches nothing."
-        ),
-    ] = "skip",
-    space: SpaceArg = None,
+    start_time: Annotated[
+        str | None,
+        Field(min_length=1, max_length=64, description="Default -31d (31-day window)."),
+    ] = None,
 ) -> AnnotateResult:
-    """Write human annotations (labels, scores, free text) on spans, dataset examples or experiment runs, by
-    record ID, under annotation configs that must already exist (create_annotation_config). Every record ID is
-    looked up first: the ones found are written (an upsert: a value given replaces the stored one) and the
-    others are reported in unmatched with the reason, the same for every target, so nothing is silently
-    dropped; on_unmatched='fail' writes nothing when any is unmatched. Spans are looked up in a window (default:
-    the last 31 days, 7 for SESSION). Labels are checked against the config (a CATEGORICAL label must be one of
-    its labels). Large batches are written in chunks, with progress. Use it to record human judgments, e.g. the
-    labels align_judge compares a judge with."""
+    """Write human labels on spans, examples or runs; IDs that match nothing are reported."""
     state = app_state(ctx)
-    needed = {"spans": ("project", project), "examples": ("dataset", dataset), "runs": ("experiment", experiment)}
-    argument, given = needed[target]
-    if given is None:
-        raise ToolError(f"{argument}: target {target} needs {argument}= (its exact name or ID)")
-    if target != "spans" and (start_time is not None or end_time is not None or granularity != "SPAN"):
-        raise ToolError("start_time / end_time / granularity: only target spans takes them; drop them")
-    batch = _batch(records, name)
-    ids = list(batch.records)
-    space_id = space if space is not None else (await state.require_space()).id
+    target: Literal["spans", "examples", "runs"]
+    if project is not None and dataset is None and experiment is None:
+        target, argument, given = "spans", "project", project
+    elif experiment is not None and project is None:
+        target, argument, given = "runs", "experiment", experiment
+    elif dataset is not None and project is None:
+        target, argument, given = "examples", "dataset", dataset
+    else:
+        raise ToolError(
+            "project, dataset, experiment: give the project (its spans), the dataset (its examples) or the "
+            "experiment (its runs; add dataset= when its name is not unique)"
+        )
+    if target != "spans" and (start_time is not None or granularity != "SPAN"):
+        raise ToolError("start_time / granularity: only spans (project=) take them; drop them")
+    space_id = (await state.require_space()).id
     client = state.client
     result: dict[str, Any] = {"target": target}
     window: tuple[datetime, datetime | None] | None = None
@@ -891,7 +692,7 @@ async def annotate(
         owner_space = found_project.space_id
         result["project"] = Ref(id=found_project.id, name=found_project.name)
         result["granularity"] = granularity
-        start, end, shown_window = _span_window(state, granularity, start_time, end_time)
+        start, end, shown_window = _span_window(state, granularity, start_time)
         window = (start, end)
         result["window"] = shown_window
     elif target == "examples":
@@ -903,17 +704,14 @@ async def annotate(
         owner_space = found_experiment.space_id
         result["experiment"] = Ref(id=found_experiment.id, name=found_experiment.name)
 
-    configs: dict[str, AnnotationConfig] = {}
-    for config_name in dict.fromkeys(n for names in batch.records.values() for n in names):
-        config = await _existing_config(state, config_name, owner_space)
-        if config is None:
-            raise ToolError(
-                f"name: no annotation config named {config_name!r} in the {argument}'s space — create it first "
-                f"with create_annotation_config(name={config_name!r}, type=...), or check the name with "
-                "find(kind='annotation_config')"
-            )
-        configs[config_name] = config
-    _check_values(batch, configs)
+    config = await _existing_config(state, name, owner_space)
+    if config is None:
+        raise ToolError(
+            f"name: no annotation config named {name!r} in the {argument}'s space — create it first with "
+            f"create_annotation_config(name={name!r}, type=...), or check the name with find(kind='annotation_config')"
+        )
+    values = _annotation_values(records, notes, config)
+    ids = list(values)
 
     await ctx.report_progress(0, len(ids), "looking up record IDs")
     if target == "spans":
@@ -927,23 +725,20 @@ async def annotate(
         found = await _runs_found(state, found_experiment.id, ids)
         unmatched = {i: "the experiment has no run with this ID" for i in ids if i not in found}
     matched = [i for i in ids if i not in unmatched]
-    listed = [UnmatchedRecord(id=i, reason=r) for i, r in list(unmatched.items())[:SHOWN_IDS]]
-    if unmatched and (on_unmatched == "fail" or not matched):
-        some = "; ".join(f"{u.id!r} ({u.reason})" for u in listed[:20])
+    if unmatched and not matched:
+        some = "; ".join(f"{i!r} ({reason})" for i, reason in list(unmatched.items())[:20])
         more = f" and {len(unmatched) - 20} more" if len(unmatched) > 20 else ""
         where = f" between {result['window'].start} and {result['window'].end}" if target == "spans" else ""
         raise ToolError(
             f"records: {len(unmatched)} of {len(ids)} record IDs match nothing{where}: {some}{more}; nothing was "
             "written. Check the IDs"
-            + (" (search_spans lists span IDs) or widen the window with start_time" if target == "spans" else "")
-            + (", or pass on_unmatched='skip' to write the others" if matched else "")
+            + (" (search_spans lists span IDs) or move the window with start_time" if target == "spans" else "")
         )
 
     chunk_size = SESSION_CHUNK if granularity == "SESSION" else ANNOTATE_CHUNK
-    written = 0
     done = 0
     for chunk in _chunks(matched, chunk_size):
-        bodies = batch.bodies(chunk)
+        bodies = [{"record_id": i, "values": [{"name": config.name, **values[i]}]} for i in chunk]
         if target == "spans":
             assert window is not None
             await client.spans.annotate(
@@ -958,7 +753,6 @@ async def annotate(
         else:
             await client.experiments.annotate_runs(found_experiment.id, bodies)
         done += len(chunk)
-        written += sum(len(body["values"]) for body in bodies)
         await ctx.report_progress(done, len(matched), f"annotated {done} of {len(matched)} records")
 
     note = None
@@ -969,13 +763,11 @@ async def annotate(
         )
     return AnnotateResult(
         **result,
-        annotation_configs=[Ref(id=c.id, name=c.name) for c in configs.values()],
+        annotation_config=Ref(id=config.id, name=config.name),
         records=len(ids),
         matched=len(matched),
-        annotations_written=written,
-        matched_ids=matched[:SHOWN_IDS],
         unmatched_count=len(unmatched),
-        unmatched=listed,
+        unmatched=_grouped(unmatched),
         note=note,
     )
 
@@ -983,6 +775,5 @@ async def annotate(
 def register(server: MCPServer[Any]) -> None:
     """Register the setup tools."""
     register_tool(server, create_ai_integration, title="Create an AI integration", kind="create")
-    register_tool(server, list_judge_templates, title="List built-in judge templates", kind="read")
     register_tool(server, create_annotation_config, title="Create an annotation config", kind="ensure")
     register_tool(server, annotate, title="Annotate spans, examples or runs", kind="update")

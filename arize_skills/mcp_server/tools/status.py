@@ -1,4 +1,4 @@
-"""``status`` and ``find``: where the tools are pointed, and what is there.
+"""``status`` and ``find``: where the tools are pointed, and what is there (the built-in judge templates too).
 
 This module is the pattern every tool family follows: module-level async tool functions wrapped with
 ``@tool_errors``, arguments typed with the shared ``Annotated`` aliases, a ``ToolResult`` subclass as the return
@@ -11,24 +11,39 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ...client import AsyncPaginator, Page
 from ...errors import ArizeSkillsError
-from ...models.evaluators import EvaluatorTemplate
-from ..budget import DEFAULT_BUDGET_CHARS, collect, scope_of
+from ...evals.judge import template_variables
+from ...models.evaluators import EvaluatorTemplate, OptimizationDirection
+from ..budget import DEFAULT_BUDGET_CHARS, collect, cut, scope_of
 from ..errors import redact, tool_errors
 from ..state import AppState, app_state
-from ..types import Cursor, Limit, ListResult, NameFilter, Ref, SpaceArg, ToolContext, ToolResult
+from ..types import Cursor, ListResult, NameFilter, Ref, ToolContext, ToolResult
 from . import register_tool
 
-__all__ = ["FindKind", "FindResult", "FindRow", "StatusResult", "find", "register", "status"]
+__all__ = [
+    "FindKind",
+    "FindResult",
+    "FindRow",
+    "JudgeTemplate",
+    "StatusResult",
+    "find",
+    "kind_label",
+    "register",
+    "status",
+]
 
 COUNT_CAP = 1000
 """``status`` counts at most this many resources of each kind (ten pages of a hundred)."""
 
 PAGE_SIZE = 100
 """Backend page size of ``find`` (AX's maximum for resource lists); fixed, so cursors stay valid."""
+ROWS = 50
+"""At most this many rows per ``find`` call (fewer when they would make the answer long)."""
+PROMPT_CHARS = 6000
+"""A judge template's prompt is shown whole up to this many characters (the catalogue's are under 1,000)."""
 
 FindKind = Literal[
     "project",
@@ -71,11 +86,46 @@ class StatusResult(ToolResult):
     version: str = Field(description="The arize-skills version.")
     today: str = Field(description="Today's date (UTC), for time windows.")
 
+    def summary_line(self) -> tuple[str, str | None]:
+        """The backend, the default space and what it holds (or what went wrong)."""
+        head = f"On {self.backend_description}"
+        if self.space is None:
+            return f"{head}; no default space: {self.space_problem or self.problem}", "backend_description"
+        where = f"{head}; default space '{self.space.name}' (id {self.space.id})"
+        if self.counts is None:
+            return f"{where}; it could not be read: {self.problem}", "backend_description"
+        held = ", ".join(
+            f"{c.count}{'' if c.complete else '+'} {kind[:-1] if c.count == 1 else kind}"
+            for kind, c in self.counts.items()
+        )
+        return f"{where}: {held}.", "backend_description"
+
 
 class FindRow(Ref):
     """One resource found: its ID, its name and a short summary."""
 
     about: str | None = Field(default=None, description="A short summary: type, parent, state.")
+
+
+class JudgeTemplate(BaseModel):
+    """A built-in judge template in full."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Pass it to create_judge(template=...).")
+    display_name: str = Field(description="Its display name.")
+    labels: list[str] = Field(description="The labels the judge answers with.")
+    scores: dict[str, float] = Field(description="The score of each label.")
+    variables: list[str] = Field(description="The template variables; each needs a mapping to data.")
+    direction: OptimizationDirection = Field(description="Whether a higher score is better (MAXIMIZE) or not.")
+    granularity: str = Field(description="What it judges: SPAN, TRACE or SESSION.")
+    prompt: str = Field(description="The whole prompt, with its {variable} placeholders.")
+
+
+def kind_label(kind: str, count: int = 1) -> str:
+    """A resource kind in words ("AI integration"), plural unless ``count`` is 1."""
+    words = kind.replace("_", " ").replace("ai integration", "AI integration")
+    return words if count == 1 else f"{words}s"
 
 
 class FindResult(ListResult):
@@ -84,7 +134,23 @@ class FindResult(ListResult):
     kind: FindKind = Field(description="The kind listed.")
     space: Ref | None = Field(description="The space searched (none for spaces and judge templates).")
     items: list[FindRow] = Field(description="The resources found, most relevant order of the backend.")
+    template: JudgeTemplate | None = Field(default=None, description="The judge template named exactly, in full.")
     note: str | None = Field(default=None, description="What to do next when the list is empty or was cut short.")
+
+    def summary_line(self) -> tuple[str, str | None]:
+        """How many were found and where, the template named, or why nothing was found."""
+        if self.template is not None:
+            t = self.template
+            return (
+                f"Judge template '{t.name}': labels {', '.join(t.labels)}; variables {', '.join(t.variables)}; "
+                "its prompt is below.",
+                None,
+            )
+        if not self.items and self.note:
+            return self.note[0].upper() + self.note[1:] + ".", "note"
+        where = f" in space '{self.space.name}'" if self.space else ""
+        more = "; more follow: call again with cursor=next_cursor" if self.has_more else ""
+        return f"{len(self.items)} {kind_label(self.kind, len(self.items))}{where}{more}.", None
 
 
 async def _count(pages: AsyncPaginator[Any]) -> ResourceCount:
@@ -97,23 +163,28 @@ async def _count(pages: AsyncPaginator[Any]) -> ResourceCount:
 
 
 @tool_errors
-async def status(ctx: ToolContext) -> StatusResult:
-    """Show which backend the tools talk to (Arize AX, a local engine URL, or the embedded local engine), the
-    default space (name and ID), whether an API key is set, where each setting came from, and how many projects,
-    datasets, evaluators and tasks the space holds. Use it first in a session, when a name is not found, or when
-    the user asks where their data lives. Read-only; never shows a key."""
+async def status(
+    ctx: ToolContext,
+    space: Annotated[
+        str | None,
+        Field(min_length=1, max_length=255, description="Switch every tool to this space (name or ID)."),
+    ] = None,
+) -> StatusResult:
+    """The backend (Arize AX or local), its default space and what it holds. Call it first."""
     state = app_state(ctx)
     settings = state.settings
     problem: str | None = None
     counts: dict[str, ResourceCount] | None = None
+    if space is not None:
+        await state.use_space(space)
     try:
-        space = await state.require_space()
+        space_info = await state.require_space()
         client = state.client
         counts = {
-            "projects": await _count(client.projects.list(space=space.id, limit=PAGE_SIZE)),
-            "datasets": await _count(client.datasets.list(space=space.id, limit=PAGE_SIZE)),
-            "evaluators": await _count(client.evaluators.list(space=space.id, limit=PAGE_SIZE)),
-            "tasks": await _count(client.tasks.list(space=space.id, limit=PAGE_SIZE)),
+            "projects": await _count(client.projects.list(space=space_info.id, limit=PAGE_SIZE)),
+            "datasets": await _count(client.datasets.list(space=space_info.id, limit=PAGE_SIZE)),
+            "evaluators": await _count(client.evaluators.list(space=space_info.id, limit=PAGE_SIZE)),
+            "tasks": await _count(client.tasks.list(space=space_info.id, limit=PAGE_SIZE)),
         }
     except ArizeSkillsError as exc:
         # Status must still say how things are configured when the backend cannot be read.
@@ -159,10 +230,24 @@ def _about(kind: FindKind, item: Any) -> str | None:
 
 def _template_row(template: EvaluatorTemplate) -> FindRow:
     labels = ", ".join(template.rails)
+    variables = ", ".join(template_variables(template.template))
     return FindRow(
         id=template.column_name,
         name=template.display_name,
-        about=f"labels: {labels}; optimize: {template.direction.lower()}",
+        about=f"labels: {labels}; variables: {variables}; optimize: {template.direction.lower()}",
+    )
+
+
+def _template_detail(template: EvaluatorTemplate) -> JudgeTemplate:
+    return JudgeTemplate(
+        name=template.column_name,
+        display_name=template.display_name,
+        labels=list(template.rails),
+        scores={label: float(score) for label, score in template.classification_choices.items()},
+        variables=template_variables(template.template),
+        direction=template.direction,
+        granularity=template.data_granularity or "SPAN",
+        prompt=cut(template.template, PROMPT_CHARS, "the rest is in the backend's catalogue"),
     )
 
 
@@ -190,31 +275,24 @@ async def find(
     ctx: ToolContext,
     kind: Annotated[
         FindKind,
-        Field(
-            description="What to list: project, dataset, experiment, evaluator (judges and code evaluators), task, "
-            "ai_integration, annotation_config, space, or judge_template (the built-in judge catalogue)."
-        ),
+        Field(description="judge_template: built-in judges."),
     ],
     name: NameFilter = None,
-    space: SpaceArg = None,
-    limit: Limit = 20,
     cursor: Cursor = None,
 ) -> FindResult:
-    """List resources of one kind by name, with their IDs: projects, datasets, experiments, evaluators, tasks,
-    AI integrations, annotation configs, spaces or built-in judge templates. Use it to learn the exact name or ID
-    to pass to another tool, to check whether something exists before creating it, or when a tool says a name
-    was not found. Spaces and judge templates are not inside a space (space= does not apply to them). Rows are
-    compact; page on with cursor=next_cursor. Read-only."""
+    """List resources of a kind, with IDs; a judge_template named exactly shows its prompt."""
     state = app_state(ctx)
     space_ref: Ref | None = None
     fetch: Callable[[str | None], Awaitable[Page[Any]]]
+    detail: JudgeTemplate | None = None
     if kind == "judge_template":
-        wanted = (name or "").lower()
-        templates = [
-            t
-            for t in await state.client.evaluators.list_templates()
-            if wanted in t.display_name.lower() or wanted in t.column_name.lower()
+        wanted = (name or "").strip().lower()
+        catalogue = await state.client.evaluators.list_templates()
+        exact = [t for t in catalogue if wanted in (t.column_name.lower(), t.display_name.lower())]
+        templates = exact[:1] or [
+            t for t in catalogue if wanted in t.display_name.lower() or wanted in t.column_name.lower()
         ]
+        detail = _template_detail(exact[0]) if exact else None
 
         async def all_templates(_: str | None) -> Page[Any]:
             return Page(list(templates), False, None)
@@ -223,12 +301,8 @@ async def find(
     else:
         space_id: str | None = None
         if kind != "space":
-            if space is None:
-                default = await state.require_space()
-                space_ref = Ref(id=default.id, name=default.name)
-            else:
-                found = await state.client.spaces.get(space)
-                space_ref = Ref(id=found.id, name=found.name)
+            default = await state.require_space()
+            space_ref = Ref(id=default.id, name=default.name)
             space_id = space_ref.id
         fetch = _lister(state, kind, space_id, name).page
 
@@ -238,16 +312,14 @@ async def find(
         return FindRow(id=item.id, name=item.name, about=_about(kind, item))
 
     scope = scope_of("find", kind, name, space_ref.id if space_ref else None)
-    collected = await collect(
-        fetch, scope=scope, cursor=cursor, limit=limit, row=row, budget_chars=DEFAULT_BUDGET_CHARS
-    )
+    collected = await collect(fetch, scope=scope, cursor=cursor, limit=ROWS, row=row, budget_chars=DEFAULT_BUDGET_CHARS)
     note = None
     if not collected.rows and cursor is None:
         where = f" in space '{space_ref.name}'" if space_ref else ""
         note = (
-            f"no {kind.replace('_', ' ')} matches{where}"
+            f"no {kind_label(kind)} matches{where}"
             + (f" (name containing {name!r}); try a shorter part of the name" if name else "")
-            + ("" if kind in ("space", "judge_template") else "; pass space= to search another space")
+            + ("" if kind in ("space", "judge_template") else "; status(space=...) switches to another space")
         )
     elif collected.stopped_for_budget:
         note = "stopped early to keep the answer short; call again with cursor=next_cursor for more"
@@ -255,6 +327,7 @@ async def find(
         kind=kind,
         space=space_ref,
         items=collected.rows,
+        template=detail,
         has_more=collected.has_more,
         next_cursor=collected.next_cursor,
         note=note,

@@ -28,7 +28,7 @@ from ...models.spans import Span
 from ..budget import DEFAULT_BUDGET_CHARS, Position, collect, compact, cut, decode_cursor, encode_cursor, scope_of
 from ..errors import tool_errors
 from ..state import AppState, app_state
-from ..types import Cursor, EndTime, Limit, ListResult, ProjectRef, Ref, SpaceArg, StartTime, ToolContext, parse_time
+from ..types import Cursor, EndTime, Limit, ListResult, ProjectRef, Ref, StartTime, ToolContext, parse_time
 from . import register_tool
 
 __all__ = [
@@ -85,25 +85,11 @@ _FILTER_REFERENCE = re.compile(
 _SPAN_KINDS = "LLM, CHAIN, RETRIEVER, EMBEDDING, AGENT, TOOL, RERANKER, GUARDRAIL, EVALUATOR, PROMPT"
 
 FILTER_HELP = (
-    "AX span filter, SQL-like: strings in single quotes; =, !=, <, <=, >, >=, AND, OR, parentheses. Columns: "
-    "span_kind (" + _SPAN_KINDS + "), name, status_code ('OK', 'ERROR', 'UNSET'), status_message, latency_ms, "
-    "start_time, parent_id, context.trace_id, context.span_id, attributes.<OpenInference key> "
-    "(attributes.llm.model_name, attributes.input.value, attributes.session.id, attributes.user.id, "
-    "attributes.llm.token_count.total), metadata.<key>, eval.<name>.label|score|explanation, "
-    "annotation.<name>.label|score|text. Examples: \"span_kind = 'LLM' AND latency_ms > 2000\"; "
-    "\"status_code = 'ERROR'\"; \"eval.hallucination.label = 'hallucinated'\"; "
-    "\"attributes.llm.model_name = 'gpt-4o' AND eval.correctness.score < 0.5\"; "
-    "\"annotation.quality.label = 'bad'\". Omit to list every span of the window."
+    "SQL-like: \"span_kind = 'LLM' AND latency_ms > 2000\"; also status_code, name, eval.<name>.label|score, "
+    "annotation.<name>.label, attributes.<key>, metadata.<key>."
 )
 
-FIELDS_HELP = (
-    "What each row shows besides the span's identity, status, start time and latency. Default: "
-    "['input', 'output', 'evals']. Items: 'input' / 'output' (attributes.input.value / output.value, cut short), "
-    "'evals' (every evaluation: label, score, explanation) or 'eval.<name>', 'annotations' or "
-    "'annotation.<name>', 'attributes.<path>' (any attribute, e.g. 'attributes.llm.model_name', "
-    "'attributes.llm.token_count.total', 'attributes.llm.input_messages', 'attributes.retrieval.documents'), "
-    "'metadata.<key>', 'attributes' (every attribute, each value cut short), 'events'."
-)
+FIELDS_HELP = "Default ['input', 'output', 'evals']; also 'annotations', 'attributes', 'attributes.<path>', 'events'."
 
 
 # --- rows --------------------------------------------------------------------------------------------------------
@@ -205,6 +191,16 @@ class SearchSpansResult(ListResult):
     )
     note: str | None = Field(default=None, description="What happened and what to do next.")
 
+    def summary_line(self) -> tuple[str, str | None]:
+        """How many spans were found where, or why none were."""
+        where = f"{self.project.name} from {self.window.start} to {self.window.end}"
+        if self.no_match is not None:
+            why = f" {self.no_match.hints[0]}" if self.no_match.hints else ""
+            return f"No span matches in {where} ({self.no_match.spans_in_window} spans without the filter).{why}", None
+        more = "; more: cursor=next_cursor" if self.has_more else ""
+        note = f" {self.note}" if self.note else ""
+        return f"{len(self.items)} spans of {where}{more}.{note}", "note"
+
 
 class GetTraceResult(ListResult):
     """The spans of one trace as a tree (parents before children, siblings by start time)."""
@@ -222,6 +218,13 @@ class GetTraceResult(ListResult):
     budget_chars: int = Field(description="The character budget of this answer: spans stop once it is reached.")
     items: list[TraceSpanRow] = Field(description="The spans in tree order (page on with next_cursor).")
     note: str | None = Field(default=None, description="What happened and what to do next.")
+
+    def summary_line(self) -> tuple[str, str | None]:
+        """The trace's size, errors and duration, and whether more spans follow."""
+        took = f", {self.duration_ms:,.0f} ms" if self.duration_ms is not None else ""
+        more = f"; showing {len(self.items)}, more: cursor=next_cursor" if self.has_more else ""
+        note = f" {self.note}" if self.note else ""
+        return f"Trace {self.trace_id}: {self.span_count} spans, {self.error_count} errors{took}{more}.{note}", "note"
 
 
 # --- field selection ---------------------------------------------------------------------------------------------
@@ -447,9 +450,8 @@ def _window(
     return start, end
 
 
-async def _project(state: AppState, project: str, space: str | None) -> Ref:
-    space_id = space if space is not None else (await state.require_space()).id
-    found = await state.client.projects.get(project, space=space_id)
+async def _project(state: AppState, project: str) -> Ref:
+    found = await state.client.projects.get(project, space=(await state.require_space()).id)
     return Ref(id=found.id, name=found.name)
 
 
@@ -560,23 +562,16 @@ async def search_spans(
     fields: Annotated[list[str] | None, Field(min_length=1, max_length=50, description=FIELDS_HELP)] = None,
     limit: Limit = 20,
     cursor: Cursor = None,
-    space: SpaceArg = None,
 ) -> SearchSpansResult:
-    """Search a tracing project's spans, newest first, in a time window (default: the last 7 days) with an
-    optional AX filter. Rows are compact: name, kind, status, latency, trace and span IDs, input and output cut
-    to 300 characters, and evaluations; pick other attribute, eval or annotation paths with fields. An answer
-    stays within about 20,000 characters (fewer rows than limit when spans are large): page on with
-    cursor=next_cursor; a cut value's marker names the get_trace call that returns it whole. When nothing
-    matches, no_match says how many spans the window holds without the filter, which referenced eval or
-    attribute no span has, and when the latest span is. Use it to look at real data before writing a filter,
-    a judge's mappings or a dataset, to find failing or slow spans, or to check evaluation results. Read-only."""
+    """Search a project's spans (newest first, last 7 days by default); read real spans before writing filters,
+    mappings or datasets."""
     state = app_state(ctx)
     if filter is not None and not filter.strip():
         raise ToolError("filter: it is blank; omit filter to list every span of the window")
     selection, shown_fields = parse_fields(fields)
     frozen, inner = _unwrap_cursor(cursor)
     window = frozen or _window(state, start_time, end_time, SEARCH_WINDOW)
-    project_ref = await _project(state, project, space)
+    project_ref = await _project(state, project)
     listing = state.client.spans.list(
         project_ref.id,
         start_time=window[0],
@@ -660,40 +655,30 @@ async def get_trace(
     project: ProjectRef,
     trace_id: Annotated[
         str,
-        Field(min_length=1, max_length=128, description="The trace's ID (hex), e.g. from search_spans rows."),
+        Field(min_length=1, max_length=128, description="From search_spans rows."),
     ],
     span_id: Annotated[
         str | None,
         Field(
             min_length=1,
             max_length=128,
-            description="Show only this span of the trace (with full=true: its whole values). Omit for all spans.",
+            description="Only this span.",
         ),
     ] = None,
     full: Annotated[
         bool,
-        Field(
-            description=f"true: whole values (each up to {FULL_VALUE_CHARS:,} characters) and every attribute; "
-            "false: compact rows with input and output cut short."
-        ),
+        Field(description="Whole values and every attribute."),
     ] = False,
     start_time: StartTime = None,
-    end_time: EndTime = None,
     cursor: Cursor = None,
-    space: SpaceArg = None,
 ) -> GetTraceResult:
-    """Show one trace of a project as a tree: its spans parents first (depth 0 = root), each with name, kind,
-    status, latency, input and output and evaluations, plus the trace's duration and error count. Spans are
-    looked up in a window (default: the last 30 days; pass start_time for older traces). Compact by default;
-    full=true gives whole values and every attribute (use span_id= to get one span whole). An answer stays
-    within about 20,000 characters (always at least one span): page on with cursor=next_cursor. Use it to debug
-    a failing or slow request, or to read a value search_spans cut short. Read-only."""
+    """Show a trace as a span tree with inputs, outputs and evals (last 30 days unless start_time)."""
     state = app_state(ctx)
     trace = _check_id(trace_id, "trace_id")
     only = _check_id(span_id, "span_id") if span_id is not None else None
     frozen, inner = _unwrap_cursor(cursor)
-    window = frozen or _window(state, start_time, end_time, TRACE_WINDOW)
-    project_ref = await _project(state, project, space)
+    window = frozen or _window(state, start_time, None, TRACE_WINDOW)
+    project_ref = await _project(state, project)
     listing = state.client.spans.list(
         project_ref.id,
         start_time=window[0],
@@ -738,7 +723,7 @@ async def get_trace(
         )
         return TraceSpanRow(depth=depth, **_span_fields(span, selection, style, how))
 
-    scope = scope_of("get_trace", project_ref.id, trace, only, full, start_time, end_time)
+    scope = scope_of("get_trace", project_ref.id, trace, only, full, start_time)
     position = decode_cursor(scope, inner)
     rows: list[TraceSpanRow] = []
     used = 0
