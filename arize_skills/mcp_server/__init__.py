@@ -20,26 +20,28 @@ with ``_`` is registered, in name order). Follow ``tools/status.py``::
     from ..budget import collect, compact, cut, scope_of
     from ..errors import tool_errors
     from ..state import app_state
-    from ..types import Cursor, Limit, ListResult, ProjectRef, Ref, SpaceArg, ToolContext, ToolResult
+    from ..types import Cursor, Limit, ListResult, ProjectRef, Ref, ToolContext, ToolResult
     from . import register_tool
 
 
     class ThingResult(ToolResult):
         project: Ref = Field(description="The project, by name and ID.")
-        ...
+        count: int = Field(description="How many things were done.")
+
+        def summary_line(self) -> tuple[str, str | None]:
+            return f"Did {self.count} things on project '{self.project.name}'.", None
 
 
     @tool_errors
     async def do_thing(
         ctx: ToolContext,
         project: ProjectRef,
-        how_many: Annotated[int, Field(ge=1, le=500, description="What it is, its unit and bounds.")] = 10,
-        space: SpaceArg = None,
+        how_many: Annotated[int, Field(ge=1, le=500, description="Unit, bounds, default: what the name omits.")] = 10,
     ) -> ThingResult:
-        \"\"\"What the tool does, then WHEN to use it (and when to use another tool instead).\"\"\"
+        \"\"\"What the tool does and when to use it, in one or two sentences (the skills carry the how-to).\"\"\"
         state = app_state(ctx)                      # .client, .settings, .engine, .require_space(), .clock
-        found = await state.client.projects.get(project, space=space)
-        return ThingResult(project=Ref(id=found.id, name=found.name), ...)
+        found = await state.client.projects.get(project)     # names resolve in the default space
+        return ThingResult(project=Ref(id=found.id, name=found.name), count=how_many)
 
 
     def register(server: MCPServer[Any]) -> None:
@@ -48,13 +50,20 @@ with ``_`` is registered, in name order). Follow ``tools/status.py``::
 Rules every tool keeps:
 
 - **Functions at module level** (annotations are resolved from module globals), ``async``, wrapped with
-  ``@tool_errors`` and registered with ``register_tool`` (docstring = description; structured output forced).
-- **Arguments** use the aliases of ``types.py`` (``ProjectRef``, ``DatasetRef``, ``SpaceArg``, ``Limit``,
-  ``Cursor``, ``StartTime``/``EndTime`` + ``parse_time``, ``Confirm``...) or ``Annotated[T, Field(description=...,
-  bounds)]``; ``Literal[...]`` for enums. Every argument has a description.
-- **Results** subclass ``ToolResult`` (lists: ``ListResult`` with ``items``); every resource appears as a ``Ref``
-  (name and ID). Build list rows with ``budget.compact``/``budget.cut`` and page with ``budget.collect`` (character
-  budget, ``has_more``/``next_cursor``); a cut string's marker names the call that returns it whole.
+  ``@tool_errors`` and registered with ``register_tool`` (docstring = description; structured output forced;
+  the published schemas are compacted by ``surface.py`` and the arguments checked by ``arguments.py``).
+- **Budget**: the whole surface has at most 24 tools and 16,000 model-visible characters
+  (``tests/mcp_server/test_surface.py``; ``python benchmarks/tool_surface.py --per-tool``): add an argument to an
+  existing tool before adding a tool, and describe only what a name does not say.
+- **Arguments** use the aliases of ``types.py`` (``ProjectRef``, ``DatasetRef``, ``Limit``, ``Cursor``,
+  ``StartTime``/``EndTime`` + ``parse_time``, ``Confirm``...) or ``Annotated[T, Field(description=..., bounds)]``;
+  ``Literal[...]`` for enums (any case or separator is accepted). Every argument has a description. Tools take no
+  ``space``: names resolve in the default space, which ``status(space=...)`` switches; IDs work anywhere.
+- **Results** subclass ``ToolResult`` (lists: ``ListResult`` with ``items``) and override ``summary_line()``: the
+  model reads that line, then the result as compact JSON; no result's text passes 8,000 characters. Every
+  resource appears as a ``Ref`` (name and ID). Build list rows with ``budget.compact``/``budget.cut`` and page
+  with ``budget.collect`` (character budget, ``has_more``/``next_cursor``); a cut string's marker names the call
+  that returns it whole.
 - **Errors**: raise nothing special: exceptions of ``arize_skills.errors`` (and ``ValueError`` from argument
   checks) become actionable ``ToolError``s in ``errors.py``. Raise ``ToolError`` yourself for a rule the tool
   checks ("the labels ... do not appear in the prompt: ..."), naming the argument and the fix. Any other

@@ -76,6 +76,8 @@ class AppState:
         space_problem: why no default space is set (shown by ``status`` and in errors), else ``None``.
         secrets: values no tool message may contain (the API key, the HTTP bearer token).
         clock: the current time (tests pass a fixed one).
+        key_envs: AI integration ID → the environment variable its key was read from when this server created it
+            (``create_ai_integration(api_key_env=...)``), so a preview can read the key again; names only.
     """
 
     settings: Settings
@@ -87,6 +89,7 @@ class AppState:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     clock: Callable[[], datetime] = utcnow
     version: str = __version__
+    key_envs: dict[str, str] = field(default_factory=dict[str, str])
 
     async def require_space(self) -> SpaceInfo:
         """The default space, resolving it again if it could not be resolved at start.

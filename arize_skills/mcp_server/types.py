@@ -1,7 +1,7 @@
 """Shared argument types, result base models and annotation presets of the MCP tools.
 
 Arguments: use these ``Annotated`` aliases so every tool describes and constrains the same thing the same way
-(defaults go at the parameter: ``space: SpaceArg = None``, ``limit: Limit = 20``). Names or IDs are accepted
+(defaults go at the parameter: ``cursor: Cursor = None``, ``limit: Limit = 20``). Names or IDs are accepted
 everywhere a resource is named.
 
 Results: every tool returns a ``ToolResult`` subclass (a pydantic model, so the SDK publishes its output
@@ -40,7 +40,6 @@ __all__ = [
     "NameFilter",
     "ProjectRef",
     "Ref",
-    "SpaceArg",
     "StartTime",
     "TaskRef",
     "TaskRunId",
@@ -68,14 +67,6 @@ AiIntegrationRef = Annotated[str, _ref("AI integration")]
 AnnotationConfigRef = Annotated[str, _ref("Annotation config")]
 TaskRunId = Annotated[str, Field(min_length=1, max_length=512, description="A task run ID (get_task_runs).")]
 
-SpaceArg = Annotated[
-    str | None,
-    Field(
-        min_length=1,
-        max_length=255,
-        description="Space name or ID; default: the space status shows.",
-    ),
-]
 NameFilter = Annotated[
     str | None,
     Field(

@@ -403,6 +403,27 @@ async def test_a_trace_with_no_matching_other_span_leaves_the_column_missing_and
     assert [e["span_id"] for e in await examples_of(client, "dropped")] == [f"{1:015x}f"]
 
 
+async def test_the_note_counts_apart_traces_without_a_matching_span_and_matching_spans_without_the_path(
+    mcp_client: Client, engine: Engine
+) -> None:
+    bare = [s for s in rag_trace(3) if s["name"] != "retrieve-1"] + [
+        span(f"{3:015x}1", trace_id=f"{3:032x}", parent_id=f"{3:015x}0", kind="RETRIEVER", start=SPAN_TIME)
+    ]
+    await ingest(engine, "rag", rag_trace(1) + rag_trace(2, retrievers=0) + bare)
+
+    result = await call(
+        mcp_client,
+        "create_dataset",
+        {"name": "noted", "project": "rag", "filter": "span_kind = 'LLM'", "columns": SIBLING_COLUMNS},
+    )
+
+    documents = next(c for c in result["columns"] if c["name"] == "documents")
+    assert documents["missing"] == 2
+    note = next(n for n in result["notes"] if n.startswith("column 'documents'"))
+    assert "1 spans have no other span in their trace matching" in note
+    assert "and on 1 more the matching span has no value at attributes.retrieval.documents.contents" in note
+
+
 async def test_several_matching_spans_in_one_trace_create_nothing_and_name_them(
     mcp_client: Client, client: AsyncArizeClient, engine: Engine
 ) -> None:

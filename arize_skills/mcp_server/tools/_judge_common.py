@@ -1,14 +1,12 @@
-"""What the judge tools share: loading a judge, matching names, the eval column a judge writes, and the key
-variable an AI integration was created from.
+"""What the judge tools share: loading a judge, matching names and the eval column a judge writes.
 
 * Names an agent types (labels, templates, variables, columns, parameters) match exactly, else ignoring case,
   spaces, ``_`` and ``-`` when exactly one candidate matches that way (``match_name``).
 * ``eval_column_holders`` looks, cheaply and boundedly, for values already stored under ``eval.<column>.*``
   (the recent experiments' runs and spans of the space) and for other evaluators writing that column: a judge
   writing there would collide with them.
-* ``remember_key_env`` keeps, for this server's run, the environment variable an AI integration's key was read
-  from (``create_ai_integration(api_key_env=...)``), so ``preview_judge`` can read the key again where the
-  backend never returns it, without asking for the variable twice.
+
+The variable an AI integration's key was read from when this server created it is ``AppState.key_envs``.
 """
 
 from __future__ import annotations
@@ -17,13 +15,11 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Annotated, Any
-from weakref import WeakKeyDictionary
 
 import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from ...client import AsyncArizeClient
 from ...client.resources.evaluators import column_name_for
 from ...errors import ArizeSkillsError
 from ...models.evaluators import EvaluatorWithVersion, TemplateConfig
@@ -37,8 +33,6 @@ __all__ = [
     "match_name",
     "match_mappings",
     "norm",
-    "remember_key_env",
-    "remembered_key_env",
     "request_fields",
     "template_judge",
 ]
@@ -57,8 +51,6 @@ RECENT_PROJECTS = 10
 RECENT_EVALUATORS = 20
 SPANS_PER_PROJECT = 20
 HOLDERS_SHOWN = 3
-
-_KEY_ENVS: WeakKeyDictionary[AsyncArizeClient, dict[str, str]] = WeakKeyDictionary()
 
 
 def norm(text: str) -> str:
@@ -92,17 +84,6 @@ def match_mappings(
             continue
         resolved[variable] = path if path in known else (match_name(path, known) or path)
     return resolved, unknown
-
-
-def remember_key_env(client: AsyncArizeClient, integration_id: str, variable: str) -> None:
-    """Remember, while ``client`` lives, that the key of AI integration ``integration_id`` came from the
-    environment variable ``variable`` of this server (only its name is kept, never the key)."""
-    _KEY_ENVS.setdefault(client, {})[integration_id] = variable
-
-
-def remembered_key_env(client: AsyncArizeClient, integration_id: str) -> str | None:
-    """The environment variable the integration's key was read from when this server created it, if it did."""
-    return _KEY_ENVS.get(client, {}).get(integration_id)
 
 
 async def eval_column_holders(state: AppState, column: str, *, evaluator_id: str | None = None) -> list[str]:

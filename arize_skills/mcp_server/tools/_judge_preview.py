@@ -53,7 +53,6 @@ from ._judge_common import (
     JudgeRef,
     match_mappings,
     match_name,
-    remembered_key_env,
     request_fields,
     template_judge,
 )
@@ -168,7 +167,7 @@ async def _provider(
     headers = {k: v for k, v in (integration.headers or {}).items() if v != HEADER_MASK}
     masked = [k for k, v in (integration.headers or {}).items() if v == HEADER_MASK]
     key: str | None
-    remembered = remembered_key_env(state.client, integration.id) if state.engine is None else None
+    remembered = state.key_envs.get(integration.id) if state.engine is None else None
     variable = api_key_env or (remembered if integration.has_api_key else None)
     if variable is not None:
         key = os.environ.get(variable) or None

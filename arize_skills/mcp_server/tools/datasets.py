@@ -503,10 +503,12 @@ def _span_examples(
         records.append({**example, "span_id": view.span_id, "trace_id": view.trace_id})
     notes = []
     for column in columns:
+        pathless = len(missing[column.name]) - alone[column.name]
         if alone[column.name]:
+            without = f", and on {pathless:,} more the matching span has no value at {column.path}" if pathless else ""
             notes.append(
                 f"column {column.name!r}: {alone[column.name]:,} spans have no other span in their trace matching "
-                f"{column.sibling!r}; the column is empty on them"
+                f"{column.sibling!r}; the column is empty on them{without}"
             )
         elif len(missing[column.name]) == len(views):
             notes.append(

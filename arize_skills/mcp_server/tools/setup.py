@@ -37,7 +37,6 @@ from ..types import (
     parse_time,
 )
 from . import register_tool
-from ._judge_common import remember_key_env
 from .traces import TimeWindow
 
 __all__ = [
@@ -178,7 +177,7 @@ async def create_ai_integration(
         raise to_tool_error(exc, (*state.secrets, *secrets)) from None
     if api_key_env is not None:
         # preview_judge reads the key from the same variable where the backend never returns it (AX, HTTP engine).
-        remember_key_env(state.client, created.id, api_key_env.strip())
+        state.key_envs[created.id] = api_key_env.strip()
     return AiIntegrationResult(
         integration=Ref(id=created.id, name=created.name),
         provider=created.provider,
