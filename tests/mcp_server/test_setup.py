@@ -80,6 +80,10 @@ async def test_an_integration_takes_its_key_from_the_named_variable_and_never_sh
     assert data["model_names"] == ["gpt-4o-mini"]
     assert data["header_names"] == ["x-api-key", "x-team"]
     assert data["function_calling_enabled"] is True
+    text = result.content[0].text if result.content[0].type == "text" else ""
+    assert text.startswith(
+        "Created AI integration 'openai-main' (OPEN_AI, key from $TEST_OPENAI_KEY; models gpt-4o-mini). Next: "
+    )
     shown = str(result) + caplog.text
     assert SECRET not in shown and HEADER_SECRET not in shown
     key, doc = await stored_integration(engine, data["integration"]["id"])

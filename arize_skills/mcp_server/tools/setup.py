@@ -94,6 +94,18 @@ class AiIntegrationResult(ToolResult):
     header_names: list[str] = Field(description="The extra headers it sends (values are never shown).")
     function_calling_enabled: bool = Field(description="Whether judges may use function calling with it.")
 
+    def summary_line(self) -> tuple[str, str | None]:
+        """What was created, where its key comes from, and what uses it next."""
+        key = (
+            f"key from ${self.api_key_env}" if self.api_key_env else ("a stored key" if self.has_api_key else "no key")
+        )
+        models = ", ".join(self.model_names[:3]) or "no model listed"
+        return (
+            f"Created AI integration '{self.integration.name}' ({self.provider}, {key}; models {models}). "
+            f"Next: create_judge(ai_integration='{self.integration.name}', ...) or run_experiment.",
+            None,
+        )
+
 
 @tool_errors
 async def create_ai_integration(
