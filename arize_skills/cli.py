@@ -2,7 +2,9 @@
 
     arize-skills status                      which backend is configured, and a round trip through it
     arize-skills mcp [--transport stdio|http] [--host H] [--port N] [--token-env VAR] [--home DIR]
-                                             serve the MCP tools (stdio by default; HTTP on loopback)
+                     [--files-root DIR] [--allow-env VAR ...]
+                                             serve the MCP tools (stdio by default; HTTP on loopback, reading
+                                             files only under --files-root, sending only key-like variables)
     arize-skills quickstart [--home DIR]     the whole evaluation loop on bundled traces, through the MCP tools
     arize-skills engine serve [--host H] [--port N] [--home DIR]
                                              run the local AX-compatible engine on loopback
@@ -20,6 +22,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import socket
 import sys
 from collections.abc import Sequence
@@ -57,6 +60,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="VAR",
         help="HTTP only: name of an environment variable holding a bearer token every request must carry "
         "(required when --host is not a loopback address)",
+    )
+    mcp.add_argument(
+        "--files-root",
+        type=Path,
+        metavar="DIR",
+        help="HTTP only: the only folder tools read files from (default: the folder the server starts in)",
+    )
+    mcp.add_argument(
+        "--allow-env",
+        action="append",
+        metavar="VAR",
+        help="HTTP only: an environment variable tools may send as a key although its name does not end in "
+        "_KEY or _TOKEN (repeat for more)",
     )
 
     quickstart = commands.add_parser(
@@ -134,7 +150,10 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+    # The engine's rule: a name such as 127.example.com is not loopback, whatever it starts with.
+    from .engine.guard import is_loopback
+
+    return is_loopback(host)
 
 
 def _bearer_token(args: argparse.Namespace, what: str) -> str | None | Literal[False]:
@@ -159,6 +178,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .engine.app import create_served_app
+    from .engine.runner_lock import RunnerHolder, RunnerLock
 
     token = _bearer_token(args, "the engine")
     if token is False:
@@ -182,8 +202,25 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     port = sock.getsockname()[1]
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"arize-skills engine on http://{shown_host}:{port} (state in {home})", file=sys.stderr, flush=True)
-    config = uvicorn.Config(create_served_app(home, token=token), log_level="warning", lifespan="on")
+    url = f"http://{shown_host}:{port}"
+    # Two engines executing one home's runs would judge every record twice: one home, one runner.
+    try:
+        lock = RunnerLock.acquire(home, url=url)
+    except OSError as exc:
+        sock.close()
+        print(f"error: cannot use {home} as the engine's home: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if isinstance(lock, RunnerHolder):
+        sock.close()
+        print(
+            f"error: another arize-skills process already runs the tasks of {home} ({lock.describe()}); "
+            f"use that one{f' (ARIZE_SKILLS_ENGINE_URL={lock.url})' if lock.url else ''}, stop it, "
+            "or pass --home DIR for a separate state directory",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"arize-skills engine on {url} (state in {home})", file=sys.stderr, flush=True)
+    config = uvicorn.Config(create_served_app(home, token=token, runner_lock=lock), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     # uvicorn returns without raising when the engine fails to start (say its home is not writable).
@@ -194,15 +231,42 @@ def _mcp(args: argparse.Namespace) -> int:
     from .mcp_server.serve import serve_http, serve_stdio
 
     if args.transport == "stdio":
-        if args.token_env:
-            print("error: --token-env applies to --transport http only", file=sys.stderr)
-            return 2
+        # On stdio the agent already has the user's shell: files and variables stay as free as there.
+        for flag, given in (
+            ("--token-env", args.token_env),
+            ("--files-root", args.files_root),
+            ("--allow-env", args.allow_env),
+        ):
+            if given:
+                print(f"error: {flag} applies to --transport http only", file=sys.stderr)
+                return 2
         serve_stdio(Settings.resolve(home=args.home))
         return 0
     token = _bearer_token(args, "the MCP server")
     if token is False:
         return 2
-    return serve_http(Settings.resolve(home=args.home), host=args.host, port=args.port, token=token)
+    files_root = (args.files_root.expanduser() if args.files_root else Path.cwd()).resolve()
+    if not files_root.is_dir():
+        print(f"error: --files-root {files_root} is not a folder; name an existing folder", file=sys.stderr)
+        return 2
+    allow_env = frozenset(name.strip() for name in args.allow_env or ())
+    for name in sorted(allow_env):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            print(
+                # Never quoted back: it may be a key pasted by mistake.
+                "error: --allow-env takes the NAME of an environment variable (letters, digits and underscores), "
+                "never its value; the value given is not shown",
+                file=sys.stderr,
+            )
+            return 2
+    return serve_http(
+        Settings.resolve(home=args.home),
+        host=args.host,
+        port=args.port,
+        token=token,
+        files_root=files_root,
+        allow_env=allow_env,
+    )
 
 
 async def _status(args: argparse.Namespace) -> dict[str, Any]:

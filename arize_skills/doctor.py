@@ -50,15 +50,21 @@ def _settings_check(home: Path | None) -> tuple[Settings | None, Check]:
 
 
 def _home_checks(home: Path) -> list[Check]:
+    from .engine.store import private_home
+
     checks: list[Check] = []
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        privacy = private_home(home)
         with tempfile.NamedTemporaryFile(dir=home, prefix=".doctor-"):
             pass
     except OSError as exc:
         fix = "set ARIZE_SKILLS_HOME (or --home) to a folder you can write"
         return [Check("engine", "home writable", False, f"{home}: {exc.strerror or exc}", fix)]
     checks.append(Check("engine", "home writable", True, str(home)))
+    if privacy.problem is not None:
+        return [*checks, Check("engine", "home private", False, privacy.problem, privacy.fix)]
+    detail = privacy.tightened or "0700, files owner-only (it holds provider API keys)"
+    checks.append(Check("engine", "home private", True, detail))
     from .engine.core import DATABASE_FILE
     from .engine.migrations import MIGRATIONS
 

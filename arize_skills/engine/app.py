@@ -1,4 +1,8 @@
-"""The engine's Starlette app: the routes list, one problem handler, auth and request IDs."""
+"""The engine's Starlette app: the routes list, one problem handler, request IDs, the request guard and auth.
+
+Every request is first checked by ``guard.RequestGuard`` (Host, Origin, Content-Type), then for the bearer token
+when the engine has one.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +23,12 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ProblemError
+from .guard import RequestGuard
 from .routes import all_routes
 
 if TYPE_CHECKING:
     from .core import Engine
+    from .runner_lock import RunnerLock
 
 __all__ = ["create_app", "create_served_app", "problem_response"]
 
@@ -73,13 +79,14 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 
 
 class _RequestContext:
-    """Give every request an ID and, when the engine has a token, require it.
+    """Give every request an ID, apply the request guard and, when the engine has a token, require it.
 
     Written as plain ASGI middleware so that it adds nothing to streaming or body handling.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, guard: RequestGuard) -> None:
         self.app = app
+        self.guard = guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -87,6 +94,10 @@ class _RequestContext:
             return
         request_id = "req_" + secrets.token_hex(8)
         scope.setdefault("state", {})["request_id"] = request_id
+        refused = self.guard.refusal(scope)
+        if refused is not None:
+            await problem_response(*refused, request_id=request_id)(scope, receive, send)
+            return
         engine: Engine | None = getattr(scope["app"].state, "engine", None)
         if engine is not None and engine.token is not None:
             header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
@@ -107,10 +118,10 @@ class _RequestContext:
         await self.app(scope, receive, send_with_id)
 
 
-def _build(routes: list[BaseRoute], lifespan: Any = None) -> Starlette:
+def _build(routes: list[BaseRoute], guard: RequestGuard, lifespan: Any = None) -> Starlette:
     return Starlette(
         routes=routes,
-        middleware=[Middleware(_RequestContext)],
+        middleware=[Middleware(_RequestContext, guard=guard)],
         exception_handlers={
             ProblemError: _on_problem,
             HTTPException: _on_http_exception,
@@ -121,24 +132,32 @@ def _build(routes: list[BaseRoute], lifespan: Any = None) -> Starlette:
 
 
 def create_app(engine: Engine) -> Starlette:
-    """The ASGI app of an already-open engine (in-process use and tests)."""
-    app = _build(all_routes())
+    """The ASGI app of an already-open engine (in-process use and tests): any Host, since no socket reaches it."""
+    app = _build(all_routes(), RequestGuard(any_host=True))
     app.state.engine = engine
     return app
 
 
-def create_served_app(home: Path | str | None, *, token: str | None = None, run_tasks: bool = True) -> Starlette:
+def create_served_app(
+    home: Path | str | None,
+    *,
+    token: str | None = None,
+    run_tasks: bool = True,
+    runner_lock: RunnerLock | None = None,
+) -> Starlette:
     """An ASGI app that opens the engine in ``home`` in its lifespan (for ``arize-skills engine serve``).
 
-    The engine's task runner serves in the lifespan too (``run_tasks=False`` leaves triggered runs PENDING).
+    The engine's task runner serves in the lifespan too (``run_tasks=False`` leaves triggered runs PENDING);
+    ``runner_lock`` is the home's runner lock the caller took (see ``Engine.open``). Without a token only
+    loopback Host headers are answered; with one, any (see ``guard``).
     """
     from .core import Engine
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with Engine.open(home, token=token, runner=run_tasks) as engine:
+        async with Engine.open(home, token=token, runner=run_tasks, runner_lock=runner_lock) as engine:
             app.state.engine = engine
             engine._app = app
             yield
 
-    return _build(all_routes(), lifespan)
+    return _build(all_routes(), RequestGuard(any_host=token is not None), lifespan)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,7 +18,8 @@ from ..errors import ProblemError
 from ..models._base import iso, utcnow
 from ..models.ids import decode_id
 from .objects import StoredObject, find_by_name, get_object, insert_object, list_objects
-from .store import Store
+from .runner_lock import RunnerHolder, RunnerLock
+from .store import Store, private_home
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
     from .runner import Runner
 
 __all__ = ["DATABASE_FILE", "DEFAULT_SPACE_NAME", "Engine", "engine_of"]
+
+logger = logging.getLogger("arize_skills.engine")
 
 DATABASE_FILE = "engine.sqlite3"
 DEFAULT_SPACE_NAME = "default"
@@ -43,15 +47,28 @@ class Engine:
         store: the open store.
         clock: returns the current time (tests pass a fixed clock).
         token: when set, every ``/v2`` and ``/v1`` request must carry ``Authorization: Bearer <token>``.
+        home: the directory of the store (``None`` in memory); one process at a time executes its task runs.
 
     ``engine.runner`` executes task runs; ``Engine.open(home, runner=True)`` (the served engine) runs it in the
-    background, otherwise runs wait until someone calls ``await engine.runner.run_until_idle()``.
+    background, otherwise runs wait until someone calls ``await engine.runner.run_until_idle()``. Only the process
+    holding the home's runner lock (``claim_runner``) executes runs; elsewhere they stay PENDING for the holder.
     """
 
-    def __init__(self, store: Store, *, clock: Callable[[], datetime] = utcnow, token: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        token: str | None = None,
+        home: Path | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.token = token
+        self.home = home
+        self.runner_holder: RunnerHolder | None = None
+        """Who executes this home's task runs when another process does (else ``None``)."""
+        self._runner_lock: RunnerLock | None = None
         self.organization_num = 0
         self.space_num = 0
         self._app: Starlette | None = None
@@ -66,22 +83,28 @@ class Engine:
         clock: Callable[[], datetime] = utcnow,
         token: str | None = None,
         runner: bool = False,
+        runner_lock: RunnerLock | None = None,
     ) -> AsyncIterator[Engine]:
         """Open (creating if needed) the engine whose state lives in ``home``; ``None`` keeps it in memory.
 
         With ``runner=True`` the task runner serves in the background (pending runs, continuous schedules) until
-        the block ends; a run still going then is left for ``Runner.recover`` at the next open.
+        the block ends; a run still going then is left for ``Runner.recover`` at the next open. When another
+        process holds the home's runner lock, this engine serves without executing runs (``runner_holder`` says
+        who does) and takes the lock over if that process ends. ``runner_lock``: the lock the caller already took
+        for ``home`` (``engine serve``, which refuses to start without it); the engine releases it at the end.
         """
         if home is None:
             path: Path | str = ":memory:"
         else:
-            Path(home).mkdir(parents=True, exist_ok=True)
+            private_home(home)
             path = Path(home) / DATABASE_FILE
         store = Store(path)
-        engine = cls(store, clock=clock, token=token)
+        engine = cls(store, clock=clock, token=token, home=None if home is None else Path(home))
+        engine._runner_lock = runner_lock
         try:
             await engine.start()
             if runner:
+                engine.claim_runner()
                 async with anyio.create_task_group() as group:
                     group.start_soon(engine.runner.serve)
                     try:
@@ -93,6 +116,8 @@ class Engine:
         finally:
             await engine.stop()
             store.close()
+            if engine._runner_lock is not None:
+                engine._runner_lock.release()
 
     async def start(self) -> None:
         """Create the default organization and space on first start, and remember them."""
@@ -115,6 +140,28 @@ class Engine:
         """Stop background work (close the runner's provider clients); the store is closed by ``open``'s caller."""
         if self._runner is not None:
             await self._runner.aclose()
+
+    def claim_runner(self) -> bool:
+        """Whether this engine may execute task runs: it holds its home's runner lock, taking it now if it is free.
+
+        An in-memory engine always may. When another process holds the lock, ``runner_holder`` names it.
+        """
+        if self.home is None or (self._runner_lock is not None and self._runner_lock.held):
+            return True
+        taken = RunnerLock.acquire(self.home)
+        if isinstance(taken, RunnerHolder):
+            if self.runner_holder is None:
+                logger.warning(
+                    "another process executes the task runs of %s (%s); this one leaves runs to it",
+                    self.home,
+                    taken.describe(),
+                )
+            self.runner_holder = taken
+            return False
+        if self.runner_holder is not None:
+            logger.warning("the process that executed the task runs of %s ended; this one executes them now", self.home)
+        self._runner_lock, self.runner_holder = taken, None
+        return True
 
     @property
     def runner(self) -> Runner:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..models.experiments import ExperimentRunInput, parse_eval_key
 from .annotations import annotations_for
-from .datasets import new_record_id
+from .datasets import VERSION_KIND, new_record_id
 from .evaluations import evaluations_for, upsert_evaluation
 from .objects import StoredObject, delete_object, require_object
 
@@ -27,12 +27,14 @@ __all__ = [
     "SplitRun",
     "delete_experiment",
     "insert_runs",
+    "missing_examples",
     "require_experiment",
     "run_payloads",
     "split_run",
 ]
 
 EXPERIMENT_KIND = "Experiment"
+_ID_CHUNK = 500
 
 
 @dataclass
@@ -83,6 +85,22 @@ def split_run(run: ExperimentRunInput) -> SplitRun:
         else:
             result[parsed.field] = value
     return split
+
+
+def missing_examples(conn: sqlite3.Connection, dataset_num: int, example_ids: Sequence[str]) -> set[str]:
+    """The IDs among ``example_ids`` that are not an example of any version of dataset ``dataset_num``."""
+    wanted = sorted(set(example_ids))
+    found: set[str] = set()
+    for start in range(0, len(wanted), _ID_CHUNK):
+        chunk = wanted[start : start + _ID_CHUNK]
+        rows = conn.execute(
+            "SELECT DISTINCT example_id FROM dataset_examples WHERE version_num IN"
+            " (SELECT num FROM objects WHERE kind = ? AND parent_num = ?)"
+            f" AND example_id IN ({', '.join('?' * len(chunk))})",
+            [VERSION_KIND, dataset_num, *chunk],
+        ).fetchall()
+        found.update(row["example_id"] for row in rows)
+    return set(wanted) - found
 
 
 def insert_runs(conn: sqlite3.Connection, experiment: StoredObject, runs: Sequence[SplitRun], *, now: str) -> list[str]:

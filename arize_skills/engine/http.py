@@ -3,6 +3,9 @@
 Bodies are validated with the contract's request models (unknown keys and wrong types become a 400 problem
 naming the field); list parameters follow AX's limits; cursors are opaque and bound to the query they came
 from, so a cursor replayed against another query is a 400, not a silently wrong page.
+
+Every JSON the engine reads from a request (bodies, OTLP/JSON, cursors) goes through ``parse_json``, which
+refuses nesting deeper than ``MAX_JSON_DEPTH`` before parsing: deeper input would exhaust Python's recursion.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -22,12 +27,14 @@ from ..errors import ProblemError
 from ..models._base import ResponseModel
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "decode_cursor",
     "describe_validation_error",
     "empty_response",
     "encode_cursor",
     "json_response",
     "page_response",
+    "parse_json",
     "query_bool",
     "query_str",
     "read_body",
@@ -35,6 +42,38 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=BaseModel)
+
+MAX_JSON_DEPTH = 64
+"""The deepest nesting of arrays and objects accepted in any JSON the engine reads from a request."""
+
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+# Brackets become +1 / -1 (as signed bytes); every other byte is dropped.
+_OPENERS, _CLOSERS = b"[{", b"]}"
+_DEPTH_STEPS = bytes.maketrans(_OPENERS + _CLOSERS, b"\x01\x01\xff\xff")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in _OPENERS + _CLOSERS)
+
+
+def _nesting(raw: bytes) -> int:
+    """The deepest nesting of brackets outside JSON strings (C-speed passes: strip strings, keep brackets)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_JSON_DEPTH:
+        return 0
+    brackets = _JSON_STRING.sub(b"", raw).translate(_DEPTH_STEPS, _NOT_BRACKETS)
+    return max(accumulate(memoryview(brackets).cast("b")), default=0)
+
+
+def parse_json(raw: bytes | str, *, what: str = "request body") -> Any:
+    """Parse JSON sent by a client.
+
+    Raises:
+        ProblemError: 400 for text that is not JSON or nests deeper than ``MAX_JSON_DEPTH``, naming ``what``.
+    """
+    data = raw.encode() if isinstance(raw, str) else raw
+    if _nesting(data) > MAX_JSON_DEPTH:
+        raise ProblemError(400, f"the {what} nests arrays and objects more than {MAX_JSON_DEPTH} deep; flatten it")
+    try:
+        return json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProblemError(400, f"the {what} is not valid JSON: {exc}") from None
 
 
 def _location(loc: Sequence[int | str]) -> str:
@@ -70,10 +109,7 @@ async def read_body(request: Request, model: type[M], *, optional: bool = False)
             raw = b"{}"
         else:
             raise ProblemError(400, "request body is required (a JSON object)")
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProblemError(400, f"request body is not valid JSON: {exc}") from None
+    data = parse_json(raw)
     if not isinstance(data, dict):
         raise ProblemError(400, "request body must be a JSON object")
     try:
@@ -133,11 +169,11 @@ def decode_cursor(cursor: str | None, scope: str) -> Any:
     if cursor is None or cursor == "":
         return None
     try:
-        payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        payload = parse_json(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), what="cursor")
         if not isinstance(payload, dict) or payload.get("s") != _scope_digest(scope):
             raise ValueError
         return payload["p"]
-    except (binascii.Error, ValueError, KeyError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, KeyError, UnicodeDecodeError, ProblemError):
         raise ProblemError(
             400,
             "cursor is not valid for this request: pass back the next_cursor of the previous page unchanged, "

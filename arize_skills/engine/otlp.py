@@ -14,8 +14,8 @@ Mapping of one OTLP span (OpenInference conventions):
   bytes base64 text, NaN and infinities null.
 * events → ``{name, timestamp (ISO 8601, UTC), attributes}``; resource attributes are kept with the span.
 
-Spans without a valid 16-byte trace ID and 8-byte span ID are rejected and counted in the response's
-``partial_success``, as OTLP prescribes, while the rest of the batch is stored.
+Spans without a valid 16-byte trace ID and 8-byte span ID, or with a time SQLite cannot store, are rejected
+and counted in the response's ``partial_success``, as OTLP prescribes, while the rest of the batch is stored.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 from ..errors import ProblemError
 from ..models._base import iso
 from ..models.spans import SPAN_KINDS
-from .spans import SpanRecord, ns_to_datetime
+from .http import parse_json
+from .spans import MAX_SPAN_NS, SpanRecord, ns_to_datetime
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -146,10 +147,7 @@ def decode_request(body: bytes, fmt: WireFormat) -> ExportTraceServiceRequest:
         except DecodeError as exc:
             raise ProblemError(400, f"the body is not a protobuf ExportTraceServiceRequest: {exc}") from None
         return message
-    try:
-        document = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ProblemError(400, f"the body is not valid JSON: {exc}") from None
+    document = parse_json(body, what="body")
     if not isinstance(document, dict):
         raise ProblemError(400, "the body must be a JSON object with a resourceSpans array")
     try:
@@ -216,6 +214,8 @@ def _record(span: OtlpSpan, resource: dict[str, Any]) -> SpanRecord | str:
     span_id = _hex_id(span.span_id, 8)
     if trace_id is None or span_id is None:
         return f"span {span.name!r} has no valid {'trace_id' if trace_id is None else 'span_id'}"
+    if max(span.start_time_unix_nano, span.end_time_unix_nano) > MAX_SPAN_NS:
+        return f"span {span.name!r} has a time past 2262-04-11 (beyond a signed 64-bit nanosecond count)"
     attributes = attributes_of(span.attributes)
     kind = attributes.get(KIND_ATTRIBUTE)
     kind = kind.upper() if isinstance(kind, str) and kind.upper() in SPAN_KINDS else "UNKNOWN"

@@ -22,6 +22,9 @@ transaction as the results they count, so they are visible while RUNNING and nev
   after N of M records…".
 * Restart safety: a run still RUNNING when the engine stopped is put back to PENDING by ``recover`` (at the start
   of ``serve`` and ``run_until_idle``) with a note, and resumes without scoring again what it already stored.
+* One runner per home: only the engine holding its home's runner lock (``Engine.claim_runner``) recovers and
+  executes runs, so a second process never scores them too nor takes over a live run. Elsewhere
+  ``run_until_idle`` leaves runs to the holder and ``serve`` waits to take the lock over when the holder ends.
 * Continuous tasks: ``tick_continuous`` gives each continuous project task with no active run a run over the spans
   received since its cursor (``continuous_cursor`` on the task, moved to the tick's time), when any arrived.
   ``serve`` ticks every ``continuous_interval`` seconds (``ARIZE_SKILLS_CONTINUOUS_INTERVAL``, default 5). A
@@ -154,7 +157,7 @@ class Runner:
 
     async def recover(self) -> None:
         """Put runs left RUNNING by a previous process back to PENDING, noting the interruption (once per runner)."""
-        if self._recovered:
+        if self._recovered or not self.engine.claim_runner():
             return
         self._recovered = True
         engine = self.engine
@@ -241,7 +244,10 @@ class Runner:
 
     async def run_until_idle(self, *, tick: bool = False) -> None:
         """Execute PENDING runs one after another until none is left (chained runs included); with ``tick``,
-        first create the runs continuous tasks are due."""
+        first create the runs continuous tasks are due. Returns at once, leaving them, when another process holds
+        the home's runner lock."""
+        if not self.engine.claim_runner():
+            return
         await self.recover()
         if tick:
             await self.tick_continuous()
@@ -259,7 +265,10 @@ class Runner:
 
     async def serve(self) -> None:
         """Execute runs in the background (up to ``max_parallel_runs`` at once) and tick continuous tasks, until
-        cancelled. A run still going when cancelled stays RUNNING and resumes at the next start."""
+        cancelled. A run still going when cancelled stays RUNNING and resumes at the next start. While another
+        process holds the home's runner lock, it only looks again every ``poll_interval`` to take the lock over."""
+        while not self.engine.claim_runner():
+            await anyio.sleep(self.poll_interval)
         await self.recover()
         self._serving = True
         try:

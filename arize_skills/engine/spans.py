@@ -27,6 +27,7 @@ from .filters import span_filter_sql
 __all__ = [
     "ELLIPSIS",
     "ColumnProjection",
+    "MAX_SPAN_NS",
     "Filter",
     "SpanRecord",
     "TraceSummary",
@@ -34,6 +35,7 @@ __all__ = [
     "datetime_to_ns",
     "delete_spans",
     "ns_to_datetime",
+    "require_span_time",
     "resolve_window",
     "root_span_page",
     "session_root_spans",
@@ -48,6 +50,10 @@ __all__ = [
 
 ELLIPSIS = "…"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+MAX_SPAN_NS = 2**63 - 1
+"""The latest span time SQLite can store: its INTEGER is signed 64-bit, in nanoseconds (2262-04-11)."""
+_LATEST = datetime(2262, 4, 11, tzinfo=UTC)
 _CHUNK = 500
 _COLUMN_NAMES = (
     "row",
@@ -128,6 +134,22 @@ def ns_to_datetime(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value // 1_000)
 
 
+def require_span_time(label: str, value: datetime) -> datetime:
+    """``value`` if spans can have that time (1970-01-01 .. 2262-04-11: OTLP's epoch to the last nanosecond
+    SQLite stores).
+
+    Raises:
+        ProblemError: 422 naming ``label`` and the range.
+    """
+    if not _EPOCH <= value < _LATEST:
+        raise ProblemError(
+            422,
+            f"{label} ({value.isoformat()}) is outside the times spans can have, 1970-01-01 .. 2262-04-11; "
+            "pass a time in that range",
+        )
+    return value
+
+
 def span_key(project_num: int, span_id: str) -> str:
     """The key evaluations and annotations of a span are stored under."""
     return f"{project_num}:{span_id}"
@@ -147,9 +169,14 @@ def resolve_window(
     ``end`` defaults to ``now`` and ``start`` to ``end - default_span``.
 
     Raises:
-        ProblemError: 422 when start is after end, the window is longer than ``max_span``, or (with
-            ``allow_future=False``) either end is in the future — beyond a minute of clock skew.
+        ProblemError: 422 when start is after end, either is outside ``require_span_time``'s range, the window
+            is longer than ``max_span``, or (with ``allow_future=False``) either end is in the future — beyond a
+            minute of clock skew.
     """
+    if start is not None:
+        require_span_time("start_time", start)
+    if end is not None:
+        require_span_time("end_time", end)
     end = end or now
     start = start or end - default_span
     if not allow_future:

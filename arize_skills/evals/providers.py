@@ -13,7 +13,8 @@
 AX ``invocation_parameters`` are mapped to each protocol; settings a protocol has no equivalent for are dropped.
 
 Every call waits for a slot of the client's ``CapacityLimiter``, then tries up to ``max_retries + 1`` times, each
-attempt bounded by ``timeout``. 408, 429, 5xx (and Anthropic's 529), timeouts and connection failures are retried,
+attempt bounded by ``timeout`` (default: ``ARIZE_SKILLS_PROVIDER_TIMEOUT`` seconds, else 60; AX integrations have
+no timeout field). 408, 429, 5xx (and Anthropic's 529), timeouts and connection failures are retried,
 honouring ``Retry-After``/``retry-after-ms`` (capped), else with exponential backoff and jitter; 401/403 fail at
 once as ``auth``, other 4xx as ``bad_request``, and a 200 whose body cannot be used as ``bad_response``. No error
 text or log line carries the API key or a credential header: a provider that echoes one back is redacted.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import re
 import time
@@ -40,6 +42,8 @@ __all__ = [
     "ChatMessage",
     "ChatRequest",
     "ChatResult",
+    "DEFAULT_PROVIDER_TIMEOUT",
+    "PROVIDER_TIMEOUT_ENV",
     "LlmClient",
     "ProviderConfig",
     "ProviderError",
@@ -47,6 +51,7 @@ __all__ = [
     "ToolCall",
     "ToolSpec",
     "protocol_of",
+    "provider_timeout",
 ]
 
 logger = logging.getLogger("arize_skills.evals.providers")
@@ -81,6 +86,8 @@ DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_ANTHROPIC_MAX_TOKENS = 1024
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
 MAX_RETRY_AFTER = 60.0
+PROVIDER_TIMEOUT_ENV = "ARIZE_SKILLS_PROVIDER_TIMEOUT"
+DEFAULT_PROVIDER_TIMEOUT = 60.0
 INITIAL_BACKOFF = 0.5
 MAX_BACKOFF = 8.0
 _CREDENTIAL_HEADER = re.compile(r"auth|token|secret|key|cookie|password|credential", re.IGNORECASE)
@@ -186,6 +193,27 @@ def protocol_of(provider: str) -> ProviderKind:
     )
 
 
+def provider_timeout(environ: Mapping[str, str] | None = None) -> float:
+    """Seconds one provider attempt may take: ``ARIZE_SKILLS_PROVIDER_TIMEOUT`` if set, else 60.
+
+    Raises:
+        ValueError: the variable is set to something other than a positive, finite number of seconds.
+    """
+    raw = ((os.environ if environ is None else environ).get(PROVIDER_TIMEOUT_ENV) or "").strip()
+    if not raw:
+        return DEFAULT_PROVIDER_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise ValueError(
+            f"{PROVIDER_TIMEOUT_ENV} must be a positive number of seconds, got {raw[:40]!r}; "
+            f"fix it or unset it (default {DEFAULT_PROVIDER_TIMEOUT:g})"
+        )
+    return seconds
+
+
 class LlmClient:
     """One per AI integration: its own httpx2.AsyncClient, a CapacityLimiter (bounded concurrency), per-call
     timeout, retries on 429/5xx/timeouts/connection honouring Retry-After (injectable sleep).
@@ -200,13 +228,21 @@ class LlmClient:
         config: ProviderConfig,
         *,
         concurrency: int = 8,
-        timeout: float = 60.0,
+        timeout: float | None = None,
         max_retries: int = 3,
         sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
         transport: httpx2.AsyncBaseTransport | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        setting_error: ProviderError | None = None
+        if timeout is None:
+            # A bad engine-wide setting fails each call with the fix, rather than the runner that builds clients.
+            try:
+                timeout = provider_timeout()
+            except ValueError as exc:
+                setting_error = ProviderError(str(exc), kind="bad_request")
+                timeout = DEFAULT_PROVIDER_TIMEOUT
         if timeout <= 0:
             raise ValueError("timeout must be positive")
         self.config = config
@@ -222,6 +258,8 @@ class LlmClient:
             self._protocol = _protocol_for(config)
         except ProviderError as exc:
             self._setup_error = exc
+        if setting_error is not None:
+            self._protocol, self._setup_error = None, setting_error
         self._http = httpx2.AsyncClient(
             transport=transport,
             timeout=httpx2.Timeout(timeout),

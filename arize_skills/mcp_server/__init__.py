@@ -93,6 +93,8 @@ from .. import __version__
 from ..models._base import utcnow
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mcp.server.mcpserver import MCPServer
 
     from ..engine import Engine
@@ -110,6 +112,8 @@ def build_server(
     engine: Engine | None = None,
     clock: Callable[[], datetime] = utcnow,
     secrets: tuple[str, ...] = (),
+    files_root: Path | None = None,
+    allow_env: frozenset[str] | None = None,
 ) -> MCPServer[AppState]:
     """The MCP server for ``settings``, with every tool family registered.
 
@@ -119,9 +123,12 @@ def build_server(
             lifespan opens the engine in ``settings.home`` with its background task runner.
         clock: the current time, for the date in the instructions and in ``status``.
         secrets: values no tool message may contain besides the API key (the HTTP bearer token).
+        files_root: the only folder tools read files from (the HTTP transport); ``None``: any (stdio).
+        allow_env: variables sent as keys besides key-like names (the HTTP transport); ``None``: any (stdio).
     """
     from mcp.server.mcpserver import MCPServer
 
+    from .files import FilesRootMiddleware
     from .state import InstructionsMiddleware, instructions_for, open_state
     from .tools import register_all
 
@@ -131,8 +138,10 @@ def build_server(
         description="Tasks, backfills, experiments, judges and datasets on Arize AX or the local engine.",
         instructions=instructions_for(None, settings, clock()),
         version=__version__,
-        lifespan=lambda _server: open_state(settings, engine=engine, clock=clock, secrets=secrets),
-        middleware=[InstructionsMiddleware()],
+        lifespan=lambda _server: open_state(
+            settings, engine=engine, clock=clock, secrets=secrets, files_root=files_root, allow_env=allow_env
+        ),
+        middleware=[InstructionsMiddleware(), FilesRootMiddleware()],
     )
     register_all(server)
     return server

@@ -24,6 +24,13 @@ numbers (AX refuses a numeric ``output`` or ``example_id``, the pitfall of panda
 cell is an absent value, as pandas reads it. JSON keeps its types. Parquet values become their JSON form
 (timestamps as ISO text, decimals as numbers, NaN as null). Parquet needs ``pyarrow``, an optional dependency
 (``pip install 'arize-skills[parquet]'``); without it, reading a Parquet file is a ``ToolError`` saying so.
+
+Confinement: a server whose ``AppState.files_root`` is set (the HTTP transport: ``--files-root``, default the
+folder it started in) reads files only under that folder. ``FilesRootMiddleware`` makes the running server's
+folder the one ``open_table`` checks for the length of each request; relative paths are read from it, and a path
+that leads out of it (``..``, ``~``, an absolute path, a symlink) is refused before anything is read, so even
+whether such a file exists stays unknown. Without a folder (stdio: the agent already has the user's shell), any
+file the server's user can read is read.
 """
 
 from __future__ import annotations
@@ -33,7 +40,9 @@ import importlib
 import json
 import math
 import sys
-from collections.abc import AsyncIterator, Generator, Mapping
+from collections.abc import AsyncIterator, Generator, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -41,13 +50,16 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import anyio
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver.exceptions import ToolError
 
 __all__ = [
     "FileFormat",
+    "FilesRootMiddleware",
     "Record",
     "RowProblems",
     "TableFile",
+    "files_confined_to",
     "iter_records",
     "open_table",
     "plain_value",
@@ -71,6 +83,26 @@ SUFFIXES: dict[str, FileFormat] = {
 _READ_CHARS = 1 << 20
 _PARQUET_BATCH = 1000
 
+_files_root: ContextVar[Path | None] = ContextVar("arize_skills_files_root", default=None)
+
+
+@contextmanager
+def files_confined_to(root: Path | None) -> Iterator[None]:
+    """Within the block, ``open_table`` reads only under ``root`` (a resolved folder); ``None``: anywhere."""
+    reset = _files_root.set(root)
+    try:
+        yield
+    finally:
+        _files_root.reset(reset)
+
+
+class FilesRootMiddleware:
+    """Confines every request's file reads to the running server's ``files_root`` (see the module docstring)."""
+
+    async def __call__(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        with files_confined_to(getattr(ctx.lifespan_context, "files_root", None)):
+            return await call_next(ctx)
+
 
 @dataclass(frozen=True)
 class TableFile:
@@ -92,21 +124,35 @@ class Record:
 
 
 def open_table(path_text: str, file_format: FileFormat | None, *, argument: str = "file") -> TableFile:
-    """The file at ``path_text`` (``~`` expanded; relative to the server's working directory), checked.
+    """The file at ``path_text`` (``~`` expanded; relative to the served folder, else the server's working
+    directory), checked.
 
     Its format is ``file_format``, else its suffix's, else what its first bytes look like (Parquet's magic
     number, a JSON array's ``[``, a JSON Lines object's ``{``, otherwise CSV).
 
     Raises:
-        ToolError: naming ``argument``: no such file, a directory, or Parquet without pyarrow.
+        ToolError: naming ``argument``: outside the served folder, no such file, a directory, or Parquet without
+            pyarrow.
     """
+    root = _files_root.get()
+    base = root or Path.cwd()
     path = Path(path_text).expanduser()
     if not path.is_absolute():
-        path = Path.cwd() / path
+        path = base / path
+    if root is not None:
+        # Resolved once here and read from then on, so a symlink is judged by where it leads.
+        path = path.resolve()
+        if not path.is_relative_to(root):
+            raise ToolError(
+                f"{argument}: {path_text!r} is outside the served folder {root}, the only folder this MCP server "
+                "reads files from over HTTP — copy the file there (and pass its path relative to that folder), or "
+                "ask the user to restart the server with --files-root naming a folder that holds it"
+            )
     if not path.exists():
+        where = "the served folder" if root is not None else "the MCP server's working directory"
         raise ToolError(
-            f"{argument}: {path} does not exist (relative paths are read from the MCP server's working directory "
-            f"{Path.cwd()}) — pass the file's absolute path"
+            f"{argument}: {path} does not exist (relative paths are read from {where} {base}) — pass the file's "
+            "absolute path"
         )
     if not path.is_file():
         raise ToolError(f"{argument}: {path} is not a file — pass the path of a CSV, JSON, JSONL or Parquet file")

@@ -2,7 +2,9 @@
 
 Over HTTP the server is at ``http://HOST:PORT/mcp``. When a bearer token is given, every request must carry
 ``Authorization: Bearer <token>`` (``BearerTokenMiddleware``); binding beyond loopback without one is refused by
-the CLI. Logs go to stderr; on stdio, stdout carries only the protocol.
+the CLI. Over HTTP, tools read files only under ``files_root`` and send as keys only key-like environment variables
+(``*_KEY``, ``*_TOKEN``) or those in ``allow_env``; stdio keeps the freedom of the user's own shell, which the agent
+already has. Logs go to stderr; on stdio, stdout carries only the protocol.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hmac
 import json
 import socket
 import sys
+from pathlib import Path
 
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -18,14 +21,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..settings import Settings
 from . import build_server
 
-__all__ = ["MCP_PATH", "BearerTokenMiddleware", "is_loopback", "serve_http", "serve_stdio"]
+__all__ = ["MCP_PATH", "BearerTokenMiddleware", "serve_http", "serve_stdio"]
 
 MCP_PATH = "/mcp"
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only accepts connections from this machine."""
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 class BearerTokenMiddleware:
@@ -64,19 +62,44 @@ class BearerTokenMiddleware:
 
 
 def serve_stdio(settings: Settings) -> None:
-    """Serve over stdin/stdout until the host closes stdin."""
+    """Serve over stdin/stdout until the host closes stdin; a line that is not JSON-RPC gets a JSON-RPC error."""
+    from mcp.server.stdio import stdio_server
+
+    from .stdio import AnsweringReadStream
+
     server = build_server(settings)
-    anyio.run(server.run_stdio_async)
+    # MCPServer.run_stdio_async, with the read stream wrapped: the SDK drops unreadable lines without a reply.
+    lowlevel = server._lowlevel_server
+
+    async def run() -> None:
+        async with stdio_server() as (read_stream, write_stream):
+            await lowlevel.run(
+                AnsweringReadStream(read_stream, write_stream),
+                write_stream,
+                lowlevel.create_initialization_options(),
+            )
+
+    anyio.run(run)
 
 
-def serve_http(settings: Settings, *, host: str, port: int, token: str | None) -> int:
+def serve_http(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    token: str | None,
+    files_root: Path,
+    allow_env: frozenset[str] = frozenset(),
+) -> int:
     """Serve streamable HTTP on ``host:port`` (0 picks a free port) until interrupted; return the exit code.
+
+    Tools read files only under ``files_root`` and send as keys only key-like variables and those in ``allow_env``.
 
     Prints ``arize-skills mcp on http://HOST:PORT/mcp`` to stderr once the socket listens (a readiness line).
     """
     import uvicorn
 
-    server = build_server(settings, secrets=(token,) if token else ())
+    server = build_server(settings, secrets=(token,) if token else (), files_root=files_root, allow_env=allow_env)
     # DNS-rebinding protection comes on for loopback hosts (the SDK checks Host and Origin).
     app: ASGIApp = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host)
     if token is not None:

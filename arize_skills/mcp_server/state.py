@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -78,6 +79,10 @@ class AppState:
         clock: the current time (tests pass a fixed one).
         key_envs: AI integration ID → the environment variable its key was read from when this server created it
             (``create_ai_integration(api_key_env=...)``), so a preview can read the key again; names only.
+        files_root: the only folder tools read files from (the HTTP transport's ``--files-root``, resolved);
+            ``None``: any file (stdio). Enforced by ``files.py``.
+        allow_env: environment variables that may be sent as keys besides key-like names (``--allow-env``);
+            ``None``: any variable (stdio). Enforced by ``tools/setup.py::sendable_env``.
     """
 
     settings: Settings
@@ -90,6 +95,18 @@ class AppState:
     clock: Callable[[], datetime] = utcnow
     version: str = __version__
     key_envs: dict[str, str] = field(default_factory=dict[str, str])
+    files_root: Path | None = None
+    allow_env: frozenset[str] | None = None
+
+    def backend_label(self) -> str:
+        """The backend in words; for an embedded engine whose home another process runs the tasks of, says so."""
+        holder = self.engine.runner_holder if self.engine is not None else None
+        if holder is None:
+            return self.backend.label
+        return (
+            f"{self.backend.label}, whose task runs another arize-skills process executes ({holder.describe()}): "
+            "runs triggered here stay PENDING until that process picks them up"
+        )
 
     async def require_space(self) -> SpaceInfo:
         """The default space, resolving it again if it could not be resolved at start.
@@ -170,12 +187,15 @@ async def open_state(
     engine: Engine | None = None,
     clock: Callable[[], datetime] = utcnow,
     secrets: tuple[str, ...] = (),
+    files_root: Path | None = None,
+    allow_env: frozenset[str] | None = None,
 ) -> AsyncIterator[AppState]:
     """Open the backend the settings chose and yield the server's ``AppState`` until the block ends.
 
     ``engine``: for the ``embedded`` backend, an engine the caller already opened (and keeps running and
     closes); without it, the engine in ``settings.home`` is opened here with its background task runner.
     ``secrets``: more values to keep out of every tool message (the HTTP transport's bearer token).
+    ``files_root``, ``allow_env``: the HTTP transport's confinement (see ``AppState``); ``None``: none (stdio).
     """
     keep_out = tuple(s for s in (settings.api_key, *secrets) if s)
     async with AsyncExitStack() as stack:
@@ -194,6 +214,8 @@ async def open_state(
             engine=engine,
             secrets=keep_out,
             clock=clock,
+            files_root=files_root.resolve() if files_root is not None else None,
+            allow_env=allow_env,
         )
         try:
             await state.resolve_space()
@@ -211,7 +233,7 @@ def instructions_for(state: AppState | None, settings: Settings | None = None, t
     With a running server's ``state``; before it runs (``state=None``), from ``settings`` alone.
     """
     if state is not None:
-        backend = state.backend.label
+        backend = state.backend_label()
         today = today or state.clock()
         if state.space is not None:
             space = f"Default space: '{state.space.name}' (id {state.space.id}); tools use it when space= is omitted."

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic_core import PydanticCustomError
 
-__all__ = ["Pagination", "RequestModel", "ResponseModel", "Timestamp", "iso", "utcnow"]
+__all__ = ["NAME_MAX_LENGTH", "Name", "Pagination", "RequestModel", "ResponseModel", "Timestamp", "iso", "utcnow"]
+
+NAME_MAX_LENGTH = 255
+"""AX's limit on the name of every named resource (1–255 characters)."""
 
 
 class RequestModel(BaseModel):
@@ -36,6 +41,22 @@ def _as_aware(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def _no_control_characters(value: str) -> str:
+    # A NUL or newline in a name breaks every table, filter and log line that shows it.
+    for index, char in enumerate(value):
+        if unicodedata.category(char) == "Cc":
+            raise PydanticCustomError(
+                "control_character",
+                "must not contain control characters (found {char} at position {index}); use printable text",
+                {"char": f"U+{ord(char):04X}", "index": index},
+            )
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX_LENGTH), AfterValidator(_no_control_characters)]
+"""The name of a resource in a create or update request: 1–255 characters, none of them control characters."""
 
 
 def iso(value: datetime) -> str:

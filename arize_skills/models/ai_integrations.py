@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from ._base import Pagination, RequestModel, ResponseModel, Timestamp
+from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 
 __all__ = [
     "MAX_HEADERS_BYTES",
@@ -106,7 +106,7 @@ class _SecretBody(RequestModel):
 class CreateAiIntegrationRequest(_SecretBody):
     """``POST /v2/ai-integrations``. Omitted ``scopings`` mean account-wide; names are unique per account."""
 
-    name: str = Field(min_length=1, max_length=255)
+    name: Name
     provider: AiIntegrationProvider
     base_url: str | None = None
     model_names: list[str] | None = None
@@ -138,7 +138,7 @@ class UpdateAiIntegrationRequest(_SecretBody):
     """``PATCH /v2/ai-integrations/{id}``: at least one field. ``null`` clears ``api_key``, ``base_url``,
     ``headers`` and ``provider_metadata``; ``model_names`` and ``scopings`` replace the stored lists."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Name | None = None
     provider: AiIntegrationProvider | None = None
     base_url: str | None = None
     model_names: list[str] | None = None

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._base import Pagination, RequestModel, ResponseModel, Timestamp
+from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 from .evaluators import OptimizationDirection
 
 __all__ = [
@@ -51,7 +51,7 @@ def _unique_labels(
 
 
 class _CreateBase(RequestModel):
-    name: str = Field(min_length=1, max_length=255)
+    name: Name
     space_id: str = Field(min_length=1)
 
 
@@ -94,7 +94,7 @@ CreateAnnotationConfigRequest = Annotated[
 
 
 class _UpdateBase(RequestModel):
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Name | None = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> _UpdateBase:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ._base import RequestModel, ResponseModel, Timestamp
+from ._base import Name, RequestModel, ResponseModel, Timestamp
 
 __all__ = ["AnnotateRecordInput", "Annotation", "AnnotationInput", "Annotator"]
 
@@ -12,7 +12,7 @@ __all__ = ["AnnotateRecordInput", "Annotation", "AnnotationInput", "Annotator"]
 class AnnotationInput(RequestModel):
     """One annotation value; ``name`` must be an annotation config of the space. Omitted fields stay as stored."""
 
-    name: str = Field(min_length=1)
+    name: Name
     score: float | None = None
     label: str | None = None
     text: str | None = None

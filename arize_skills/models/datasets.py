@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from ._base import Pagination, RequestModel, ResponseModel, Timestamp
+from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 from .annotations import AnnotateRecordInput, Annotation
 
 __all__ = [
@@ -154,7 +154,7 @@ def _not_blank(value: str) -> str:
 class CreateDatasetRequest(RequestModel):
     """``POST /v2/datasets``."""
 
-    name: Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_not_blank)]
+    name: Annotated[Name, AfterValidator(_not_blank)]
     space_id: str = Field(min_length=1)
     examples: list[ExampleFields] = Field(min_length=1, max_length=MAX_EXAMPLES_PER_REQUEST)
 
@@ -162,7 +162,7 @@ class CreateDatasetRequest(RequestModel):
 class UpdateDatasetRequest(RequestModel):
     """``PATCH /v2/datasets/{id}``."""
 
-    name: Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_not_blank)]
+    name: Annotated[Name, AfterValidator(_not_blank)]
 
 
 class AppendExamplesRequest(RequestModel):

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._base import Pagination, RequestModel, ResponseModel, Timestamp
+from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 
 __all__ = [
     "EVAL_NAME_PATTERN",
@@ -178,7 +178,7 @@ class TemplateConfigInput(RequestModel):
     (``MAXIMIZE``) and ``data_granularity`` (``SPAN``) when they are omitted.
     """
 
-    name: str = Field(min_length=1, max_length=255)
+    name: Name
     template: str = Field(min_length=1)
     include_explanations: bool
     use_function_calling: bool
@@ -230,7 +230,7 @@ class StaticParamRequest(RequestModel):
 
 
 class _CodeConfigBase(RequestModel):
-    name: str = Field(min_length=1, max_length=255)
+    name: Name
     variables: list[str]
     static_params: list[StaticParamRequest] | None = None
     query_filter: str | None = None
@@ -315,7 +315,7 @@ class CreateEvaluatorRequest(RequestModel):
     """``POST /v2/evaluators``: an evaluator with its first version. ``HARNESS`` evaluators cannot be created."""
 
     space_id: str = Field(min_length=1)
-    name: str = Field(min_length=1, max_length=255)
+    name: Name
     description: str | None = None
     type: EvaluatorType
     version: CreateEvaluatorVersionRequest
@@ -331,7 +331,7 @@ class CreateEvaluatorRequest(RequestModel):
 class UpdateEvaluatorRequest(RequestModel):
     """``PATCH /v2/evaluators/{id}``: a new name and/or description (``null`` clears the description)."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Name | None = None
     description: str | None = None
 
     @model_validator(mode="after")

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import AfterValidator, ConfigDict, Field, StrictStr, model_validator
 from pydantic_core import PydanticCustomError
 
-from ._base import Pagination, RequestModel, ResponseModel, Timestamp
+from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 from .annotations import AnnotateRecordInput, Annotation
 
 __all__ = [
@@ -69,7 +69,7 @@ def _check_experiment_name(value: str) -> str:
     return value
 
 
-ExperimentName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_check_experiment_name)]
+ExperimentName = Annotated[Name, AfterValidator(_check_experiment_name)]
 
 
 class ExperimentRunInput(RequestModel):

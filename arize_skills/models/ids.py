@@ -14,6 +14,9 @@ from typing import NamedTuple
 
 __all__ = ["GlobalId", "decode_id", "encode_id", "is_resource_id", "new_suffix"]
 
+# Numbers are SQLite row numbers: signed 64-bit, so no ID holds a longer one.
+_MAX_NUMBER = 2**63 - 1
+
 _SUFFIX_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -37,15 +40,19 @@ def encode_id(type_name: str, number: int, suffix: str = "") -> str:
 
 
 def decode_id(value: str) -> GlobalId | None:
-    """Decode a global ID; ``None`` when ``value`` is not one."""
+    """Decode a global ID; ``None`` when ``value`` is not one (including a number no row can have)."""
     try:
         text = base64.b64decode(value, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
     parts = text.split(":")
-    if len(parts) not in (2, 3) or not parts[0] or not parts[1].isdigit():
+    if len(parts) not in (2, 3) or not parts[0] or not (parts[1].isascii() and parts[1].isdigit()):
         return None
-    return GlobalId(parts[0], int(parts[1]), parts[2] if len(parts) == 3 else "")
+    # Checking the length first keeps int() off digit strings past its conversion limit.
+    number = int(parts[1]) if len(parts[1]) <= 19 else _MAX_NUMBER + 1
+    if number > _MAX_NUMBER:
+        return None
+    return GlobalId(parts[0], number, parts[2] if len(parts) == 3 else "")
 
 
 def is_resource_id(value: str) -> bool:

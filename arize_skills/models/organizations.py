@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ._base import Pagination, RequestModel, ResponseModel, Timestamp
+from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 
 __all__ = ["CreateOrganizationRequest", "Organization", "OrganizationList", "UpdateOrganizationRequest"]
 
@@ -28,12 +28,12 @@ class OrganizationList(ResponseModel):
 class CreateOrganizationRequest(RequestModel):
     """``POST /v2/organizations``; an omitted description is stored as an empty string, as AX does."""
 
-    name: str = Field(min_length=1, max_length=255)
+    name: Name
     description: str | None = Field(default=None, max_length=1000)
 
 
 class UpdateOrganizationRequest(RequestModel):
     """``PATCH /v2/organizations/{id}``; at least one field. ``description: null`` clears the description."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Name | None = None
     description: str | None = Field(default=None, max_length=1000)

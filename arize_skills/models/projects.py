@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
-
-from ._base import Pagination, RequestModel, ResponseModel, Timestamp
+from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 
 __all__ = ["CreateProjectRequest", "Project", "ProjectList", "ProjectType", "UpdateProjectRequest"]
 
@@ -33,11 +31,11 @@ class ProjectList(ResponseModel):
 class CreateProjectRequest(RequestModel):
     """``POST /v2/projects``."""
 
-    name: str = Field(min_length=1, max_length=255)
+    name: Name
     space_id: str
 
 
 class UpdateProjectRequest(RequestModel):
     """``PATCH /v2/projects/{id}``."""
 
-    name: str = Field(min_length=1, max_length=255)
+    name: Name

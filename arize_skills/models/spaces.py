@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ._base import Pagination, RequestModel, ResponseModel, Timestamp
+from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 
 __all__ = [
     "CreateSpaceRequest",
@@ -50,7 +50,7 @@ class SpaceList(ResponseModel):
 class CreateSpaceRequest(RequestModel):
     """``POST /v2/spaces``."""
 
-    name: str = Field(min_length=1, max_length=255)
+    name: Name
     organization_id: str
     description: str | None = Field(default=None, max_length=1000)
     is_private: bool = False
@@ -72,7 +72,7 @@ class DefaultAgentRuntimeInput(RequestModel):
 class UpdateSpaceRequest(RequestModel):
     """``PATCH /v2/spaces/{id}``; at least one field. ``null`` clears description and the two defaults."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=255)
+    name: Name | None = None
     description: str | None = Field(default=None, min_length=1, max_length=1000)
     is_private: bool | None = None
     default_llm_integration: DefaultLlmIntegrationInput | None = None

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
-from ._base import Pagination, RequestModel, ResponseModel, Timestamp
+from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 from .evaluators import InvocationParamsRequest, ToolConfigRequest
 
 __all__ = [
@@ -415,7 +415,7 @@ class CreateEvaluationTaskRequest(RequestModel):
     """``POST /v2/tasks`` for ``TEMPLATE_EVALUATION`` / ``CODE_EVALUATION`` tasks (identical bodies)."""
 
     type: Literal["TEMPLATE_EVALUATION", "CODE_EVALUATION"]
-    name: str = Field(min_length=1)
+    name: Name
     project_id: str | None = None
     dataset_id: str | None = None
     experiment_ids: list[str] | None = None
@@ -458,7 +458,7 @@ class CreateRunExperimentTaskRequest(RequestModel):
     """``POST /v2/tasks`` for a ``RUN_EXPERIMENT`` task: run a configuration over a dataset on each trigger."""
 
     type: Literal["RUN_EXPERIMENT"]
-    name: str = Field(min_length=1)
+    name: Name
     dataset_id: str = Field(min_length=1)
     run_configuration: RunConfiguration
 
@@ -479,7 +479,7 @@ CreateTaskRequest = Annotated[CreateEvaluationTaskRequest | CreateRunExperimentT
 class UpdateEvaluationTaskRequest(RequestModel):
     """``PATCH /v2/tasks/{id}`` of an evaluation task; ``evaluators`` replaces the whole list (pins included)."""
 
-    name: str | None = Field(default=None, min_length=1)
+    name: Name | None = None
     sampling_rate: Fraction | None = None
     is_continuous: StrictBool | None = None
     query_filter: str | None = None
@@ -515,7 +515,7 @@ class UpdateEvaluationTaskRequest(RequestModel):
 class UpdateRunExperimentTaskRequest(RequestModel):
     """``PATCH /v2/tasks/{id}`` of a ``RUN_EXPERIMENT`` task; ``run_configuration`` replaces the stored one."""
 
-    name: str | None = Field(default=None, min_length=1)
+    name: Name | None = None
     run_configuration: RunConfiguration | None = None
 
     @model_validator(mode="before")
@@ -563,7 +563,7 @@ _EXPERIMENT_NAME = re.compile(r'^[^"\\]*$')
 class TriggerRunExperimentTaskRunRequest(RequestModel):
     """``POST /v2/tasks/{id}/trigger`` of a ``RUN_EXPERIMENT`` task: creates experiment ``experiment_name``."""
 
-    experiment_name: str = Field(min_length=1, max_length=255)
+    experiment_name: Name
     dataset_version_id: str | None = None
     example_ids: list[str] | None = None
     max_examples: StrictInt | None = Field(default=None, ge=1)

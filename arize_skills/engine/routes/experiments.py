@@ -2,7 +2,8 @@
 
 Run IDs are assigned here (time-ordered UUIDs, so ``id`` order is upload order). ``eval.<name>.*`` keys of an
 uploaded run are stored as evaluation results and read back as the same flat keys; a malformed run-search filter
-is a 422, as AX documents for this endpoint.
+is a 422, as AX documents for this endpoint. A run of a dataset experiment must name an example of that dataset
+(any version): one that does not is a 400 naming its row, and nothing of the request is stored.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ..experiments import (
     RunRow,
     delete_experiment,
     insert_runs,
+    missing_examples,
     require_experiment,
     run_payloads,
     split_run,
@@ -79,6 +81,21 @@ def _check_example_ids(runs: Sequence[ExperimentRunInput]) -> None:
                 f"experiment_runs[{index}].example_id is required for an experiment on a dataset "
                 "(the ID of the dataset example this run answers)",
             )
+
+
+def _check_examples_exist(conn: sqlite3.Connection, dataset_num: int, runs: Sequence[ExperimentRunInput]) -> None:
+    missing = missing_examples(conn, dataset_num, [run.example_id for run in runs if run.example_id])
+    if not missing:
+        return
+    rows = [index for index, run in enumerate(runs) if run.example_id in missing]
+    first = rows[0]
+    shown = str(runs[first].example_id)[:100]
+    more = f" (and {len(rows) - 1} more runs)" if len(rows) > 1 else ""
+    raise ProblemError(
+        400,
+        f"experiment_runs[{first}].example_id '{shown}' is not an example of this dataset{more}; "
+        "use the IDs from GET /v2/datasets/{dataset_id}/examples",
+    )
 
 
 def _name_taken(conn: sqlite3.Connection, name: str, *, space_num: int, dataset_num: int | None) -> bool:
@@ -133,6 +150,7 @@ async def create_experiment(request: Request) -> Response:
             dataset = require_dataset(conn, body.dataset_id)
             assert dataset.space_num is not None
             space_num, dataset_num = dataset.space_num, dataset.num
+            _check_examples_exist(conn, dataset_num, body.experiment_runs)
             doc = {"dataset_id": dataset.id, "dataset_version_id": resolve_version(conn, dataset, None).id}
         else:
             assert body.space_id is not None
@@ -227,6 +245,7 @@ async def append_runs(request: Request) -> Response:
         experiment = require_experiment(conn, experiment_id)
         if experiment.parent_num is not None:
             _check_example_ids(body.experiment_runs)
+            _check_examples_exist(conn, experiment.parent_num, body.experiment_runs)
         now = engine.now()
         ids = insert_runs(conn, experiment, runs, now=now)
         update_object(conn, experiment, now=now)

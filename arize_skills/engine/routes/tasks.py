@@ -52,6 +52,7 @@ from ..objects import (
     require_object,
     update_object,
 )
+from ..spans import require_span_time
 from ..tasks import (
     ACTIVE_RUN_STATUSES,
     CONTINUOUS_CURSOR,
@@ -399,6 +400,9 @@ def _evaluation_trigger(
                 400, "experiment_ids applies only to dataset-based tasks; a project task evaluates a time window"
             )
         _source(conn, task, PROJECT_KIND, "project_num", "project")
+        for label in ("data_start_time", "data_end_time"):
+            if (given_time := getattr(body, label)) is not None:
+                require_span_time(label, given_time)
         previous = parse_time(doc.get("last_run_at"))
         start_time = body.data_start_time or previous
         if start_time is None:

@@ -4,7 +4,8 @@ The judge's model is called from this server's process, the way the task runner 
 filled through the column mapping, sent with the judge's settings, and the answer parsed into a label. The key
 comes from one of three places, and never appears in a result:
 
-* ``api_key_env``: the name of an environment variable of this process holding the provider key (on any backend);
+* ``api_key_env``: the name of an environment variable of this process holding the provider key (on any backend;
+  over HTTP a key-like name, see ``setup.sendable_env``);
 * the embedded local engine: the key the engine stores for the AI integration, read in-process;
 * an integration that stores no key (a local model server): no key at all;
 * on Arize AX or a local engine over HTTP, whose stored key never leaves the backend: the environment variable
@@ -56,6 +57,7 @@ from ._judge_common import (
     request_fields,
     template_judge,
 )
+from .setup import sendable_env
 
 __all__ = ["JudgePreview", "PreviewRecord", "preview_judge"]
 
@@ -72,7 +74,6 @@ LOOKBACK_DAYS = 30
 """How far back the newest spans are looked for."""
 CONCURRENCY = 4
 CALL_TIMEOUT = 60.0
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 class PreviewRecord(BaseModel):
@@ -325,11 +326,8 @@ async def preview_judge(
     """Try a judge on a few real spans or examples; nothing is written."""
     state = app_state(ctx)
     client = state.client
-    if api_key_env is not None and not _ENV_NAME.match(api_key_env):
-        raise ToolError(
-            "api_key_env: give the NAME of an environment variable of the MCP server (like OPENAI_API_KEY), never a "
-            "key itself"
-        )
+    if api_key_env is not None:
+        api_key_env = sendable_env(state, api_key_env, "api_key_env")
     found, config = await template_judge(state, judge, None)
     assert found.version is not None
     spec = _spec(found.name, config)

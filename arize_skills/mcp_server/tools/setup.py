@@ -1,7 +1,10 @@
 """Setting up evaluation work: AI integrations, annotation configs, and annotating.
 
 ``create_ai_integration`` takes the *name* of an environment variable holding the provider key and reads it in
-this process: the key never passes through the conversation, and no result, error or log line carries it.
+this process: the key never passes through the conversation, and no result, error or log line carries it. Over
+the HTTP transport only key-like variables (``*_KEY``, ``*_API_KEY``, ``*_TOKEN``, or those the server was started
+with ``--allow-env``) may be sent (``sendable_env``, the one rule, which ``preview_judge`` keeps too): a caller must
+not turn a database password into a bearer token sent to a URL of its choosing. On stdio any variable may be sent.
 ``create_annotation_config`` returns an identical config that already exists instead of failing. ``annotate``
 makes spans, dataset examples and experiment runs behave the same way: it looks every record up first, writes
 the ones found and reports the others by ID with the reason (AX silently ignores unknown example and run IDs, and
@@ -47,6 +50,7 @@ __all__ = [
     "create_ai_integration",
     "create_annotation_config",
     "register",
+    "sendable_env",
 ]
 
 # --- create_ai_integration ---------------------------------------------------------------------------------------
@@ -55,14 +59,19 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _ENV_REFERENCE = re.compile(r"^\$\{([^}]*)\}$")
 _KEY_SHAPES = re.compile(r"^(?:sk|pk|rk|key|xai|gsk|hf|ghp|glpat|AIza)[-_]|^(?=.*[a-z])(?=.*[0-9])(?=.*[A-Z]).{24,}$")
 _CREDENTIAL_HEADER = re.compile(r"(?i)auth|key|token|secret|cookie|session|password|signature|credential")
+_KEY_LIKE = re.compile(r"(?i)(?:^|_)(?:KEY|TOKEN)$")
 
 
-def _env_secret(variable: str, argument: str) -> str:
-    """The value of the environment variable named ``variable``, read in this process.
+def sendable_env(state: AppState, variable: str, argument: str) -> str:
+    """``variable`` (stripped) if it names an environment variable this server may send as a key.
+
+    Any variable on stdio (``state.allow_env`` is ``None``); over HTTP only key-like names (ending in ``_KEY``,
+    ``_API_KEY`` or ``_TOKEN``) and those in ``state.allow_env``, and never one holding the server's own
+    credentials (``state.secrets``: its Arize key, its bearer token) unless ``--allow-env`` names it.
 
     Raises:
-        ToolError: the name is not a variable name (it is never quoted back: it may be a key pasted by mistake),
-            or the variable is unset or empty (the message names it).
+        ToolError: naming ``argument``: not a variable name (never quoted back: it may be a key pasted by
+            mistake), or a variable the HTTP transport does not send (the message names the fix).
     """
     name = variable.strip()
     if not _ENV_NAME.match(name) or _KEY_SHAPES.search(name):
@@ -71,6 +80,29 @@ def _env_secret(variable: str, argument: str) -> str:
             "OPENAI_API_KEY), never the key itself; the value given is not shown. Ask the user to export the key "
             "in the environment the MCP server starts with, then pass that variable's name"
         )
+    if state.allow_env is not None and not _KEY_LIKE.search(name) and name not in state.allow_env:
+        raise ToolError(
+            f"{argument}: over HTTP this MCP server sends as keys only key-like environment variables (names "
+            f"ending in _API_KEY, _KEY or _TOKEN), and {name} is not one — ask the user to put the key in such a "
+            f"variable, or to restart the server with --allow-env {name} if sending it is intended"
+        )
+    value = os.environ.get(name)
+    if state.allow_env is not None and value and value.strip() in state.secrets and name not in state.allow_env:
+        raise ToolError(
+            f"{argument}: {name} holds this MCP server's own credential (its Arize key or its HTTP token), which "
+            "it never sends elsewhere over HTTP — put the provider's key in a variable of its own"
+        )
+    return name
+
+
+def _env_secret(state: AppState, variable: str, argument: str) -> str:
+    """The value of the environment variable named ``variable``, read in this process.
+
+    Raises:
+        ToolError: the name may not be sent (``sendable_env``), or the variable is unset or empty (the message
+            names it).
+    """
+    name = sendable_env(state, variable, argument)
     value = os.environ.get(name)
     if value is None or not value.strip():
         raise ToolError(
@@ -157,7 +189,7 @@ async def create_ai_integration(
     secrets: list[str] = []
     key: str | None = None
     if api_key_env is not None:
-        key = _env_secret(api_key_env, "api_key_env")
+        key = _env_secret(state, api_key_env, "api_key_env")
         secrets.append(key)
     sent_headers: dict[str, str] | None = None
     if headers is not None:
@@ -167,7 +199,7 @@ async def create_ai_integration(
                 raise ToolError("headers: a header name is empty; give each header a name")
             reference = _ENV_REFERENCE.match(value.strip())
             if reference:
-                value = _env_secret(reference.group(1), f"headers[{header!r}]")
+                value = _env_secret(state, reference.group(1), f"headers[{header!r}]")
             if reference or _CREDENTIAL_HEADER.search(header):
                 secrets.append(value)
             sent_headers[header] = value

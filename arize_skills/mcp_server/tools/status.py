@@ -191,7 +191,7 @@ async def status(
         problem = redact(str(exc), state.secrets)
     return StatusResult(
         backend=state.backend.kind,
-        backend_description=state.backend.label,
+        backend_description=state.backend_label(),
         base_url=state.backend.base_url,
         has_api_key=state.client.has_api_key,
         space=Ref(id=state.space.id, name=state.space.name) if state.space else None,
