@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -31,10 +32,27 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
 
 
+def ticking_clock() -> Callable[[], datetime]:
+    """The wall clock, but never the same millisecond twice: a tick right after an ingest is always later than it.
+
+    A continuous tick's window is half-open by time received, so on a fast machine a span received in the tick's
+    own millisecond waits for the next tick; tests that tick right after an ingest need time to move.
+    """
+    last = datetime(2000, 1, 1, tzinfo=UTC)
+
+    def now() -> datetime:
+        nonlocal last
+        last = max(datetime.now(UTC), last + timedelta(milliseconds=1))
+        return last
+
+    return now
+
+
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
-    """A fresh engine whose SQLite file lives in the test's temporary directory."""
-    async with Engine.open(tmp_path / "engine") as opened:
+    """A fresh engine whose SQLite file lives in the test's temporary directory (its clock never repeats a
+    millisecond: see ``ticking_clock``)."""
+    async with Engine.open(tmp_path / "engine", clock=ticking_clock()) as opened:
         yield opened
 
 

@@ -7,7 +7,6 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from arize_skills.quickstart import (
     send_traces,
 )
 from arize_skills.settings import Settings
+from tests.conftest import ticking_clock
 from tests.engine.runner_support import add_spans, code_evaluator, project_task, qa_span, span_evals
 from tests.stubs.llm_server import serve_stub
 
@@ -41,18 +41,6 @@ def run(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess
     home.mkdir(exist_ok=True)
     env = {"HOME": str(home), "PATH": os.environ.get("PATH", ""), "NO_PROXY": "127.0.0.1,localhost", **extra}
     return subprocess.run([*COMMAND, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
-
-
-def ticking_clock() -> Callable[[], datetime]:
-    """The wall clock, but never the same millisecond twice: a tick right after an ingest is always later than it."""
-    last = datetime(2000, 1, 1, tzinfo=UTC)
-
-    def now() -> datetime:
-        nonlocal last
-        last = max(datetime.now(UTC), last + timedelta(milliseconds=1))
-        return last
-
-    return now
 
 
 def expected() -> dict[str, int]:
