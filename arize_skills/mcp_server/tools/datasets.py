@@ -2,7 +2,10 @@
 
 Every write is checked whole before anything is sent: a bad row is reported by number and column and nothing
 is created. Files of any size are read as a stream (``files.py``) and written in requests of at most 1000
-examples through the client, the first creating the dataset and the rest appended to its first version.
+examples through the client, the first creating the dataset and the rest appended to its first version. Writes
+are all or nothing (``write_examples``): a dataset that takes several requests is built under a marked name
+(``<name> (incomplete import 1a2b3c4d)``) and renamed last, a partial one is deleted on any error seen, and the
+same call retried after a kill deletes the marked leftovers first.
 
 From spans, each chosen span is one example; a column is a span path read on the span itself, or
 ``"FILTER -> path"``: the path read on the one *other* span of the same trace that the span filter FILTER
@@ -13,12 +16,15 @@ and noted), and one where several match stops the call before anything is create
 
 from __future__ import annotations
 
+import contextlib
 import re
+import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
@@ -26,7 +32,7 @@ from pydantic import BaseModel, Field
 from ...client import AsyncArizeClient, Page
 from ...errors import ArizeSkillsError, BadRequestError, NameNotFoundError, UnprocessableEntityError
 from ...evals.mapping import MISSING, SpanView, record_value, span_value, span_view_of
-from ...models._base import iso
+from ...models._base import NAME_MAX_LENGTH, iso
 from ...models.datasets import MAX_EXAMPLES_PER_REQUEST, Dataset, DatasetExample
 from ..budget import collect, compact, json_size, scope_of
 from ..errors import tool_errors
@@ -279,6 +285,47 @@ async def _check_examples(ctx: ToolContext, source: RowSource) -> _ExampleCheck:
     return checker
 
 
+INCOMPLETE_MARK = " (incomplete import "
+"""A dataset written in several requests is named ``<name> (incomplete import <8 hex>)`` until the last one lands."""
+
+
+def _marked_prefix(name: str) -> str:
+    # The mark must fit in a name: a long name is cut so that the marked one stays within NAME_MAX_LENGTH.
+    return name[: NAME_MAX_LENGTH - len(INCOMPLETE_MARK) - 9] + INCOMPLETE_MARK
+
+
+def incomplete_name(name: str) -> str:
+    """A fresh marked name for a multi-request import of dataset ``name``."""
+    return f"{_marked_prefix(name)}{secrets.token_hex(4)})"
+
+
+async def remove_incomplete_imports(client: AsyncArizeClient, name: str, space: Ref) -> list[str]:
+    """Delete the datasets an earlier, interrupted import of ``name`` left behind; notes saying which."""
+    prefix = _marked_prefix(name)
+    marked = re.compile(re.escape(prefix) + r"[0-9a-f]{8}\)")
+    notes = []
+    async for dataset in client.datasets.list(space=space.id, name=prefix, limit=100):
+        if marked.fullmatch(dataset.name):
+            await client.datasets.delete(dataset.id)
+            notes.append(
+                f"deleted '{dataset.name}' ({dataset.id}), left by an earlier import of '{name}' that was "
+                "interrupted; this call wrote the dataset again from the start"
+            )
+    return notes
+
+
+async def _discard(client: AsyncArizeClient, dataset: Dataset) -> str:
+    """Delete a partial dataset; the words for the error that follows."""
+    try:
+        await client.datasets.delete(dataset.id)
+    except ArizeSkillsError as exc:
+        return (
+            f"the partial dataset '{dataset.name}' ({dataset.id}) could not be deleted ({exc}) — remove it with "
+            f"delete(kind='dataset', name='{dataset.id}') before calling again"
+        )
+    return f"the partial dataset ({dataset.id}) was deleted, so nothing was kept — call again to start over"
+
+
 async def write_examples(
     ctx: ToolContext,
     client: AsyncArizeClient,
@@ -286,13 +333,19 @@ async def write_examples(
     space: Ref,
     batches: Callable[[], AsyncIterator[list[dict[str, Any]]]],
     total: int,
-) -> tuple[Dataset, str, int]:
-    """Create dataset ``name`` from the first batch and append the rest to its first version; returns the
-    dataset, the version ID and how many examples were written.
+) -> tuple[Dataset, str, int, list[str]]:
+    """Create dataset ``name`` from the batches, all or nothing; returns the dataset, the version ID, how many
+    examples were written and notes.
+
+    One request is atomic. Above ``MAX_EXAMPLES_PER_REQUEST`` the dataset is created under a marked name
+    (``incomplete_name``), the rest appended to its first version, and it is renamed to ``name`` last: a killed
+    import leaves only a marked dataset, which the same call retried deletes first (``remove_incomplete_imports``).
 
     Raises:
-        ToolError: a request failed after the dataset was created (it then holds the examples sent so far).
+        ToolError: a request failed; a partial dataset is deleted first (the error says so, or names it).
     """
+    notes = await remove_incomplete_imports(client, name, space) if total > MAX_EXAMPLES_PER_REQUEST else []
+    creating = name if total <= MAX_EXAMPLES_PER_REQUEST else incomplete_name(name)
     dataset: Dataset | None = None
     version_id = ""
     written = 0
@@ -301,7 +354,7 @@ async def write_examples(
             if not batch:
                 continue
             if dataset is None:
-                dataset = await client.datasets.create(name, batch, space=space.id)
+                dataset = await client.datasets.create(creating, batch, space=space.id)
                 if not dataset.versions:
                     dataset = await client.datasets.get(dataset.id)
                 version_id = dataset.versions[0].id if dataset.versions else ""
@@ -310,16 +363,24 @@ async def write_examples(
                 version_id = appended.dataset_version_id
             written += len(batch)
             await ctx.report_progress(written, total, f"wrote {written:,} of {total:,} examples")
-    except ArizeSkillsError as exc:
+        if dataset is not None and dataset.name != name:
+            dataset = await client.datasets.update(dataset.id, name=name)
+    except (ArizeSkillsError, ToolError, OSError) as exc:
         if dataset is None:
             raise
         raise ToolError(
-            f"dataset '{name}' ({dataset.id}) was created but writing stopped after {written:,} of {total:,} "
-            f"examples: {exc} — it holds the examples written so far; delete it and call again to start over"
+            f"writing dataset '{name}' stopped after {written:,} of {total:,} examples: {exc} — "
+            + await _discard(client, dataset)
         ) from None
+    except BaseException:
+        if dataset is not None:
+            # Cancelled or failed unexpectedly: still try not to leave a partial dataset (the mark tells if we can't).
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await client.datasets.delete(dataset.id)
+        raise
     if dataset is None:
         raise ToolError("rows: no examples to write")
-    return dataset, version_id, written
+    return dataset, version_id, written, notes
 
 
 async def _version_ref(client: AsyncArizeClient, dataset: Dataset, version_id: str) -> Ref:
@@ -589,7 +650,7 @@ async def create_dataset(
         async for batch in source.batches(MAX_EXAMPLES_PER_REQUEST):
             yield [record.values for record in batch]
 
-    dataset, version_id, written = await write_examples(ctx, state.client, name, where, batches, checker.rows)
+    dataset, version_id, written, cleaned = await write_examples(ctx, state.client, name, where, batches, checker.rows)
     counted = sorted(checker.columns.items(), key=lambda item: (-item[1], item[0]))
     return CreateDatasetResult(
         dataset=Ref(id=dataset.id, name=dataset.name),
@@ -598,7 +659,7 @@ async def create_dataset(
         example_count=written,
         columns=_fitting([DatasetColumn(name=n, rows=c) for n, c in counted]),
         source=source.describe(),
-        notes=checker.notes(),
+        notes=cleaned + checker.notes(),
     )
 
 
@@ -661,11 +722,15 @@ async def _create_from_spans(
             + "; ".join(f"{c.name} ← {c.source}: missing on {c.missing} spans" for c in built.columns if c.missing)
             + " — check the paths on one span with get_trace"
         )
-    dataset = await client.datasets.create(name, built.records, space=where.id)
-    if not dataset.versions:
-        dataset = await client.datasets.get(dataset.id)
-    version = dataset.versions[0] if dataset.versions else None
-    notes = list(built.notes)
+    records = built.records
+
+    async def batches() -> AsyncIterator[list[dict[str, Any]]]:
+        for start in range(0, len(records), MAX_EXAMPLES_PER_REQUEST):
+            yield records[start : start + MAX_EXAMPLES_PER_REQUEST]
+
+    dataset, version_id, _, cleaned = await write_examples(ctx, client, name, where, batches, len(records))
+    version = await _version_ref(client, dataset, version_id)
+    notes = cleaned + list(built.notes)
     if more_available:
         notes.insert(
             0,
@@ -677,7 +742,7 @@ async def _create_from_spans(
     return CreateDatasetResult(
         dataset=Ref(id=dataset.id, name=dataset.name),
         space=where,
-        version=Ref(id=version.id, name=version.name) if version else None,
+        version=version,
         example_count=len(built.records),
         columns=_fitting(built.columns),
         source=described,

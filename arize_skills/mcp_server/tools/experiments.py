@@ -1,7 +1,10 @@
 """``upload_experiment``, ``run_experiment``, ``get_experiment`` and ``compare_experiments``.
 
 Uploads are checked whole before anything is written (every bad row named by number and column), then sent in
-requests of at most 1000 runs through the client: the first creates the experiment, the rest are appended. A
+requests of at most 1000 runs through the client: the first creates the experiment, the rest are appended (on
+any error seen after the create, the partial experiment is deleted before the error is reported; one that a
+killed upload left — whole requests of these same runs, in order, fewer than all — is replaced by the same call
+retried, and any other experiment of the name is refused). A
 file is read and checked once, as a stream; the checked runs wait in a spool (memory, then a temporary file) for
 the write, so a file's size is bounded by the disk, not by memory. ``eval.<name>.score / .label / .explanation /
 .metadata.<key>`` columns become evaluation results, and the result lists them (a task evaluator of the same
@@ -20,6 +23,7 @@ Names resolve in the default space (``status`` shows it); an ID reaches a resour
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -29,6 +33,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import AfterValidator, BaseModel, Field
@@ -398,6 +403,38 @@ async def _ensure_experiment_name_free(
 # --- upload_experiment ------------------------------------------------------------------------------------------
 
 
+async def _partial_upload_of(
+    client: AsyncArizeClient, name: str, dataset: Ref, spool: _Spool
+) -> tuple[str, int] | None:
+    """The ID and run count of experiment ``name`` of ``dataset`` when it is what an interrupted upload of these
+    same runs left (whole requests of them, in order, and fewer than all); else None."""
+    try:
+        existing = await client.resolve.experiment_id(name, dataset=dataset.id)
+    except NameNotFoundError:
+        return None
+    stored = [run.example_id async for run in client.experiments.list_runs(existing, limit=RUN_PAGE)]
+    if not stored or len(stored) >= spool.count or len(stored) % MAX_RUNS_PER_REQUEST:
+        return None
+    expected: list[Any] = []
+    for batch in spool.batches(MAX_RUNS_PER_REQUEST):
+        expected += [run.get("example_id") for run in batch]
+        if len(expected) >= len(stored):
+            break
+    return (existing, len(stored)) if expected[: len(stored)] == stored else None
+
+
+async def _discard_experiment(client: AsyncArizeClient, experiment: Experiment) -> str:
+    """Delete a partly uploaded experiment; the words for the error that follows."""
+    try:
+        await client.experiments.delete(experiment.id)
+    except ArizeSkillsError as exc:
+        return (
+            f"the partial experiment '{experiment.name}' ({experiment.id}) could not be deleted ({exc}) — remove it "
+            f"with delete(kind='experiment', name='{experiment.id}') before uploading again"
+        )
+    return f"the partial experiment ({experiment.id}) was deleted, so nothing was kept — fix the cause and upload again"
+
+
 class UploadExperimentResult(ToolResult):
     """The experiment created from the uploaded runs."""
 
@@ -466,13 +503,29 @@ async def upload_experiment(
         example_ids = await _example_ids(client, found.id)
         if not example_ids:
             raise ToolError(f"dataset: '{found.name}' has no examples, so no run can answer one — add examples first")
-    await _ensure_experiment_name_free(client, name, dataset_ref, where)
+    taken: ToolError | None = None
+    try:
+        await _ensure_experiment_name_free(client, name, dataset_ref, where)
+    except ToolError as exc:
+        if dataset_ref is None:
+            raise
+        taken = exc
     checker = _RunCheck(example_ids, dataset_ref.name if dataset_ref else None)
     spool = _Spool()
     experiment: Experiment | None = None
     written = 0
+    replaced: list[str] = []
     try:
         await _check_runs(ctx, source, checker, spool)
+        if taken is not None and dataset_ref is not None:
+            partial = await _partial_upload_of(client, name, dataset_ref, spool)
+            if partial is None:
+                raise taken
+            await client.experiments.delete(partial[0])
+            replaced.append(
+                f"replaced experiment '{name}' ({partial[0]}): it held only the first {partial[1]:,} of these "
+                f"{spool.count:,} runs, left by an earlier upload of them that was interrupted"
+            )
         for good in spool.batches(MAX_RUNS_PER_REQUEST):
             if experiment is None:
                 if dataset_ref is not None:
@@ -483,14 +536,19 @@ async def upload_experiment(
                 await client.experiments.append_runs(experiment.id, good)
             written += len(good)
             await ctx.report_progress(written, spool.count, f"uploaded {written:,} of {spool.count:,} runs")
-    except ArizeSkillsError as exc:
+    except (ArizeSkillsError, ToolError, OSError) as exc:
         if experiment is None:
             raise
         raise ToolError(
-            f"the upload stopped: {exc} Experiment '{experiment.name}' ({experiment.id}) holds the first "
-            f"{written:,} runs; delete it (delete(kind='experiment', name='{experiment.id}')) and upload again, or "
-            "upload the rest under another name."
+            f"the upload stopped after {written:,} of {spool.count:,} runs: {exc} — "
+            + await _discard_experiment(client, experiment)
         ) from None
+    except BaseException:
+        if experiment is not None:
+            # Cancelled or failed unexpectedly: still try not to leave a partial experiment behind.
+            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+                await client.experiments.delete(experiment.id)
+        raise
     finally:
         spool.close()
     if experiment is None:
@@ -502,7 +560,7 @@ async def upload_experiment(
         eval_columns=dict(list(checker.eval_columns.items())[:100]),
         eval_column_count=len(checker.eval_columns),
         columns=list(checker.columns)[:50],
-        notes=checker.notes()[:15],
+        notes=(replaced + checker.notes())[:15],
     )
 
 

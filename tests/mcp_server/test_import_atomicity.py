@@ -1,0 +1,254 @@
+"""Imports are all or nothing: a killed or failed ``create_dataset`` / ``upload_experiment`` leaves nothing behind,
+or a clearly marked partial object that the same call, retried, replaces."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+
+from arize_skills.client import AsyncArizeClient
+from arize_skills.engine import Engine
+from arize_skills.engine.core import DATABASE_FILE
+from arize_skills.engine.datasets import DATASET_KIND
+from arize_skills.engine.experiments import EXPERIMENT_KIND
+from arize_skills.mcp_server import build_server
+from arize_skills.settings import Settings
+from tests.mcp_server.conftest import call, call_error
+
+MARKED = " (incomplete import "
+
+IMPORT_SCRIPT = """
+import asyncio, json, sys
+from pathlib import Path
+from mcp import Client
+from arize_skills.engine import Engine
+from arize_skills.mcp_server import build_server
+from arize_skills.settings import Settings
+
+async def main(home: Path, tool: str, arguments: str) -> None:
+    async with Engine.open(home) as engine:
+        settings = Settings.resolve(home=home, environ={}, profile_dir=home.parent / "no-ax-profile")
+        async with Client(build_server(settings, engine=engine), mode="legacy") as client:
+            await client.call_tool(tool, json.loads(arguments))
+
+asyncio.run(main(Path(sys.argv[1]), sys.argv[2], sys.argv[3]))
+"""
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def nested(depth: int) -> Any:
+    value: Any = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def stored_datasets(home: Path) -> dict[str, int]:
+    """Dataset name → example count, read straight from the engine's SQLite file."""
+    with sqlite3.connect(home / DATABASE_FILE, timeout=30) as conn:
+        rows = conn.execute(
+            "SELECT o.name, COUNT(e.row) FROM objects o LEFT JOIN dataset_examples e ON e.dataset_num = o.num "
+            "WHERE o.kind = ? GROUP BY o.num",
+            (DATASET_KIND,),
+        ).fetchall()
+    return dict(rows)
+
+
+def stored_so_far(home: Path) -> dict[str, int]:
+    """``stored_datasets`` while another process may still be creating the file and its tables."""
+    try:
+        return stored_datasets(home) if (home / DATABASE_FILE).exists() else {}
+    except sqlite3.OperationalError:
+        return {}
+
+
+def kill_when(home: Path, log: Path, tool: str, arguments: dict[str, Any], landed: Callable[[], bool]) -> None:
+    """Run ``tool`` in a process of its own over the engine in ``home`` and ``kill -9`` it once ``landed()``."""
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", IMPORT_SCRIPT, str(home), tool, json.dumps(arguments)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not landed():
+            assert time.monotonic() < deadline, "the import did not get far enough within 120 s"
+            try:
+                process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                continue
+            raise AssertionError(f"the import ended before it was killed: {log.read_text()[-2000:]}")
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+
+def stored_runs(home: Path) -> dict[str, int]:
+    """Experiment name → run count, read straight from the engine's SQLite file (empty while it is being made)."""
+    try:
+        with sqlite3.connect(home / DATABASE_FILE, timeout=30) as conn:
+            rows = conn.execute(
+                "SELECT o.name, COUNT(r.row) FROM objects o LEFT JOIN experiment_runs r ON r.experiment_num = o.num "
+                "WHERE o.kind = ? GROUP BY o.num",
+                (EXPERIMENT_KIND,),
+            ).fetchall()
+    except sqlite3.OperationalError:
+        return {}
+    return dict(rows)
+
+
+async def dataset_names(client: AsyncArizeClient) -> list[str]:
+    return sorted([d.name async for d in client.datasets.list()])
+
+
+async def test_a_chunk_the_engine_refuses_midway_leaves_no_dataset_and_the_error_says_it_was_removed(
+    mcp_client: Client, client: AsyncArizeClient, tmp_path: Path
+) -> None:
+    rows: list[dict[str, Any]] = [{"question": f"q{i}", "answer": str(i)} for i in range(2500)]
+    # The tool's checks let a deeply nested value through; the engine refuses the body that carries it.
+    rows[2400]["context"] = nested(80)
+    error = await call_error(
+        mcp_client, "create_dataset", {"name": "big", "file": str(write_jsonl(tmp_path / "d.jsonl", rows))}
+    )
+
+    assert "stopped after 2,000 of 2,500 examples" in error
+    assert "was deleted, so nothing was kept" in error
+    assert await dataset_names(client) == []
+
+
+async def test_a_retried_import_deletes_the_marked_leftovers_of_an_interrupted_one_and_writes_every_row(
+    mcp_client: Client, client: AsyncArizeClient
+) -> None:
+    await client.datasets.create("big (incomplete import 0a1b2c3d)", [{"q": "left"}] * 3)
+    await client.datasets.create("big (incomplete import notes)", [{"q": "kept: not a mark"}])
+    await client.datasets.create("bigger (incomplete import 0a1b2c3d)", [{"q": "kept: another name"}])
+    rows = [{"question": f"q{i}"} for i in range(2500)]
+
+    result = await call(mcp_client, "create_dataset", {"name": "big", "rows": rows})
+
+    assert result["example_count"] == 2500
+    assert any("deleted 'big (incomplete import 0a1b2c3d)'" in note for note in result["notes"])
+    assert await dataset_names(client) == [
+        "big",
+        "big (incomplete import notes)",
+        "bigger (incomplete import 0a1b2c3d)",
+    ]
+    stored = await client.datasets.get(result["dataset"]["id"])
+    assert stored.name == "big"
+
+
+async def test_an_import_of_one_request_uses_the_name_from_the_start(
+    mcp_client: Client, client: AsyncArizeClient
+) -> None:
+    result = await call(mcp_client, "create_dataset", {"name": "small", "rows": [{"q": str(i)} for i in range(1000)]})
+
+    assert result["example_count"] == 1000
+    assert await dataset_names(client) == ["small"]
+
+
+async def test_an_import_killed_midway_leaves_only_a_marked_dataset_and_the_retry_replaces_it(tmp_path: Path) -> None:
+    total = 30_000
+    file = tmp_path / "big.csv"
+    with file.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["question", "answer"])
+        writer.writerows([f"question {i}", str(i)] for i in range(total))
+    home = tmp_path / "home"
+
+    def landed() -> bool:
+        return any(MARKED in name and count >= 2000 for name, count in stored_so_far(home).items())
+
+    kill_when(home, tmp_path / "import.log", "create_dataset", {"name": "big", "file": str(file)}, landed)
+
+    left = stored_datasets(home)
+    assert "big" not in left, left
+    (marked, partial), *others = left.items()
+    assert not others and marked.startswith("big" + MARKED) and 2000 <= partial < total
+
+    async with Engine.open(home) as engine:
+        settings = Settings.resolve(home=home, environ={}, profile_dir=tmp_path / "no-ax-profile")
+        async with Client(build_server(settings, engine=engine), mode="legacy") as mcp_client:
+            result = await call(mcp_client, "create_dataset", {"name": "big", "file": str(file)})
+
+    assert result["example_count"] == total
+    assert any(f"deleted '{marked}'" in note for note in result["notes"])
+    assert stored_datasets(home) == {"big": total}
+
+
+async def test_an_upload_the_engine_refuses_midway_deletes_the_partial_experiment_and_says_so(
+    mcp_client: Client, client: AsyncArizeClient, tmp_path: Path
+) -> None:
+    created = await client.datasets.create("qa", [{"question": f"q{i}"} for i in range(2500)])
+    ids = [e.id async for e in client.datasets.list_examples(created.id, limit=500)]
+    runs: list[dict[str, Any]] = [{"example_id": eid, "output": f"a{i}"} for i, eid in enumerate(ids)]
+    runs[2400]["trace"] = nested(80)
+    file = write_jsonl(tmp_path / "runs.jsonl", runs)
+
+    error = await call_error(mcp_client, "upload_experiment", {"name": "baseline", "dataset": "qa", "runs": str(file)})
+
+    assert "the upload stopped after 2,000 of 2,500 runs" in error
+    assert "was deleted, so nothing was kept" in error
+    assert [e.name async for e in client.experiments.list(dataset=created.id)] == []
+
+
+async def test_a_retried_upload_replaces_the_partial_experiment_an_interrupted_one_left_and_nothing_else(
+    mcp_client: Client, client: AsyncArizeClient
+) -> None:
+    created = await client.datasets.create("qa", [{"question": f"q{i}"} for i in range(2500)])
+    ids = [e.id async for e in client.datasets.list_examples(created.id, limit=500)]
+    runs = [{"example_id": eid, "output": f"a{i}"} for i, eid in enumerate(ids)]
+    await client.experiments.create("baseline", runs[:2000], dataset=created.id)
+    await client.experiments.create("shuffled", runs[1000:2000] + runs[:1000], dataset=created.id)
+    await client.experiments.create("odd", runs[:1500], dataset=created.id)
+
+    result = await call(mcp_client, "upload_experiment", {"name": "baseline", "dataset": "qa", "runs": runs})
+
+    assert result["run_count"] == 2500
+    assert any("it held only the first 2,000 of these 2,500 runs" in note for note in result["notes"])
+    stored = [r.example_id async for r in client.experiments.list_runs(result["experiment"]["id"], limit=500)]
+    assert stored == ids
+    for other in ("shuffled", "odd"):
+        error = await call_error(mcp_client, "upload_experiment", {"name": other, "dataset": "qa", "runs": runs})
+        assert f"already has an experiment named '{other}'" in error
+    names = sorted([e.name async for e in client.experiments.list(dataset=created.id)])
+    assert names == ["baseline", "odd", "shuffled"]
+
+
+async def test_an_upload_killed_midway_is_replaced_by_the_same_upload_retried(tmp_path: Path) -> None:
+    total = 20_000
+    home = tmp_path / "home"
+    settings = Settings.resolve(home=home, environ={}, profile_dir=tmp_path / "no-ax-profile")
+    async with Engine.open(home) as engine, AsyncArizeClient(transport=engine.transport()) as client:
+        client.space = (await client.spaces.list()).items[0].id
+        created = await client.datasets.create("qa", [{"question": f"q{i}"} for i in range(total)])
+        ids = [e.id async for e in client.datasets.list_examples(created.id, limit=500)]
+    file = write_jsonl(tmp_path / "runs.jsonl", [{"example_id": eid, "output": f"a{i}"} for i, eid in enumerate(ids)])
+    arguments = {"name": "baseline", "dataset": "qa", "runs": str(file)}
+
+    def landed() -> bool:
+        return stored_runs(home).get("baseline", 0) >= 2000
+
+    kill_when(home, tmp_path / "upload.log", "upload_experiment", arguments, landed)
+
+    partial = stored_runs(home)["baseline"]
+    assert 2000 <= partial < total and partial % 1000 == 0
+    async with Engine.open(home) as engine, Client(build_server(settings, engine=engine), mode="legacy") as mcp:
+        result = await call(mcp, "upload_experiment", arguments)
+
+    assert result["run_count"] == total
+    assert any(f"it held only the first {partial:,} of these {total:,} runs" in note for note in result["notes"])
+    assert stored_runs(home) == {"baseline": total}
