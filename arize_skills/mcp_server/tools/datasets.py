@@ -16,7 +16,6 @@ and noted), and one where several match stops the call before anything is create
 
 from __future__ import annotations
 
-import contextlib
 import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -24,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
@@ -37,6 +35,7 @@ from ...models.datasets import MAX_EXAMPLES_PER_REQUEST, Dataset, DatasetExample
 from ..budget import collect, compact, json_size, scope_of
 from ..errors import tool_errors
 from ..files import FileFormat, Record, RowProblems, TableFile, open_table, plain_value, record_batches
+from ..partial import discard, discard_quietly
 from ..state import AppState, app_state
 from ..types import (
     Cursor,
@@ -314,18 +313,6 @@ async def remove_incomplete_imports(client: AsyncArizeClient, name: str, space: 
     return notes
 
 
-async def _discard(client: AsyncArizeClient, dataset: Dataset) -> str:
-    """Delete a partial dataset; the words for the error that follows."""
-    try:
-        await client.datasets.delete(dataset.id)
-    except ArizeSkillsError as exc:
-        return (
-            f"the partial dataset '{dataset.name}' ({dataset.id}) could not be deleted ({exc}) — remove it with "
-            f"delete(kind='dataset', name='{dataset.id}') before calling again"
-        )
-    return f"the partial dataset ({dataset.id}) was deleted, so nothing was kept — call again to start over"
-
-
 async def write_examples(
     ctx: ToolContext,
     client: AsyncArizeClient,
@@ -370,13 +357,12 @@ async def write_examples(
             raise
         raise ToolError(
             f"writing dataset '{name}' stopped after {written:,} of {total:,} examples: {exc} — "
-            + await _discard(client, dataset)
+            + await discard("dataset", dataset.name, dataset.id, client.datasets.delete)
         ) from None
     except BaseException:
         if dataset is not None:
             # Cancelled or failed unexpectedly: still try not to leave a partial dataset (the mark tells if we can't).
-            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await client.datasets.delete(dataset.id)
+            await discard_quietly(dataset.id, client.datasets.delete)
         raise
     if dataset is None:
         raise ToolError("rows: no examples to write")

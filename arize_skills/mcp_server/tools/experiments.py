@@ -23,7 +23,6 @@ Names resolve in the default space (``status`` shows it); an ID reaches a resour
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import re
@@ -33,7 +32,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import AfterValidator, BaseModel, Field
@@ -48,6 +46,7 @@ from ...models.tasks import LlmGenerationRunConfig, Task
 from ..budget import Position, compact, cut, decode_cursor, encode_cursor, json_size, scope_of
 from ..errors import tool_errors
 from ..files import Record, RowProblems, open_table
+from ..partial import discard, discard_quietly
 from ..state import app_state
 from ..surface import MAX_RESULT_CHARS, result_text
 from ..types import AiIntegrationRef, DatasetRef, ExperimentRef, Ref, ToolContext, ToolResult
@@ -423,18 +422,6 @@ async def _partial_upload_of(
     return (existing, len(stored)) if expected[: len(stored)] == stored else None
 
 
-async def _discard_experiment(client: AsyncArizeClient, experiment: Experiment) -> str:
-    """Delete a partly uploaded experiment; the words for the error that follows."""
-    try:
-        await client.experiments.delete(experiment.id)
-    except ArizeSkillsError as exc:
-        return (
-            f"the partial experiment '{experiment.name}' ({experiment.id}) could not be deleted ({exc}) — remove it "
-            f"with delete(kind='experiment', name='{experiment.id}') before uploading again"
-        )
-    return f"the partial experiment ({experiment.id}) was deleted, so nothing was kept — fix the cause and upload again"
-
-
 class UploadExperimentResult(ToolResult):
     """The experiment created from the uploaded runs."""
 
@@ -541,13 +528,12 @@ async def upload_experiment(
             raise
         raise ToolError(
             f"the upload stopped after {written:,} of {spool.count:,} runs: {exc} — "
-            + await _discard_experiment(client, experiment)
+            + await discard("experiment", experiment.name, experiment.id, client.experiments.delete)
         ) from None
     except BaseException:
         if experiment is not None:
             # Cancelled or failed unexpectedly: still try not to leave a partial experiment behind.
-            with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                await client.experiments.delete(experiment.id)
+            await discard_quietly(experiment.id, client.experiments.delete)
         raise
     finally:
         spool.close()
