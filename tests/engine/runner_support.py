@@ -6,20 +6,44 @@ Everything is made through the API (the client over the in-process engine) and s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import anyio
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
 from tests.engine.otlp_payloads import ingest, span
-from tests.stubs.llm_server import StubServer
+from tests.stubs.llm_server import Failure, RecordedRequest, Reply, StubServer, ToolUse
 
 PROVIDER_KEY = "sk-runner-test-secret-5c1e"
 """The key stored in judge integrations; it must never show in a run, a response or an error."""
 
 BASE_TIME = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 JUDGE_TEMPLATE = "Question: {input}\nAnswer: {output}\nIs the answer correct? Answer correct or incorrect."
+
+
+async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
+    """Wait (bounded) until ``check`` holds, looking again every few milliseconds."""
+    with anyio.fail_after(timeout):
+        while not await check():
+            await anyio.sleep(0.01)
+
+
+def answer_then_hang(stub_box: list[StubServer], answered: int) -> Callable[[RecordedRequest], Reply]:
+    """A stub responder that answers ``answered`` requests and then makes every later request hang (the stub
+    is ``stub_box[0]``, filled in once it is served)."""
+    count = 0
+
+    def respond(request: RecordedRequest) -> Reply:
+        nonlocal count
+        count += 1
+        if count == answered:
+            stub_box[0].fail(*[Failure.hang()] * 100)
+        return ToolUse("record_judgement", {"explanation": "fine", "label": "correct"})
+
+    return respond
 
 
 def at(minutes: float) -> datetime:

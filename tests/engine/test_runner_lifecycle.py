@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -14,6 +14,7 @@ from arize_skills.engine.runner import Runner
 from arize_skills.evals.providers import LlmClient, ProviderConfig
 from tests.engine.runner_support import (
     add_spans,
+    answer_then_hang,
     backfill,
     get_run,
     judge_evaluator,
@@ -22,33 +23,13 @@ from tests.engine.runner_support import (
     project_task,
     qa_span,
     span_evals,
+    until,
 )
-from tests.stubs.llm_server import Failure, RecordedRequest, Reply, StubServer, ToolUse, serve_stub
+from tests.stubs.llm_server import RecordedRequest, StubServer, serve_stub
 
 
 def _one_call_at_a_time(config: ProviderConfig) -> LlmClient:
     return LlmClient(config, concurrency=1)
-
-
-def _answer_then_hang(stub_box: list[StubServer], answered: int) -> Callable[[RecordedRequest], Reply]:
-    """A responder that answers ``answered`` requests and then makes every later request hang."""
-    count = 0
-
-    def respond(request: RecordedRequest) -> Reply:
-        nonlocal count
-        count += 1
-        if count == answered:
-            stub_box[0].fail(*[Failure.hang()] * 100)
-        return ToolUse("record_judgement", {"explanation": "fine", "label": "correct"})
-
-    return respond
-
-
-async def _until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    """Wait (bounded) until ``check`` holds, looking again every few milliseconds."""
-    with anyio.fail_after(timeout):
-        while not await check():
-            await anyio.sleep(0.01)
 
 
 def _prompt_spans(requests: list[RecordedRequest]) -> set[str]:
@@ -58,7 +39,7 @@ def _prompt_spans(requests: list[RecordedRequest]) -> set[str]:
 @pytest.fixture
 def hanging_stub() -> Iterator[StubServer]:
     box: list[StubServer] = []
-    with serve_stub(responder=_answer_then_hang(box, 5)) as stub:
+    with serve_stub(responder=answer_then_hang(box, 5)) as stub:
         box.append(stub)
         yield stub
 
@@ -78,11 +59,11 @@ async def test_cancel_stops_a_running_run_within_seconds_and_keeps_what_was_scor
 
     async with anyio.create_task_group() as group:
         group.start_soon(engine.runner.run_until_idle)
-        await _until(progressed)
+        await until(progressed)
         cancelled = await client.request("POST", f"/v2/task-runs/{run['id']}/cancel")
         assert cancelled["status"] == "CANCELLED"
         with anyio.fail_after(5):
-            await _until(lambda: _finished(client, run["id"]))
+            await until(lambda: _finished(client, run["id"]))
 
     done = await get_run(client, run["id"])
     assert (done["status"], done["num_successes"], done["num_errors"]) == ("CANCELLED", 5, 0)
@@ -129,7 +110,7 @@ async def test_a_run_interrupted_by_an_engine_stop_resumes_at_the_next_start_wit
 
         async with anyio.create_task_group() as group:
             group.start_soon(engine.runner.run_until_idle)
-            await _until(progressed)
+            await until(progressed)
             group.cancel_scope.cancel()
         stopped = await get_run(client, run["id"])
     assert (stopped["status"], stopped["num_successes"]) == ("RUNNING", 5)
@@ -183,5 +164,5 @@ async def test_the_background_runner_ticks_continuous_tasks(tmp_path: Path, monk
             async def scored() -> bool:
                 return len([e for e in (await span_evals(client, "app")).values() if e]) == 2
 
-            await _until(scored)
+            await until(scored)
     assert stub.served == 2

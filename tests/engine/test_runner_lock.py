@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from arize_skills.mcp_server import build_server
 from arize_skills.settings import Settings
 from tests.engine.runner_support import (
     add_spans,
+    answer_then_hang,
     backfill,
     get_run,
     judge_evaluator,
@@ -32,9 +33,10 @@ from tests.engine.runner_support import (
     mapped,
     project_task,
     qa_span,
+    until,
 )
 from tests.served import ServedCommand, served_command
-from tests.stubs.llm_server import Failure, RecordedRequest, Reply, StubServer, ToolUse, serve_stub
+from tests.stubs.llm_server import StubServer, serve_stub
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="flock and kill -9")
 
@@ -49,31 +51,10 @@ def engine_serve(home: Path) -> AbstractContextManager[ServedCommand]:
     return served_command(["engine", "serve", "--home", str(home), "--port", "0"], dict(os.environ), READY)
 
 
-async def _until(check: Callable[[], Awaitable[bool]], timeout: float = 30.0) -> None:
-    """Wait (bounded) until ``check`` holds, looking again every few milliseconds."""
-    with anyio.fail_after(timeout):
-        while not await check():
-            await anyio.sleep(0.01)
-
-
-def _answer_then_hang(stub_box: list[StubServer]) -> Callable[[RecordedRequest], Reply]:
-    """A responder that answers ``ANSWERED`` requests and then makes every later request hang."""
-    count = 0
-
-    def respond(request: RecordedRequest) -> Reply:
-        nonlocal count
-        count += 1
-        if count == ANSWERED:
-            stub_box[0].fail(*[Failure.hang()] * 100)
-        return ToolUse("record_judgement", {"explanation": "fine", "label": "correct"})
-
-    return respond
-
-
 @pytest.fixture
 def hanging_stub() -> Iterator[StubServer]:
     box: list[StubServer] = []
-    with serve_stub(responder=_answer_then_hang(box)) as stub:
+    with serve_stub(responder=answer_then_hang(box, ANSWERED)) as stub:
         box.append(stub)
         yield stub
 
@@ -109,7 +90,7 @@ async def held_run(tmp_path: Path, hanging_stub: StubServer) -> AsyncIterator[He
                 found = await get_run(client, run["id"])
                 return bool((found["status"], found["num_successes"]) == ("RUNNING", ANSWERED))
 
-            await _until(half_scored)
+            await until(half_scored, timeout=30.0)
         yield HeldRun(holder=holder, url=url, run_id=str(run["id"]))
 
 

@@ -167,27 +167,32 @@ async def test_align_judge_reuses_its_task_removes_earlier_experiments_and_says_
 # --- i: preview with an integration just created from a key variable -----------------------------------------------
 
 
+async def judge_keyed_by_variable(mcp: Client, stub: StubServer) -> None:
+    """Through the tools: an integration whose key comes from ``STUB_JUDGE_KEY``, and a pass/fail judge on it."""
+    await call(
+        mcp,
+        "create_ai_integration",
+        {
+            "name": "stub",
+            "provider": "OPEN_AI",
+            "api_key_env": "STUB_JUDGE_KEY",
+            "base_url": stub.openai_url,
+            "model_names": ["stub-model"],
+        },
+    )
+    await call(
+        mcp,
+        "create_judge",
+        {"name": "answer check", "ai_integration": "stub", "prompt": PROMPT, "labels": ["pass", "fail"]},
+    )
+
+
 async def test_preview_on_the_embedded_engine_works_with_an_integration_just_created_from_a_key_variable(
     mcp_client: Client, client: AsyncArizeClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("STUB_JUDGE_KEY", PROVIDER_KEY)
     with serve_stub(responder=verdict, expected_key=PROVIDER_KEY) as stub:
-        await call(
-            mcp_client,
-            "create_ai_integration",
-            {
-                "name": "stub",
-                "provider": "OPEN_AI",
-                "api_key_env": "STUB_JUDGE_KEY",
-                "base_url": stub.openai_url,
-                "model_names": ["stub-model"],
-            },
-        )
-        await call(
-            mcp_client,
-            "create_judge",
-            {"name": "answer check", "ai_integration": "stub", "prompt": PROMPT, "labels": ["pass", "fail"]},
-        )
+        await judge_keyed_by_variable(mcp_client, stub)
         await client.datasets.create("qa", [{"question": "2+2", "answer": "GOOD 4"}])
         result = await call(mcp_client, "preview_judge", {"judge": "answer check", "source": "qa"})
     assert [r["label"] for r in result["records"]] == ["pass"]
@@ -204,22 +209,7 @@ async def test_preview_on_an_engine_over_http_reads_the_key_variable_the_integra
         seed.space = await seed.resolve.space_id("default")
         await seed.datasets.create("qa", [{"question": "2+2", "answer": "GOOD 4"}])
     async with Client(build_server(settings), mode="legacy") as mcp:
-        await call(
-            mcp,
-            "create_ai_integration",
-            {
-                "name": "stub",
-                "provider": "OPEN_AI",
-                "api_key_env": "STUB_JUDGE_KEY",
-                "base_url": stub.openai_url,
-                "model_names": ["stub-model"],
-            },
-        )
-        await call(
-            mcp,
-            "create_judge",
-            {"name": "answer check", "ai_integration": "stub", "prompt": PROMPT, "labels": ["pass", "fail"]},
-        )
+        await judge_keyed_by_variable(mcp, stub)
         result = await call(mcp, "preview_judge", {"judge": "answer check", "source": "qa"})
     assert [r["label"] for r in result["records"]] == ["pass"]
     assert "STUB_JUDGE_KEY" in result["key_source"] and "create_ai_integration" in result["key_source"]
