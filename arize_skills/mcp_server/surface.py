@@ -58,7 +58,7 @@ def _walk(schema: Any, drop: frozenset[str], *, optional_as_type: bool) -> Any:
             out[key] = value
         else:
             out[key] = _walk(value, drop, optional_as_type=optional_as_type)
-    if optional_as_type and out.get("default", True) in (None, False):
+    if optional_as_type and "default" in out and (out["default"] is None or out["default"] is False):
         del out["default"]  # an omitted argument is null or false: the model need not be told
     if out.get("additionalProperties") is True:
         del out["additionalProperties"]

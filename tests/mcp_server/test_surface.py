@@ -123,3 +123,14 @@ async def test_a_tool_result_reads_as_its_summary_then_compact_json(mcp_client: 
     first, _, rest = text.partition("\n")
     assert first and not first.startswith("{")
     assert rest.startswith("{") and "\n" not in rest and ": " not in rest.split('"backend_description"')[0]
+
+
+class Waits(BaseModel):
+    wait_seconds: int = Field(default=0, ge=0, description="How long.")
+    strict: bool = Field(default=False, description="How strict.")
+
+
+def test_a_zero_default_is_published_and_only_null_and_false_ones_are_dropped() -> None:
+    properties = compact_input_schema(Waits.model_json_schema())["properties"]
+    assert properties["wait_seconds"]["default"] == 0
+    assert "default" not in properties["strict"]
