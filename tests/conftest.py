@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from starlette.types import ASGIApp
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
@@ -77,16 +78,21 @@ class LiveEngine:
 
 
 @contextmanager
-def serve_engine(home: Path, *, token: str | None = None, run_tasks: bool = True) -> Iterator[LiveEngine]:
+def serve_engine(
+    home: Path,
+    *,
+    token: str | None = None,
+    run_tasks: bool = True,
+    wrap: Callable[[ASGIApp], ASGIApp] | None = None,
+) -> Iterator[LiveEngine]:
     """Serve the engine in ``home`` with uvicorn on a free loopback port until the block ends (with its task
-    runner unless ``run_tasks`` is false)."""
+    runner unless ``run_tasks`` is false; behind ``wrap``, a network between client and engine, when given)."""
     # IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted connections (else ~40 ms per response).
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_served_app(home, token=token, run_tasks=run_tasks), log_level="warning", lifespan="on"
-    )
+    app: ASGIApp = create_served_app(home, token=token, run_tasks=run_tasks)
+    config = uvicorn.Config(wrap(app) if wrap else app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

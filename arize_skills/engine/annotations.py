@@ -2,7 +2,8 @@
 
 Annotations are keyed by ``(target_kind, target_key, granularity, name)``: ``target_kind`` is ``span``,
 ``example`` or ``run``; the key is ``<project number>:<span id>`` for spans, the example ID or the run ID.
-Writes are upserts per (record, config name), and a field left out of the input keeps its stored value.
+Writes are upserts per (record, config name), and a field left out of the input keeps its stored value; an
+annotation whose label, score and text are all set to null is removed.
 """
 
 from __future__ import annotations
@@ -105,6 +106,18 @@ def upsert_annotations(
                     "text" in given,
                 ),
             )
+            if (
+                {"label", "score", "text"} & given
+                and value.label is None
+                and value.score is None
+                and value.text is None
+            ):
+                # A value set back to nothing is no annotation: an undone write leaves no empty row behind.
+                conn.execute(
+                    "DELETE FROM annotations WHERE target_kind = ? AND target_key = ? AND granularity = ? AND name = ?"
+                    " AND label IS NULL AND score IS NULL AND text IS NULL",
+                    (target_kind, key, granularity, value.name),
+                )
             written += 1
     return written
 

@@ -23,6 +23,10 @@ Before the tool body runs, the resolver decides:
 The question function takes tool arguments by name (and optionally the ``ctx``); it may look things up (errors
 of our tree become actionable ``ToolError``s) but must render the same text every time it is asked, since the
 modern era re-runs it when the answer comes back and matches the answer to the exact question.
+
+A tool that needs the user's yes only sometimes (a backfill that would overwrite uploaded scores, labels written
+over other labels) plans first and asks only when its plan has a question: ``approval(Resolve(plan_it))`` resolves
+to an ``Approval`` (``how=None`` when nothing needed asking), sharing the plan with the tool's own parameter.
 """
 
 # No ``from __future__ import annotations`` here: the resolvers below get their annotations as real objects
@@ -31,7 +35,7 @@ modern era re-runs it when the answer comes back and matches the answer to the e
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn, Protocol
 
 from mcp.server.mcpserver import (
     AcceptedElicitation,
@@ -47,7 +51,7 @@ from pydantic import BaseModel, Field
 
 from .errors import tool_errors
 
-__all__ = ["Confirmation", "Confirmed", "client_can_elicit", "confirmation"]
+__all__ = ["Approval", "Confirmation", "Confirmed", "Questioned", "approval", "client_can_elicit", "confirmation"]
 
 
 class Confirmation(BaseModel):
@@ -92,7 +96,7 @@ def confirmation(question: Callable[..., str] | Callable[..., Awaitable[str]]) -
             return Confirmation(confirm=True)
         if client_can_elicit(ctx):
             return Elicit(text, Confirmation)
-        raise ToolError(f"Confirmation required: {text} Ask the user, then call again with confirm=true.")
+        raise _required(text)
 
     ask.__annotations__ = {
         "ctx": Context,
@@ -104,9 +108,7 @@ def confirmation(question: Callable[..., str] | Callable[..., Awaitable[str]]) -
     async def decide(confirm: bool, text: str, answer: ElicitationResult[Confirmation]) -> Confirmed:
         if isinstance(answer, AcceptedElicitation) and answer.data.confirm:
             return Confirmed(how="argument" if confirm else "elicitation", question=text)
-        if isinstance(answer, CancelledElicitation):
-            raise ToolError("The user dismissed the confirmation: nothing was changed.")
-        raise ToolError("The user did not confirm: nothing was changed. Do not retry unless the user asks again.")
+        _refused(answer)
 
     decide.__annotations__ = {
         "confirm": bool,
@@ -115,3 +117,63 @@ def confirmation(question: Callable[..., str] | Callable[..., Awaitable[str]]) -
         "return": Confirmed,
     }
     return Resolve(decide)
+
+
+class Questioned(Protocol):
+    """A tool's plan that may need the user's yes before it is carried out."""
+
+    def question(self) -> str | None:
+        """What to ask the user (``None``: nothing needs asking); the same text every time."""
+        ...
+
+
+@dataclass(frozen=True)
+class Approval:
+    """How a plan's question was approved (``how=None``: it had none)."""
+
+    how: Literal["argument", "elicitation"] | None
+
+
+def _required(text: str) -> ToolError:
+    return ToolError(f"Confirmation required: {text} Ask the user, then call again with confirm=true.")
+
+
+def approval(plan: Resolve) -> Resolve:
+    """The ``Resolve`` marker of a confirmation asked only when the plan ``plan`` resolves to has a question
+    (a ``Questioned``); the tool must have a ``confirm`` argument."""
+
+    async def ask(ctx: Context[Any, Any], confirm: bool, found: Questioned) -> Confirmation | Elicit[Confirmation]:
+        question = found.question()
+        if question is None or confirm:
+            return Confirmation(confirm=True)
+        if client_can_elicit(ctx):
+            return Elicit(question, Confirmation)
+        raise _required(question)
+
+    ask.__annotations__ = {
+        "ctx": Context,
+        "confirm": bool,
+        "found": Annotated[Any, plan],
+        "return": Confirmation | Elicit[Confirmation],
+    }
+
+    async def decide(confirm: bool, found: Questioned, answer: ElicitationResult[Confirmation]) -> Approval:
+        if isinstance(answer, AcceptedElicitation) and answer.data.confirm:
+            if found.question() is None:
+                return Approval(None)
+            return Approval("argument" if confirm else "elicitation")
+        _refused(answer)
+
+    decide.__annotations__ = {
+        "confirm": bool,
+        "found": Annotated[Any, plan],
+        "answer": Annotated[ElicitationResult[Confirmation], Resolve(ask)],
+        "return": Approval,
+    }
+    return Resolve(decide)
+
+
+def _refused(answer: ElicitationResult[Confirmation]) -> NoReturn:
+    if isinstance(answer, CancelledElicitation):
+        raise ToolError("The user dismissed the confirmation: nothing was changed.")
+    raise ToolError("The user did not confirm: nothing was changed. Do not retry unless the user asks again.")

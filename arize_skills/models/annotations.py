@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 
 from ._base import Name, RequestModel, ResponseModel, Timestamp
 
-__all__ = ["AnnotateRecordInput", "Annotation", "AnnotationInput", "Annotator"]
+__all__ = [
+    "ANNOTATE_BATCH",
+    "SESSION_ANNOTATE_BATCH",
+    "SESSION_ANNOTATE_WINDOW",
+    "SPAN_ANNOTATE_WINDOW",
+    "AnnotateRecordInput",
+    "Annotation",
+    "AnnotationInput",
+    "Annotator",
+]
+
+ANNOTATE_BATCH = 1000
+"""AX's most records per annotate request."""
+SESSION_ANNOTATE_BATCH = 100
+"""AX's most records per span annotate request at SESSION granularity."""
+SPAN_ANNOTATE_WINDOW = timedelta(days=31)
+"""AX's longest span annotate window (SPAN and TRACE granularity), which also ends no later than now."""
+SESSION_ANNOTATE_WINDOW = timedelta(days=7)
+"""AX's longest span annotate window at SESSION granularity."""
 
 
 class AnnotationInput(RequestModel):

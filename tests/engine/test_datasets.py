@@ -220,6 +220,33 @@ async def test_examples_are_annotated_unknown_ids_are_ignored_and_annotations_ar
         await client.datasets.annotate_examples("labelled", [{"record_id": ids[0], "values": [{"name": "missing"}]}])
 
 
+async def test_an_annotation_set_back_to_nothing_is_removed_and_a_partial_one_keeps_its_other_fields(
+    client: AsyncArizeClient, engine: Engine
+) -> None:
+    await create_annotation_config(client, "quality")
+    await client.datasets.create("labelled", QUESTIONS)
+    first, second = [e.id for e in await _examples(client, "labelled")][:2]
+    await client.datasets.annotate_examples(
+        "labelled",
+        [
+            {"record_id": first, "values": [{"name": "quality", "label": "good", "text": "clear"}]},
+            {"record_id": second, "values": [{"name": "quality", "label": "bad", "text": "vague"}]},
+        ],
+    )
+    await client.datasets.annotate_examples(
+        "labelled",
+        [
+            {"record_id": first, "values": [{"name": "quality", "label": None, "score": None, "text": None}]},
+            {"record_id": second, "values": [{"name": "quality", "label": None}]},
+        ],
+    )
+
+    by_id = {e.id: e.annotations or [] for e in await _examples(client, "labelled")}
+    assert by_id[first] == []
+    assert [(a.label, a.text) for a in by_id[second]] == [(None, "vague")]
+    assert (await row_counts(engine))["annotations"] == 1
+
+
 @pytest.mark.parametrize(
     ("examples", "detail"),
     [

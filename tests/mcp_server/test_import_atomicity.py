@@ -1,5 +1,6 @@
 """Imports are all or nothing: a killed or failed ``create_dataset`` / ``upload_experiment`` leaves nothing behind,
-or a clearly marked partial object that the same call, retried, replaces."""
+or a clearly marked partial object that the same call, retried, replaces; an ``annotate`` refused midway puts
+back what it wrote, or says exactly what it left and that the same call, retried, completes it."""
 
 from __future__ import annotations
 
@@ -9,11 +10,16 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx2
 from mcp import Client
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
@@ -22,6 +28,8 @@ from arize_skills.engine.datasets import DATASET_KIND
 from arize_skills.engine.experiments import EXPERIMENT_KIND
 from arize_skills.mcp_server import build_server
 from arize_skills.settings import Settings
+from tests.conftest import serve_engine
+from tests.engine.otlp_payloads import export_body, span
 from tests.mcp_server.conftest import call, call_error
 
 MARKED = " (incomplete import "
@@ -29,6 +37,7 @@ MARKED = " (incomplete import "
 IMPORT_SCRIPT = """
 import asyncio, json, sys
 from pathlib import Path
+import httpx2
 from mcp import Client
 from arize_skills.engine import Engine
 from arize_skills.mcp_server import build_server
@@ -252,3 +261,138 @@ async def test_an_upload_killed_midway_is_replaced_by_the_same_upload_retried(tm
     assert result["run_count"] == total
     assert any(f"it held only the first {partial:,} of these {total:,} runs" in note for note in result["notes"])
     assert stored_runs(home) == {"baseline": total}
+
+
+# --- annotations -------------------------------------------------------------------------------------------------
+
+
+class RefusingAnnotations:
+    """A network in front of the engine that answers the annotate requests numbered in ``refused`` (from 1) with
+    a 400 problem, as a server that turns down one batch of a long write would."""
+
+    def __init__(self, refused: range) -> None:
+        self.refused = refused
+        self.seen = 0
+
+    def __call__(self, app: ASGIApp) -> ASGIApp:
+        async def refusing(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].endswith("/annotate"):
+                self.seen += 1
+                if self.seen in self.refused:
+                    problem = {"status": 400, "title": "Bad Request", "detail": "this batch was turned down"}
+                    response = JSONResponse(problem, status_code=400, media_type="application/problem+json")
+                    await response(scope, receive, send)
+                    return
+            await app(scope, receive, send)
+
+        return refusing
+
+
+SERVED: dict[Path, str] = {}
+"""The URL of the engine ``ax_behind`` serves from a home."""
+
+
+@asynccontextmanager
+async def ax_behind(refusing: RefusingAnnotations, home: Path) -> AsyncIterator[tuple[Client, AsyncArizeClient]]:
+    """The MCP server on the Arize AX backend, and a client of that backend, both talking to an engine on loopback
+    behind ``refusing``."""
+    with serve_engine(home, run_tasks=False, wrap=refusing) as live:
+        SERVED[home] = live.url
+        settings = Settings.resolve(
+            environ={
+                "ARIZE_API_KEY": "ak-atomicity-test",
+                "ARIZE_SINGLE_HOST": "127.0.0.1",
+                "ARIZE_SINGLE_PORT": str(live.port),
+                "ARIZE_API_SCHEME": "http",
+                "ARIZE_SPACE": "default",
+            },
+            home=home,
+            profile_dir=home.parent / "no-ax-profile",
+        )
+        async with AsyncArizeClient.from_settings(settings) as client, Client(build_server(settings)) as mcp:
+            client.space = await client.resolve.space_id("default")
+            yield mcp, client
+
+
+def send_spans(home: Path, spans: list[dict[str, Any]]) -> None:
+    """Send ``spans`` of project "chat" over OTLP/HTTP to the engine ``ax_behind`` serves from ``home``."""
+    response = httpx2.post(f"{SERVED[home]}/v1/traces", json=export_body(spans, project="chat"), timeout=60)
+    assert response.status_code == 200 and response.json() == {}, response.text
+
+
+def stored_annotations(home: Path) -> dict[str, tuple[str | None, float | None, str | None]]:
+    """Record key → (label, score, text) of every stored annotation, straight from the SQLite file."""
+    with sqlite3.connect(home / DATABASE_FILE, timeout=30) as conn:
+        rows = conn.execute("SELECT target_key, label, score, text FROM annotations").fetchall()
+    return {key: (label, score, text) for key, label, score, text in rows}
+
+
+async def test_annotations_refused_midway_are_put_back_as_they_were_on_spans(tmp_path: Path) -> None:
+    home = tmp_path / "engine"
+    refusing = RefusingAnnotations(range(3, 4))
+    now = datetime.now(UTC)
+    span_ids = [format(n, "016x") for n in range(1, 1501)]
+    async with ax_behind(refusing, home) as (mcp, client):
+        send_spans(home, [span(i, start=now - timedelta(seconds=n + 1)) for n, i in enumerate(span_ids)])
+        await client.annotation_configs.create_categorical("quality", ["good", "bad"])
+        kept = span_ids[:200]
+        await client.spans.annotate(
+            "chat",
+            [{"record_id": i, "values": [{"name": "quality", "label": "good", "text": "kept"}]} for i in kept],
+            start_time=now - timedelta(days=1),
+        )
+        before = stored_annotations(home)
+        records = dict.fromkeys(span_ids, "bad")
+        error = await call_error(
+            mcp, "annotate", {"project": "chat", "name": "quality", "records": records, "confirm": True}
+        )
+
+    assert "the write stopped after 1,000 of 1,500 records" in error and "this batch was turned down" in error
+    assert "the 1,000 already written were put back as they were, so nothing changed" in error
+    assert refusing.seen == 1 + 3
+    assert len(before) == 200 and stored_annotations(home) == before
+
+
+async def test_annotations_that_cannot_be_put_back_say_what_was_written_and_the_retry_completes_them(
+    tmp_path: Path,
+) -> None:
+    home = tmp_path / "engine"
+    refusing = RefusingAnnotations(range(2, 4))
+    async with ax_behind(refusing, home) as (mcp, client):
+        await client.datasets.create("big", [{"input": f"q{i}"} for i in range(2500)])
+        ids = [e.id async for e in client.datasets.list_examples("big", limit=500)]
+        await client.annotation_configs.create_categorical("quality", ["good", "bad"])
+        arguments = {"dataset": "big", "name": "quality", "records": dict.fromkeys(ids, "good")}
+        error = await call_error(mcp, "annotate", arguments)
+        left = stored_annotations(home)
+        result = await call(mcp, "annotate", arguments)
+
+    assert "the write stopped after 1,000 of 2,500 records" in error
+    assert "the first 1,000 keep the new values and the rest were not written" in error
+    assert "The same call, retried, writes them all" in error
+    assert len(left) == 1000
+    assert refusing.seen == 3 + 3
+    assert result["matched"] == 2500
+    assert set(stored_annotations(home).values()) == {("good", None, None)}
+    assert len(stored_annotations(home)) == 2500
+
+
+async def test_a_trace_annotation_refused_midway_is_not_guessed_back(tmp_path: Path) -> None:
+    home = tmp_path / "engine"
+    now = datetime.now(UTC)
+    roots = [format(n, "016x") for n in range(1, 1201)]
+    async with ax_behind(RefusingAnnotations(range(2, 3)), home) as (mcp, client):
+        send_spans(
+            home,
+            [span(i, trace_id=format(n, "032x"), start=now - timedelta(seconds=n)) for n, i in enumerate(roots, 1)],
+        )
+        await client.annotation_configs.create_categorical("quality", ["good", "bad"])
+        error = await call_error(
+            mcp,
+            "annotate",
+            {"project": "chat", "name": "quality", "granularity": "TRACE", "records": dict.fromkeys(roots, "bad")},
+        )
+
+    assert "the write stopped after 1,000 of 1,200 records" in error
+    assert "the first 1,000 keep the new values" in error
+    assert len(stored_annotations(home)) == 1000

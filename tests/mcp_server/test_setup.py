@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.client.context import ClientRequestContext
 from mcp.server.mcpserver import MCPServer
+from mcp.types import ElicitRequestParams, ElicitResult
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
@@ -518,6 +520,65 @@ async def test_annotate_refuses_unknown_configs_and_values_that_do_not_fit_them_
     )
     assert "only spans (project=) take them" in text
     assert await span_annotations(client, "chat") == {}
+
+
+async def example_labels(client: AsyncArizeClient, dataset: str) -> list[str | None]:
+    examples = await client.datasets.list_examples(dataset).to_list()
+    return [next((a.label for a in e.annotations or [] if a.name == "quality"), None) for e in examples]
+
+
+async def test_replacing_labels_the_records_hold_needs_the_users_yes_and_writing_new_ones_does_not(
+    mcp_client: Client, client: AsyncArizeClient
+) -> None:
+    await client.datasets.create("golden", [{"input": f"q{i}"} for i in range(3)])
+    first, second, third = [e.id for e in await client.datasets.list_examples("golden").to_list()]
+    await quality_config(mcp_client)
+    await call(mcp_client, "annotate", {"dataset": "golden", "name": "quality", "records": {first: "good"}})
+
+    again = await call(
+        mcp_client, "annotate", {"dataset": "golden", "name": "quality", "records": {first: "good", second: "bad"}}
+    )
+    refused = await call_error(
+        mcp_client, "annotate", {"dataset": "golden", "name": "quality", "records": {first: "bad", third: "good"}}
+    )
+    unchanged = await example_labels(client, "golden")
+    approved = await mcp_client.call_tool(
+        "annotate",
+        {"dataset": "golden", "name": "quality", "records": {first: "bad", third: "good"}, "confirm": True},
+    )
+
+    assert (again["matched"], again["replaced"]) == (2, 0)
+    assert refused.startswith("Confirmation required: Replace the 'quality' values already on 1 of the 2 examples")
+    assert f"{first!r}: 'good' → 'bad'" in refused and "call again with confirm=true" in refused
+    assert unchanged == ["good", "bad", None]
+    assert not approved.is_error, approved.content
+    assert (approved.structured_content or {})["replaced"] == 1
+    text = approved.content[0].text if approved.content[0].type == "text" else ""
+    assert "1 of them held other values, replaced as the user approved" in text.splitlines()[0]
+    assert await example_labels(client, "golden") == ["bad", "bad", "good"]
+
+
+async def test_a_declined_replacement_writes_nothing_in_either_era(
+    mcp_server: MCPServer[AppState], mcp_client_mode: str, client: AsyncArizeClient
+) -> None:
+    await client.datasets.create("golden", [{"input": "q1"}, {"input": "q2"}])
+    first, second = [e.id for e in await client.datasets.list_examples("golden").to_list()]
+    questions: list[str] = []
+
+    async def user(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        questions.append(params.message)
+        return ElicitResult(action="decline")
+
+    async with Client(mcp_server, mode=mcp_client_mode, elicitation_callback=user) as mcp:
+        await quality_config(mcp)
+        await call(mcp, "annotate", {"dataset": "golden", "name": "quality", "records": {first: "good"}})
+        refused = await call_error(
+            mcp, "annotate", {"dataset": "golden", "name": "quality", "records": {first: "bad", second: "bad"}}
+        )
+
+    assert "nothing was changed" in refused
+    assert len(questions) == 1 and "already on 1 of the 2 examples of dataset 'golden'" in questions[0]
+    assert await example_labels(client, "golden") == ["good", None]
 
 
 async def test_a_big_batch_is_written_in_chunks_with_progress(

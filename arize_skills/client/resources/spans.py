@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from ...models._base import RequestModel
-from ...models.annotations import AnnotateRecordInput
+from ...models.annotations import ANNOTATE_BATCH, SESSION_ANNOTATE_BATCH, AnnotateRecordInput
 from ...models.spans import (
     AnnotateSpansRequest,
     AnnotationGranularity,
@@ -22,10 +22,8 @@ from .._chunks import chunked
 from .._paginator import AsyncPaginator
 from .._resource import Resource, given
 
-__all__ = ["ANNOTATE_BATCH", "DELETE_BATCH", "SESSION_ANNOTATE_BATCH", "Spans", "project_list"]
+__all__ = ["DELETE_BATCH", "Spans", "project_list"]
 
-ANNOTATE_BATCH = 1000
-SESSION_ANNOTATE_BATCH = 100
 DELETE_BATCH = 5000
 
 M = TypeVar("M", bound=BaseModel)

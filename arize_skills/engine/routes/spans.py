@@ -25,7 +25,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...errors import ProblemError
-from ...models.annotations import AnnotationInput
+from ...models.annotations import (
+    SESSION_ANNOTATE_BATCH,
+    SESSION_ANNOTATE_WINDOW,
+    SPAN_ANNOTATE_WINDOW,
+    AnnotationInput,
+)
 from ...models.spans import (
     AnnotateSpansRequest,
     DeleteSpansRequest,
@@ -54,9 +59,6 @@ __all__ = ["LIST_WINDOW", "Paging", "paging", "routes"]
 
 LIST_WINDOW = timedelta(days=7)
 DELETE_WINDOW = timedelta(days=730)
-ANNOTATE_WINDOW = timedelta(days=31)
-SESSION_WINDOW = timedelta(days=7)
-SESSION_BATCH = 100
 _LISTED_IDS = 20
 
 
@@ -139,13 +141,13 @@ async def annotate_spans(request: Request) -> Response:
     body = await read_body(request, AnnotateSpansRequest)
     granularity = body.granularity or "SPAN"
     session = granularity == "SESSION"
-    if session and len(body.annotations) > SESSION_BATCH:
+    if session and len(body.annotations) > SESSION_ANNOTATE_BATCH:
         raise ProblemError(
             400,
-            f"annotations: at most {SESSION_BATCH} records per request for SESSION granularity, got "
+            f"annotations: at most {SESSION_ANNOTATE_BATCH} records per request for SESSION granularity, got "
             f"{len(body.annotations)}; split the batch",
         )
-    window = SESSION_WINDOW if session else ANNOTATE_WINDOW
+    window = SESSION_ANNOTATE_WINDOW if session else SPAN_ANNOTATE_WINDOW
     start_ns, end_ns = resolve_window(
         body.start_time, body.end_time, now=engine.clock(), default_span=window, max_span=window, allow_future=False
     )

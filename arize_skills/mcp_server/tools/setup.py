@@ -1,54 +1,43 @@
-"""Setting up evaluation work: AI integrations, annotation configs, and annotating.
+"""Setting up evaluation work: AI integrations and annotation configs.
 
 ``create_ai_integration`` takes the *name* of an environment variable holding the provider key and reads it in
 this process: the key never passes through the conversation, and no result, error or log line carries it. Over
 the HTTP transport only key-like variables (``*_KEY``, ``*_API_KEY``, ``*_TOKEN``, or those the server was started
 with ``--allow-env``) may be sent (``sendable_env``, the one rule, which ``preview_judge`` keeps too): a caller must
 not turn a database password into a bearer token sent to a URL of its choosing. On stdio any variable may be sent.
-``create_annotation_config`` returns an identical config that already exists instead of failing. ``annotate``
-makes spans, dataset examples and experiment runs behave the same way: it looks every record up first, writes
-the ones found and reports the others by ID with the reason (AX silently ignores unknown example and run IDs, and
-rejects a whole span batch over one unknown span).
+``create_annotation_config`` returns an identical config that already exists instead of failing.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...client import AsyncPaginator
 from ...errors import ArizeSkillsError, ConflictError, NameNotFoundError
-from ...evals.mapping import MISSING, span_value, span_view_of
 from ...models.ai_integrations import AiIntegrationProvider
 from ...models.annotation_configs import AnnotationConfig
 from ...models.evaluators import OptimizationDirection
-from ...models.spans import Span
 from ..errors import to_tool_error, tool_errors
 from ..state import AppState, app_state
 from ..types import (
     Ref,
     ToolContext,
     ToolResult,
-    parse_time,
 )
 from . import register_tool
-from .traces import TimeWindow
 
 __all__ = [
     "AiIntegrationResult",
-    "AnnotateResult",
     "AnnotationConfigResult",
-    "annotate",
     "create_ai_integration",
     "create_annotation_config",
+    "existing_config",
     "register",
     "sendable_env",
 ]
@@ -352,7 +341,8 @@ async def _space_ref(state: AppState) -> Ref:
     return Ref(id=default.id, name=default.name)
 
 
-async def _existing_config(state: AppState, name: str, space_id: str) -> AnnotationConfig | None:
+async def existing_config(state: AppState, name: str, space_id: str) -> AnnotationConfig | None:
+    """The annotation config named ``name`` in the space, or ``None``."""
     try:
         return await state.client.annotation_configs.get(name, space=space_id)
     except NameNotFoundError:
@@ -438,7 +428,7 @@ async def create_annotation_config(
             "choose another name"
         )
 
-    existing = await _existing_config(state, name, space_ref.id)
+    existing = await existing_config(state, name, space_ref.id)
     if existing is not None:
         return reuse_or_refuse(existing)
     configs = state.client.annotation_configs
@@ -463,360 +453,14 @@ async def create_annotation_config(
             created = await configs.create_freeform(name, space=space_ref.id)
     except ConflictError:
         # Created by someone else between the look-up and the create: judge it like any existing config.
-        existing = await _existing_config(state, name, space_ref.id)
+        existing = await existing_config(state, name, space_ref.id)
         if existing is None:
             raise
         return reuse_or_refuse(existing)
     return _config_result(created, space_ref, created=True, note=None)
 
 
-# --- annotate ----------------------------------------------------------------------------------------------------
-
-ANNOTATE_CHUNK = 1000
-SESSION_CHUNK = 100
-LOOKUP_CHUNK = 50
-"""Record IDs looked up per filter query (``id = 'a' OR id = 'b' ...``)."""
-LOOKUP_PAGE = 500
-UNMATCHED_ID_CHARS = 4000
-"""Unmatched record IDs are listed up to about this many characters (with the count of all of them)."""
-SPAN_WINDOW = timedelta(days=31)
-SESSION_WINDOW = timedelta(days=7)
-CLOCK_MARGIN = timedelta(minutes=5)
-"""Kept off AX's window limit, so a server clock a little behind AX's does not make the window too long."""
-
-
-class UnmatchedRecords(BaseModel):
-    """Record IDs that matched nothing, for one reason."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(description="Why they matched nothing.")
-    count: int = Field(description="How many record IDs matched nothing for this reason.")
-    ids: list[str] = Field(description="The first of them (all, unless the list is long).")
-
-
-class AnnotateResult(ToolResult):
-    """What was annotated, and which record IDs matched nothing."""
-
-    target: Literal["spans", "examples", "runs"] = Field(description="What was annotated.")
-    project: Ref | None = Field(default=None, description="The project (spans).")
-    dataset: Ref | None = Field(default=None, description="The dataset (examples).")
-    experiment: Ref | None = Field(default=None, description="The experiment (runs).")
-    granularity: str | None = Field(default=None, description="SPAN, TRACE or SESSION (spans).")
-    window: TimeWindow | None = Field(default=None, description="The window spans were looked up in (spans).")
-    annotation_config: Ref = Field(description="The annotation config written.")
-    records: int = Field(description="How many record IDs were given.")
-    matched: int = Field(description="How many of them were found and annotated (upserted).")
-    unmatched_count: int = Field(description="How many record IDs matched nothing (none of these were written).")
-    unmatched: list[UnmatchedRecords] = Field(description="The unmatched IDs, by reason.")
-    note: str | None = Field(default=None, description="What happened and what to do next.")
-
-    def summary_line(self) -> tuple[str, str | None]:
-        """How many records of what were annotated, and how many IDs matched nothing."""
-        owner = self.project or self.dataset or self.experiment
-        kind = {"spans": "project", "examples": "dataset", "runs": "experiment"}[self.target]
-        line = (
-            f"Annotated {self.matched:,} of {self.records:,} {self.target} of {kind} '{owner.name if owner else ''}' "
-            f"with '{self.annotation_config.name}'"
-        )
-        if self.unmatched_count:
-            line += f"; {self.unmatched_count:,} IDs matched nothing and were not written (see unmatched)"
-        return line + ".", "note"
-
-
-def _annotation_values(
-    records: Mapping[str, str | float], notes: Mapping[str, str] | None, config: AnnotationConfig
-) -> dict[str, dict[str, Any]]:
-    """``{record ID: values}`` for ``config``: a CATEGORICAL record's value is one of its labels, a CONTINUOUS
-    one's a score in its range, a FREEFORM one's its text; a note is the text kept with a label or score.
-
-    Raises:
-        ToolError: naming the record whose value does not fit, or a note for no record.
-    """
-    name = config.name
-    allowed = [v.label for v in config.values or []]
-    low, high = config.minimum_score, config.maximum_score
-    values: dict[str, dict[str, Any]] = {}
-    for given_id, given in records.items():
-        record_id = given_id.strip()
-        at = f"records[{given_id!r}]"
-        if not record_id or record_id in values:
-            raise ToolError(f"{at}: each record ID must be given once and not be empty")
-        if config.type == "CATEGORICAL":
-            if not isinstance(given, str):
-                raise ToolError(f"{at}: '{name}' is CATEGORICAL; give a label: one of {', '.join(allowed)}")
-            if given not in allowed:
-                raise ToolError(f"{at}: label {given!r} is not a label of '{name}'; use one of {', '.join(allowed)}")
-            values[record_id] = {"label": given}
-        elif config.type == "CONTINUOUS":
-            if isinstance(given, str):
-                raise ToolError(f"{at}: '{name}' is CONTINUOUS; give a score between {low:g} and {high:g}")
-            if low is not None and high is not None and not low <= given <= high:
-                raise ToolError(f"{at}: score {given:g} is outside '{name}' ({low:g} to {high:g})")
-            values[record_id] = {"score": float(given)}
-        else:
-            if not isinstance(given, str) or not given.strip():
-                raise ToolError(f"{at}: '{name}' is FREEFORM; give its text")
-            values[record_id] = {"text": given}
-    for given_id, note in (notes or {}).items():
-        if config.type == "FREEFORM":
-            raise ToolError(f"notes: '{name}' is FREEFORM; its text goes in records, drop notes")
-        if given_id.strip() not in values:
-            raise ToolError(f"notes[{given_id!r}]: no such record in records; a note goes with a record's value")
-        values[given_id.strip()]["text"] = note
-    return values
-
-
-def _quoted(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _any_of(column: str, ids: Sequence[str]) -> str:
-    return " OR ".join(f"{column} = {_quoted(i)}" for i in ids)
-
-
-def _chunks(items: Sequence[str], size: int) -> list[Sequence[str]]:
-    return [items[start : start + size] for start in range(0, len(items), size)]
-
-
-async def _found(listing: AsyncPaginator[Any], key: Any) -> list[Any]:
-    return [key(item) async for item in listing]
-
-
-async def _spans_found(
-    state: AppState,
-    project_id: str,
-    ids: Sequence[str],
-    granularity: str,
-    start: datetime,
-    end: datetime | None,
-) -> dict[str, str]:
-    """Which record IDs name spans (or sessions) of the project in the window: ``{id: reason}`` for those that
-    do not."""
-    unmatched: dict[str, str] = {}
-    session = granularity == "SESSION"
-    column = "attributes.session.id" if session else "context.span_id"
-    for chunk in _chunks(ids, LOOKUP_CHUNK):
-        listing = state.client.spans.list(
-            project_id,
-            start_time=start,
-            end_time=end,
-            filter=_any_of(column, chunk if session else [i.lower() for i in chunk]),
-            included_columns=[column] if session else ["context.span_id"],
-            limit=LOOKUP_PAGE,
-        )
-        spans: list[Span] = [span async for span in listing]
-        if session:
-            seen = {str(span_value(span_view_of(s), column)) for s in spans} - {str(MISSING)}
-            for record_id in chunk:
-                if record_id not in seen:
-                    unmatched[record_id] = "no span of the project has this session.id in the window"
-            continue
-        by_id = {s.context.span_id.lower(): s for s in spans}
-        for record_id in chunk:
-            span = by_id.get(record_id.lower())
-            if span is None:
-                unmatched[record_id] = "no span of the project has this ID in the window"
-            elif granularity == "TRACE" and span.parent_id:
-                unmatched[record_id] = "not a root span: TRACE annotations need the trace's root span ID"
-    return unmatched
-
-
-async def _examples_found(state: AppState, dataset_id: str, version_ids: Sequence[str], ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    versions: list[str | None] = [*version_ids] or [None]
-    for version in versions:
-        missing = [i for i in ids if i not in found]
-        if not missing:
-            break
-        for chunk in _chunks(missing, LOOKUP_CHUNK):
-            listing = state.client.datasets.search_examples(
-                dataset_id, filter=_any_of("id", chunk), version=version, limit=LOOKUP_PAGE
-            )
-            found.update(await _found(listing, lambda e: e.id))
-    return found
-
-
-async def _runs_found(state: AppState, experiment_id: str, ids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for chunk in _chunks(ids, LOOKUP_CHUNK):
-        listing = state.client.experiments.search_runs(experiment_id, filter=_any_of("id", chunk), limit=LOOKUP_PAGE)
-        found.update(await _found(listing, lambda r: r.id))
-    return found
-
-
-def _span_window(
-    state: AppState, granularity: str, start_time: str | None
-) -> tuple[datetime, datetime | None, TimeWindow]:
-    """The look-up and write window of span annotations: AX's longest (31 days, 7 for SESSION) ending now, or
-    that long from ``start_time`` (ending now at the latest). ``None`` as the end means now."""
-    now = state.clock()
-    limit = SESSION_WINDOW if granularity == "SESSION" else SPAN_WINDOW
-    if start_time is None:
-        return _shown(now - limit + CLOCK_MARGIN, None, now)
-    start = parse_time(start_time, "start_time", now=now)
-    if start >= now:
-        raise ToolError("start_time: it must be in the past; spans can be annotated up to now")
-    last = start + limit - CLOCK_MARGIN
-    return _shown(start, last if last < now else None, now)
-
-
-def _shown(start: datetime, end: datetime | None, now: datetime) -> tuple[datetime, datetime | None, TimeWindow]:
-    shown = TimeWindow(
-        start=start.isoformat().replace("+00:00", "Z"), end=(end or now).isoformat().replace("+00:00", "Z")
-    )
-    return start, end, shown
-
-
-def _grouped(unmatched: dict[str, str]) -> list[UnmatchedRecords]:
-    """The unmatched IDs by reason, listed up to ``UNMATCHED_ID_CHARS`` in all."""
-    groups: dict[str, UnmatchedRecords] = {}
-    room = UNMATCHED_ID_CHARS
-    for record_id, reason in unmatched.items():
-        group = groups.setdefault(reason, UnmatchedRecords(reason=reason, count=0, ids=[]))
-        group.count += 1
-        if room >= len(record_id) + 3:
-            group.ids.append(record_id)
-            room -= len(record_id) + 3
-    return list(groups.values())
-
-
-@tool_errors
-async def annotate(
-    ctx: ToolContext,
-    name: Annotated[str, Field(min_length=1, max_length=255, description="The annotation config.")],
-    records: Annotated[
-        dict[str, str | float],
-        Field(
-            min_length=1,
-            max_length=10_000,
-            description="ID → label, score or text.",
-        ),
-    ],
-    notes: Annotated[dict[str, str] | None, Field(min_length=1, max_length=10_000, description="ID → reason.")] = None,
-    project: Annotated[str | None, Field(min_length=1, max_length=512, description="Annotate its spans.")] = None,
-    dataset: Annotated[
-        str | None,
-        Field(min_length=1, max_length=512, description="Annotate its examples."),
-    ] = None,
-    experiment: Annotated[str | None, Field(min_length=1, max_length=512, description="Annotate its runs.")] = None,
-    granularity: Annotated[
-        Literal["SPAN", "TRACE", "SESSION"],
-        Field(description="TRACE: root span IDs; SESSION: session IDs."),
-    ] = "SPAN",
-    start_time: Annotated[
-        str | None,
-        Field(min_length=1, max_length=64, description="Default -31d (31-day window)."),
-    ] = None,
-) -> AnnotateResult:
-    """Write human labels on spans, examples or runs; IDs that match nothing are reported."""
-    state = app_state(ctx)
-    target: Literal["spans", "examples", "runs"]
-    if project is not None and dataset is None and experiment is None:
-        target, argument, given = "spans", "project", project
-    elif experiment is not None and project is None:
-        target, argument, given = "runs", "experiment", experiment
-    elif dataset is not None and project is None:
-        target, argument, given = "examples", "dataset", dataset
-    else:
-        raise ToolError(
-            "project, dataset, experiment: give the project (its spans), the dataset (its examples) or the "
-            "experiment (its runs; add dataset= when its name is not unique)"
-        )
-    if target != "spans" and (start_time is not None or granularity != "SPAN"):
-        raise ToolError("start_time / granularity: only spans (project=) take them; drop them")
-    space_id = (await state.require_space()).id
-    client = state.client
-    result: dict[str, Any] = {"target": target}
-    window: tuple[datetime, datetime | None] | None = None
-    unmatched: dict[str, str]
-    if target == "spans":
-        found_project = await client.projects.get(given, space=space_id)
-        owner_space = found_project.space_id
-        result["project"] = Ref(id=found_project.id, name=found_project.name)
-        result["granularity"] = granularity
-        start, end, shown_window = _span_window(state, granularity, start_time)
-        window = (start, end)
-        result["window"] = shown_window
-    elif target == "examples":
-        found_dataset = await client.datasets.get(given, space=space_id)
-        owner_space = found_dataset.space_id
-        result["dataset"] = Ref(id=found_dataset.id, name=found_dataset.name)
-    else:
-        found_experiment = await client.experiments.get(given, dataset=dataset, space=space_id)
-        owner_space = found_experiment.space_id
-        result["experiment"] = Ref(id=found_experiment.id, name=found_experiment.name)
-
-    config = await _existing_config(state, name, owner_space)
-    if config is None:
-        raise ToolError(
-            f"name: no annotation config named {name!r} in the {argument}'s space — create it first with "
-            f"create_annotation_config(name={name!r}, type=...), or check the name with find(kind='annotation_config')"
-        )
-    values = _annotation_values(records, notes, config)
-    ids = list(values)
-
-    await ctx.report_progress(0, len(ids), "looking up record IDs")
-    if target == "spans":
-        assert window is not None
-        unmatched = await _spans_found(state, result["project"].id, ids, granularity, window[0], window[1])
-    elif target == "examples":
-        versions = [v.id for v in found_dataset.versions or []]
-        found = await _examples_found(state, found_dataset.id, versions, ids)
-        unmatched = {i: "the dataset has no example with this ID" for i in ids if i not in found}
-    else:
-        found = await _runs_found(state, found_experiment.id, ids)
-        unmatched = {i: "the experiment has no run with this ID" for i in ids if i not in found}
-    matched = [i for i in ids if i not in unmatched]
-    if unmatched and not matched:
-        some = "; ".join(f"{i!r} ({reason})" for i, reason in list(unmatched.items())[:20])
-        more = f" and {len(unmatched) - 20} more" if len(unmatched) > 20 else ""
-        where = f" between {result['window'].start} and {result['window'].end}" if target == "spans" else ""
-        raise ToolError(
-            f"records: {len(unmatched)} of {len(ids)} record IDs match nothing{where}: {some}{more}; nothing was "
-            "written. Check the IDs"
-            + (" (search_spans lists span IDs) or move the window with start_time" if target == "spans" else "")
-        )
-
-    chunk_size = SESSION_CHUNK if granularity == "SESSION" else ANNOTATE_CHUNK
-    done = 0
-    for chunk in _chunks(matched, chunk_size):
-        bodies = [{"record_id": i, "values": [{"name": config.name, **values[i]}]} for i in chunk]
-        if target == "spans":
-            assert window is not None
-            await client.spans.annotate(
-                result["project"].id,
-                bodies,
-                granularity=granularity,
-                start_time=window[0],
-                end_time=window[1],
-            )
-        elif target == "examples":
-            await client.datasets.annotate_examples(found_dataset.id, bodies)
-        else:
-            await client.experiments.annotate_runs(found_experiment.id, bodies)
-        done += len(chunk)
-        await ctx.report_progress(done, len(matched), f"annotated {done} of {len(matched)} records")
-
-    note = None
-    if unmatched:
-        note = (
-            f"{len(unmatched)} of {len(ids)} record IDs matched nothing and were not written (see unmatched); "
-            f"the other {len(matched)} were annotated"
-        )
-    return AnnotateResult(
-        **result,
-        annotation_config=Ref(id=config.id, name=config.name),
-        records=len(ids),
-        matched=len(matched),
-        unmatched_count=len(unmatched),
-        unmatched=_grouped(unmatched),
-        note=note,
-    )
-
-
 def register(server: MCPServer[Any]) -> None:
     """Register the setup tools."""
     register_tool(server, create_ai_integration, title="Create an AI integration", kind="create")
     register_tool(server, create_annotation_config, title="Create an annotation config", kind="ensure")
-    register_tool(server, annotate, title="Annotate spans, examples or runs", kind="update")

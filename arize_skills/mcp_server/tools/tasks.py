@@ -30,8 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from mcp.server.elicitation import AcceptedElicitation, CancelledElicitation, ElicitationResult
-from mcp.server.mcpserver import Elicit, MCPServer, Resolve
+from mcp.server.mcpserver import MCPServer, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
@@ -40,7 +39,7 @@ from ...errors import ArizeSkillsError, ConflictError
 from ...models._base import iso
 from ...models.tasks import Task, TaskEvaluator, TaskRun
 from ..budget import collect, scope_of
-from ..confirm import Confirmation, Confirmed, client_can_elicit, confirmation
+from ..confirm import Approval, Confirmed, approval, confirmation
 from ..errors import plain_validation, redact, tool_errors
 from ..state import app_state
 from ..surface import MAX_RESULT_CHARS, result_text
@@ -1126,13 +1125,6 @@ class _BackfillPlan:
         )
 
 
-@dataclass(frozen=True)
-class _Approval:
-    """How overwriting values the task did not write was approved (``None``: nothing needed approving)."""
-
-    how: Literal["argument", "elicitation"] | None
-
-
 async def _sweep_one_offs(client: AsyncArizeClient, task: Task) -> list[str]:
     """Delete the one-off copies of ``task`` whose runs ended; their names."""
     if task.project_id is None or ONE_OFF_MARK in task.name:
@@ -1348,31 +1340,6 @@ async def _plan_backfill(
     return plan
 
 
-async def _ask_overwrite(
-    ctx: ToolContext, confirm: bool, plan: Annotated[_BackfillPlan, Resolve(_plan_backfill)]
-) -> Confirmation | Elicit[Confirmation]:
-    question = plan.question()
-    if question is None or confirm:
-        return Confirmation(confirm=True)
-    if client_can_elicit(ctx):
-        return Elicit(question, Confirmation)
-    raise ToolError(f"Confirmation required: {question} Ask the user, then call again with confirm=true.")
-
-
-async def _overwrite_approval(
-    confirm: bool,
-    plan: Annotated[_BackfillPlan, Resolve(_plan_backfill)],
-    answer: Annotated[ElicitationResult[Confirmation], Resolve(_ask_overwrite)],
-) -> _Approval:
-    if isinstance(answer, AcceptedElicitation) and answer.data.confirm:
-        if plan.question() is None:
-            return _Approval(None)
-        return _Approval("argument" if confirm else "elicitation")
-    if isinstance(answer, CancelledElicitation):
-        raise ToolError("The user dismissed the confirmation: nothing was changed.")
-    raise ToolError("The user did not confirm: nothing was changed. Do not retry unless the user asks again.")
-
-
 def _run_context(
     task: Task,
     run: TaskRun,
@@ -1403,7 +1370,7 @@ def _run_context(
 async def trigger_backfill(
     ctx: ToolContext,
     plan: Annotated[_BackfillPlan, Resolve(_plan_backfill)],
-    approval: Annotated[_Approval, Resolve(_overwrite_approval)],
+    approval: Annotated[Approval, approval(Resolve(_plan_backfill))],
     task: TaskRef,
     start_time: Annotated[
         str | None, Field(min_length=1, max_length=64, description="ISO time or offset like '-7d'.")
