@@ -151,7 +151,7 @@ def _doctor(args: argparse.Namespace) -> int:
 
 def _is_loopback(host: str) -> bool:
     # The engine's rule: a name such as 127.example.com is not loopback, whatever it starts with.
-    from .engine.guard import is_loopback
+    from .engine.api.guard import is_loopback
 
     return is_loopback(host)
 
@@ -177,8 +177,7 @@ def _bearer_token(args: argparse.Namespace, what: str) -> str | None | Literal[F
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .engine.app import create_served_app
-    from .engine.runner_lock import RunnerHolder, RunnerLock
+    from .engine import RunnerHolder, RunnerLock, create_served_app
 
     token = _bearer_token(args, "the engine")
     if token is False:

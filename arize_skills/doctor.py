@@ -50,7 +50,7 @@ def _settings_check(home: Path | None) -> tuple[Settings | None, Check]:
 
 
 def _home_checks(home: Path) -> list[Check]:
-    from .engine.store import private_home
+    from .engine import private_home
 
     checks: list[Check] = []
     try:
@@ -65,8 +65,8 @@ def _home_checks(home: Path) -> list[Check]:
         return [*checks, Check("engine", "home private", False, privacy.problem, privacy.fix)]
     detail = privacy.tightened or "0700, files owner-only (it holds provider API keys)"
     checks.append(Check("engine", "home private", True, detail))
-    from .engine.core import DATABASE_FILE
-    from .engine.migrations import MIGRATIONS
+    from .engine.engine import DATABASE_FILE
+    from .engine.store.migrations import MIGRATIONS
 
     database = home / DATABASE_FILE
     if not database.exists():

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .errors import ConfigError
-from .settings import api_base_url
+from .foundation.endpoints import api_base_url
 
 __all__ = ["AxProfile", "default_profile_dir", "load_active_profile"]
 

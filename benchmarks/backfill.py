@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 
 from arize_skills.client import AsyncArizeClient  # noqa: E402
 from arize_skills.engine import Engine  # noqa: E402
-from arize_skills.engine.runner import Runner  # noqa: E402
+from arize_skills.engine.runner.scheduler import Runner  # noqa: E402
 from tests.engine.otlp_payloads import ingest, span  # noqa: E402
 
 TEMPLATE = "Question: {input}\nAnswer: {output}\nIs the answer correct? Answer correct or incorrect."

@@ -16,8 +16,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from arize_skills.client import AsyncArizeClient
-from arize_skills.engine import Engine
-from arize_skills.engine.app import create_served_app
+from arize_skills.engine import Engine, create_served_app
 
 ENV_PREFIXES = ("ARIZE_", "OTEL_", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")
 

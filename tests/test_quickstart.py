@@ -17,7 +17,7 @@ from mcp import Client
 from arize_skills.client import AsyncArizeClient
 from arize_skills.data.make_quickstart_traces import make_traces
 from arize_skills.engine import Engine
-from arize_skills.engine.runner import CONTINUOUS_INTERVAL_ENV
+from arize_skills.engine.runner.scheduler import CONTINUOUS_INTERVAL_ENV
 from arize_skills.mcp_server import build_server
 from arize_skills.quickstart import (
     LIVE_TRACES,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from starlette.routing import Route
 
-from arize_skills.engine.routes import all_routes
+from arize_skills.engine.api.routes import all_routes
 from arize_skills.skills import skills_table
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,13 +6,13 @@ import platform
 from collections.abc import Awaitable, Callable
 from functools import cached_property
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import httpx2
 
-from .. import __version__
-from ..settings import Settings, api_base_url
+from ..foundation.endpoints import api_base_url
+from ..foundation.version import __version__
 from ._http import HttpCore, RetryPolicy
 from ._resolve import Resolver
 from .resources.ai_integrations import AiIntegrations
@@ -27,10 +27,29 @@ from .resources.spans import Spans
 from .resources.tasks import Tasks
 from .resources.traces import Traces
 
-__all__ = ["DEFAULT_TIMEOUT", "AsyncArizeClient"]
+__all__ = ["DEFAULT_TIMEOUT", "AsyncArizeClient", "ClientSettings"]
 
 DEFAULT_TIMEOUT = httpx2.Timeout(60.0, connect=5.0)
 LOCAL_BASE_URL = "http://arize-skills.local"
+
+
+class ClientSettings(Protocol):
+    """What ``AsyncArizeClient.from_settings`` reads of resolved settings (``arize_skills.settings.Settings``).
+
+    A protocol, so that the client knows nothing of how settings are resolved.
+    """
+
+    @property
+    def backend(self) -> str: ...
+
+    @property
+    def base_url(self) -> str | None: ...
+
+    @property
+    def api_key(self) -> str | None: ...
+
+    @property
+    def space(self) -> str | None: ...
 
 
 class AsyncArizeClient:
@@ -97,7 +116,7 @@ class AsyncArizeClient:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, transport: httpx2.AsyncBaseTransport | None = None
+        cls, settings: ClientSettings, *, transport: httpx2.AsyncBaseTransport | None = None
     ) -> AsyncArizeClient:
         """A client for resolved settings; an ``embedded`` backend needs the engine's ``transport``."""
         if settings.backend == "embedded" and transport is None:

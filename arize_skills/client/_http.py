@@ -7,8 +7,9 @@ Retries (``RetryPolicy``):
 * 408, 5xx, read timeouts and dropped connections — only for idempotent requests: GET, PATCH, DELETE, and the
   POSTs that list, search or upsert. Creates and triggers are never retried blindly: they might have happened.
 
-The wait honours ``Retry-After`` (seconds or an HTTP date, capped at ``max_retry_after``), otherwise backs off
-exponentially from ``initial_delay`` to ``max_delay`` with jitter.
+How long to wait is the shared policy's rule (``arize_skills.foundation.retry``): ``Retry-After`` (seconds or an
+HTTP date) capped at ``max_retry_after``, otherwise exponential backoff from ``initial_delay`` to ``max_delay``
+with jitter.
 
 Errors carry the server's problem (``status``, ``title``, ``detail``, ``request_id``); a body that is not JSON (an
 HTML page from a proxy) becomes plain text. Nothing is taken from request headers, and should a server echo the
@@ -17,15 +18,11 @@ API key back, it is redacted before it reaches an exception.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import logging
 import math
-import random
 import re
-import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
@@ -33,45 +30,14 @@ import anyio
 import httpx2
 
 from ..errors import APIConnectionError, APIError, APIStatusError, APITimeoutError, status_error_class
+from ..foundation.redact import redact
+from ..foundation.retry import RetryPolicy, parse_retry_after
 
 __all__ = ["HttpCore", "RetryPolicy", "clean_json"]
 
 logger = logging.getLogger("arize_skills.client")
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE"})
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How many times and how long to wait before retrying a failed request."""
-
-    max_retries: int = 2
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 60.0
-    jitter: float = 0.25
-
-    def delay(self, attempt: int, retry_after: float | None) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
-        if retry_after is not None and 0 <= retry_after <= self.max_retry_after:
-            return retry_after
-        base = min(self.initial_delay * 2 ** (attempt - 1), self.max_delay)
-        return float(base * (1 - self.jitter * random.random()))
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: an integer/float number of seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def clean_json(value: Any) -> Any:
@@ -107,11 +73,14 @@ class HttpCore:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        secrets: Sequence[str] = (),
     ) -> Any:
         """Send a request and return its decoded JSON body (``None`` for an empty body).
 
         ``idempotent`` defaults to true for GET/PATCH/DELETE and false for POST; list, search and annotate
-        POSTs pass ``True``.
+        POSTs pass ``True``. ``headers`` are sent besides the client's own; ``secrets`` (values among them) are
+        redacted from any error, like the API key.
 
         Raises:
             APIStatusError: (a subclass per status) the server answered with an error after any retries.
@@ -120,15 +89,16 @@ class HttpCore:
         safe_to_repeat = idempotent if idempotent is not None else method.upper() in IDEMPOTENT_METHODS
         query = {k: _query_value(v) for k, v in (params or {}).items() if v is not None}
         content = None
-        headers: dict[str, str] = {}
+        sent: dict[str, str] = dict(headers or {})
         if json_body is not None:
             content = json.dumps(clean_json(json_body), allow_nan=False, default=_json_default).encode()
-            headers["Content-Type"] = "application/json"
+            sent["Content-Type"] = "application/json"
+        hidden = [*secrets, *self._secrets()]
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = await self.http.request(method, path, params=query, content=content, headers=headers)
+                response = await self.http.request(method, path, params=query, content=content, headers=sent)
             except httpx2.TransportError as exc:
                 never_sent = isinstance(exc, httpx2.ConnectError | httpx2.ConnectTimeout | httpx2.PoolTimeout)
                 if attempt <= self.retry.max_retries and (never_sent or safe_to_repeat):
@@ -139,7 +109,7 @@ class HttpCore:
                 error_class = APITimeoutError if isinstance(exc, httpx2.TimeoutException) else APIConnectionError
                 where = f"{self.http.base_url.scheme}://{self.http.base_url.netloc.decode()}"
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                message = _redact(f"{method} {path} got no response from {where} ({reason})", self._secret())
+                message = redact(f"{method} {path} got no response from {where} ({reason})", hidden)
                 raise error_class(message, method=method, path=path) from None
             if response.status_code < 400:
                 logger.debug("%s %s -> %d", method, path, response.status_code)
@@ -153,7 +123,7 @@ class HttpCore:
                         f"{method} {path} answered {response.status_code} with a body that is not JSON ({kind}): "
                         f"{_readable(response.text)[:200]!r}; is the base URL an AX-compatible API?"
                     )
-                    raise APIError(_redact(message, self._secret()), method=method, path=path) from None
+                    raise APIError(redact(message, hidden), method=method, path=path) from None
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             status = response.status_code
             retryable = status == 429 or (safe_to_repeat and (status == 408 or status >= 500))
@@ -162,14 +132,13 @@ class HttpCore:
                 logger.info("%s %s -> %d; retry %d in %.2fs", method, path, status, attempt, wait)
                 await self.sleep(wait)
                 continue
-            raise _status_error(response, method, path, retry_after, self._secret())
+            raise _status_error(response, method, path, retry_after, hidden)
 
-    def _secret(self) -> str | None:
+    def _secrets(self) -> list[str]:
         """The credential this client sends, so that a server echoing it back cannot put it in an error."""
         value = self.http.headers.get("authorization") or ""
         scheme, _, token = value.partition(" ")
-        token = token.strip() if scheme.lower() == "bearer" else value.strip()
-        return token if len(token) >= 4 else None
+        return [token.strip() if scheme.lower() == "bearer" else value.strip()]
 
 
 def _query_value(value: Any) -> Any:
@@ -204,31 +173,19 @@ def _readable(text: str) -> str:
     return " ".join(text.split())
 
 
-def _redact(value: Any, secret: str | None) -> Any:
-    if not secret:
-        return value
-    if isinstance(value, str):
-        return value.replace(secret, "[redacted]")
-    if isinstance(value, Mapping):
-        return {k: _redact(v, secret) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact(v, secret) for v in value]
-    return value
-
-
 def _status_error(
-    response: httpx2.Response, method: str, path: str, retry_after: float | None, secret: str | None
+    response: httpx2.Response, method: str, path: str, retry_after: float | None, secrets: list[str]
 ) -> APIStatusError:
     body: dict[str, Any] = {}
     try:
         parsed = response.json()
         if isinstance(parsed, dict):
-            body = _redact(parsed, secret)
+            body = redact(parsed, secrets)
     except (json.JSONDecodeError, UnicodeDecodeError):
         pass
     detail = body.get("detail")
     if detail is None and not body and response.content:
-        detail = _redact(_readable(response.text)[:500], secret) or None
+        detail = redact(_readable(response.text)[:500], secrets) or None
     title = body.get("title") or response.reason_phrase
     request_id = body.get("request_id") or response.headers.get("x-request-id")
     error_class = status_error_class(response.status_code)

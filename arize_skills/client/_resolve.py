@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import AmbiguousNameError, NameNotFoundError
 from ..models.ids import is_resource_id
 
 if TYPE_CHECKING:
-    from ._client import AsyncArizeClient
+    from ._http import HttpCore
 
-__all__ = ["RESOURCE_LISTS", "Resolver"]
+__all__ = ["RESOURCE_LISTS", "Resolver", "ResolverClient"]
 
 RESOURCE_LISTS: dict[str, tuple[str, str]] = {
     "project": ("/v2/projects", "projects"),
@@ -50,10 +50,20 @@ def closest_names(value: str, names: list[str]) -> list[str]:
     return [by_folded[f] for f in ordered]
 
 
+class ResolverClient(Protocol):
+    """What a ``Resolver`` uses of its client (``AsyncArizeClient``), so this module need not import it."""
+
+    @property
+    def space(self) -> str | None: ...
+
+    @property
+    def _core(self) -> HttpCore: ...
+
+
 class Resolver:
     """Resolves names to IDs for one client."""
 
-    def __init__(self, client: AsyncArizeClient) -> None:
+    def __init__(self, client: ResolverClient) -> None:
         self._client = client
 
     async def _walk(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import BaseModel
 
@@ -11,9 +11,10 @@ from ..models._base import Pagination
 from ._paginator import AsyncPaginator, Page
 
 if TYPE_CHECKING:
-    from ._client import AsyncArizeClient
+    from ._http import HttpCore
+    from ._resolve import Resolver
 
-__all__ = ["Resource", "given"]
+__all__ = ["Resource", "ResourceClient", "given"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,10 +24,23 @@ def given(**fields: Any) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
+class ResourceClient(Protocol):
+    """What a resource uses of its client (``AsyncArizeClient``), so resources need not import it."""
+
+    @property
+    def space(self) -> str | None: ...
+
+    @property
+    def resolve(self) -> Resolver: ...
+
+    @property
+    def _core(self) -> HttpCore: ...
+
+
 class Resource:
     """A group of API operations on one kind of resource."""
 
-    def __init__(self, client: AsyncArizeClient) -> None:
+    def __init__(self, client: ResourceClient) -> None:
         self._client = client
 
     async def _request(
@@ -37,8 +51,12 @@ class Resource:
         params: Mapping[str, Any] | None = None,
         body: Any = None,
         idempotent: bool | None = None,
+        headers: Mapping[str, str] | None = None,
+        secrets: Sequence[str] = (),
     ) -> Any:
-        return await self._client._core.request(method, path, params=params, json_body=body, idempotent=idempotent)
+        return await self._client._core.request(
+            method, path, params=params, json_body=body, idempotent=idempotent, headers=headers, secrets=secrets
+        )
 
     async def _get_model(self, model: type[M], path: str, *, params: Mapping[str, Any] | None = None) -> M:
         return model.model_validate(await self._request("GET", path, params=params))

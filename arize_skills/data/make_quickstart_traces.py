@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ..engine.otlp import encode_attributes
+from ..engine.ingest.otlp import encode_attributes
 
 __all__ = ["BASE_TIME", "DATA_FILE", "SEED", "make_traces", "write"]
 

@@ -7,7 +7,7 @@ A ``column_mappings`` value is a dotted path. On a span it names a fixed column 
 example or an experiment run it names a column (``output``, ``example_id``, an example field...).
 
 Spans keep their attributes flat, keyed exactly as OpenInference sent them (``llm.input_messages.0.message.role``),
-so a path is looked up the way the filter language reads ``attributes.*`` (``engine/filter_columns.py``), and a
+so a path is looked up the way the filter language reads ``attributes.*`` (``engine/query/columns.py``), and a
 mapping and a filter on the same path agree:
 
 1. the whole dotted path as one key;

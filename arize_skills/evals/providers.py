@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -35,8 +34,9 @@ from typing import Any, Literal
 import anyio
 import httpx2
 
-from ..client._http import parse_retry_after
 from ..errors import ProviderError, ProviderErrorKind
+from ..foundation.redact import redact, secrets_of
+from ..foundation.retry import RetryPolicy, retry_after_seconds
 
 __all__ = [
     "ChatMessage",
@@ -85,12 +85,8 @@ DEFAULT_AZURE_API_VERSION = "2024-10-21"
 DEFAULT_ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_ANTHROPIC_MAX_TOKENS = 1024
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
-MAX_RETRY_AFTER = 60.0
 PROVIDER_TIMEOUT_ENV = "ARIZE_SKILLS_PROVIDER_TIMEOUT"
 DEFAULT_PROVIDER_TIMEOUT = 60.0
-INITIAL_BACKOFF = 0.5
-MAX_BACKOFF = 8.0
-_CREDENTIAL_HEADER = re.compile(r"auth|token|secret|key|cookie|password|credential", re.IGNORECASE)
 _MESSAGE_LIMIT = 300
 
 
@@ -249,9 +245,12 @@ class LlmClient:
         self.concurrency = concurrency
         self.timeout = timeout
         self.max_retries = max(0, max_retries)
+        # Wider jitter than the AX client's: up to ``concurrency`` judge calls hit one rate limit together, and
+        # spreading their retries keeps them from all coming back in the same instant.
+        self._retry = RetryPolicy(max_retries=self.max_retries, jitter=0.5)
         self._sleep = sleep
         self._limiter = anyio.CapacityLimiter(concurrency)
-        self._secrets = _secrets_of(config)
+        self._secrets = secrets_of(config.api_key, config.headers)
         self._protocol: _Protocol | None = None
         self._setup_error: ProviderError | None = None
         try:
@@ -344,7 +343,7 @@ class LlmClient:
                         retry_after=error.retry_after,
                     )
                 raise error
-            wait = _retry_delay(attempt, error.retry_after)
+            wait = self._retry.delay(attempt, error.retry_after)
             logger.info("%s: %s; retry %d of %d in %.2fs", where, error.kind, attempt, self.max_retries, wait)
             await self._sleep(wait)
         raise AssertionError("unreachable: the loop returns or raises")
@@ -388,7 +387,7 @@ class LlmClient:
             kind = "server"
         else:
             kind = "bad_request"
-        retry_after = _retry_after(response.headers) if status in RETRYABLE_STATUSES else None
+        retry_after = retry_after_seconds(response.headers) if status in RETRYABLE_STATUSES else None
         return ProviderError(
             self._clean(text),
             kind=kind,
@@ -398,9 +397,7 @@ class LlmClient:
         )
 
     def _clean(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "[redacted]")
-        return text
+        return redact(text, self._secrets)
 
 
 class _Unusable(Exception):
@@ -806,40 +803,6 @@ def _provider_message(response: httpx2.Response) -> str:
             if payload.get(key):
                 return str(payload[key])
     return json.dumps(payload)
-
-
-def _retry_after(headers: httpx2.Headers) -> float | None:
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds:
-        try:
-            return max(0.0, float(milliseconds) / 1000)
-        except ValueError:
-            pass
-    return parse_retry_after(headers.get("retry-after"))
-
-
-def _retry_delay(attempt: int, retry_after: float | None) -> float:
-    """Seconds before retry ``attempt``: the server's ``Retry-After`` (capped), else backoff with jitter."""
-    if retry_after is not None:
-        return min(retry_after, MAX_RETRY_AFTER)
-    base = min(INITIAL_BACKOFF * 2 ** (attempt - 1), MAX_BACKOFF)
-    return float(base * (0.5 + random.random() / 2))
-
-
-def _secrets_of(config: ProviderConfig) -> list[str]:
-    """Every credential the client sends: the key, and credential-like integration header values (and their
-    token part after a scheme such as ``Bearer``)."""
-    found: set[str] = set()
-    if config.api_key:
-        found.add(config.api_key)
-    for name, value in config.headers.items():
-        if _CREDENTIAL_HEADER.search(str(name)) and value:
-            found.add(str(value))
-            _, _, token = str(value).partition(" ")
-            if token.strip():
-                found.add(token.strip())
-    # Longest first, so that a value holding another is redacted whole.
-    return sorted((s for s in found if len(s) >= 4), key=len, reverse=True)
 
 
 def _display_url(url: str) -> str:

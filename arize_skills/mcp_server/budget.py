@@ -23,9 +23,6 @@ is bound to its query (``scope``): passing it with other arguments is a ``ToolEr
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +32,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 
 from ..client import Page
+from ..foundation.cursors import fingerprint, seal, unseal
 
 __all__ = [
     "DEFAULT_BUDGET_CHARS",
@@ -121,8 +119,7 @@ def json_size(value: Any) -> int:
 
 def scope_of(*parts: Any) -> str:
     """A short fingerprint of a query's arguments; a cursor made for one scope is refused in another."""
-    text = json.dumps(parts, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return fingerprint(*parts)
 
 
 @dataclass(frozen=True)
@@ -135,8 +132,7 @@ class Position:
 
 def encode_cursor(scope: str, position: Position) -> str:
     """The opaque ``next_cursor`` for ``position`` in the query ``scope``."""
-    raw = json.dumps({"s": scope, "c": position.backend_cursor, "k": position.skip}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return seal({"s": scope, "c": position.backend_cursor, "k": position.skip})
 
 
 def decode_cursor(scope: str, cursor: str | None) -> Position:
@@ -148,11 +144,11 @@ def decode_cursor(scope: str, cursor: str | None) -> Position:
     if cursor is None:
         return Position(None, 0)
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        data = unseal(cursor)
         position = Position(data["c"], int(data["k"]))
         if not isinstance(data["s"], str) or not (position.backend_cursor is None or isinstance(data["c"], str)):
             raise ValueError
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError):
         raise ToolError(
             "cursor: not a cursor this server made; pass next_cursor exactly as returned, or omit it to start over"
         ) from None

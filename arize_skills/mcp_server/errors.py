@@ -60,6 +60,8 @@ from ..errors import (
     TemplateError,
     UnprocessableEntityError,
 )
+from ..foundation.redact import redact as redact_secrets
+from ..foundation.redact import redact_patterns
 
 __all__ = ["MAX_MESSAGE_CHARS", "plain_validation", "redact", "to_tool_error", "tool_errors"]
 
@@ -83,22 +85,10 @@ _PATH_KINDS = {
 }
 _FINDABLE = set(_PATH_KINDS.values())
 
-_CREDENTIAL_PATTERNS = [
-    re.compile(r"(?i)\b(authorization\s*[:=]\s*)(?:bearer\s+)?\S+"),
-    re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]{4,}"),
-    re.compile(r"(?i)\b((?:api[_-]?key|token|secret|password)\s*[=:]\s*['\"]?)[^\s'\",;]{4,}"),
-    re.compile(r"\b()sk-[A-Za-z0-9_-]{8,}"),
-]
-
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` without any of ``secrets`` and without anything shaped like a credential."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-    for pattern in _CREDENTIAL_PATTERNS:
-        text = pattern.sub(lambda m: f"{m.group(1)}[redacted]", text)
-    return text
+    return redact_patterns(redact_secrets(text, secrets))
 
 
 def _label(kind: str) -> str:

@@ -75,7 +75,8 @@ class AppState:
         engine: the in-process engine when the backend is ``embedded`` (else ``None``).
         space: the default space, when one could be resolved.
         space_problem: why no default space is set (shown by ``status`` and in errors), else ``None``.
-        secrets: values no tool message may contain (the API key, the HTTP bearer token).
+        secrets: values no tool message may contain (the API key, the HTTP bearer token, the embedded engine's
+            ``credentials_secret``).
         clock: the current time (tests pass a fixed one).
         key_envs: AI integration ID → the environment variable its key was read from when this server created it
             (``create_ai_integration(api_key_env=...)``), so a preview can read the key again; names only.
@@ -129,7 +130,7 @@ class AppState:
             space_id = await client.resolve.space_id(configured)
             space = await client.spaces.get(space_id)
         elif self.engine is not None:
-            space = await client.spaces.get(await _engine_default_space(self.engine))
+            space = await client.spaces.get(self.engine.default_space_id)
         else:
             page = await client.spaces.list(limit=2)
             if len(page.items) != 1:
@@ -156,15 +157,6 @@ class AppState:
         self.space_problem = None
         self.client.space = space.id
         return self.space
-
-
-async def _engine_default_space(engine: Engine) -> str:
-    from ..engine.objects import get_object
-
-    stored = await engine.store.read(lambda conn: get_object(conn, "Space", engine.space_num))
-    if stored is None:
-        raise NameNotFoundError("the local engine has no default space", kind="space", name="")
-    return stored.id
 
 
 def app_state(ctx: Context[AppState, Any]) -> AppState:
@@ -203,6 +195,7 @@ async def open_state(
             if engine is None:
                 engine = await stack.enter_async_context(Engine.open(settings.home, runner=True))
             client = AsyncArizeClient(transport=engine.transport(), space=settings.space)
+            keep_out = (*keep_out, engine.credentials_secret)
         else:
             engine = None
             client = AsyncArizeClient.from_settings(settings)

@@ -1,7 +1,12 @@
 """AI integrations (``/v2/ai-integrations``): access to an LLM provider, used by judges and run-experiment tasks.
 
 The API key is write-only. Request models hold it as a ``SecretStr`` (so no ``repr``, ``str`` or log of a model
-shows it) and reveal it only in ``to_body()``; responses carry ``has_api_key`` instead.
+shows it) and reveal it only in ``to_body()``; responses carry ``has_api_key`` instead, and show the values of
+credential-like headers as ``HEADER_MASK``.
+
+One exception, on the local engine only: ``GET /v2/ai-integrations/{id}/credentials`` answers the key and the
+unmasked headers (``AiIntegrationCredentials``) to an in-process caller that presents the engine's in-memory
+secret in ``ENGINE_SECRET_HEADER``; to anyone else it is an unknown route (404). Arize AX has no such route.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ from pydantic import ConfigDict, Field, SecretStr, field_validator, model_valida
 from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 
 __all__ = [
+    "ENGINE_SECRET_HEADER",
+    "HEADER_MASK",
     "MAX_HEADERS_BYTES",
     "AiIntegration",
     "AiIntegrationAuthType",
+    "AiIntegrationCredentials",
     "AiIntegrationList",
     "AiIntegrationProvider",
     "AiIntegrationScoping",
@@ -45,6 +53,12 @@ AiIntegrationAuthType = Literal["DEFAULT", "PROXY_WITH_HEADERS", "BEARER_TOKEN",
 
 MAX_HEADERS_BYTES = 8175
 """AX's limit on the serialized ``headers`` map."""
+
+HEADER_MASK = "********"
+"""What a response shows instead of a credential-like header's value; sent back in a PATCH, it keeps the value."""
+
+ENGINE_SECRET_HEADER = "x-arize-skills-engine-secret"
+"""The request header carrying the local engine's in-process secret (``Engine.credentials_secret``)."""
 
 
 class AwsProviderMetadataRequest(RequestModel):
@@ -189,6 +203,14 @@ class AiIntegration(ResponseModel):
     created_at: Timestamp
     updated_at: Timestamp
     created_by_user_id: str | None = None
+
+
+class AiIntegrationCredentials(ResponseModel):
+    """``GET /v2/ai-integrations/{id}/credentials`` (local engine, in-process callers only): what a provider call
+    needs. The key is a ``SecretStr`` and the headers stay out of ``repr``, so neither shows by accident."""
+
+    api_key: SecretStr | None = None
+    headers: dict[str, str] = Field(default_factory=dict[str, str], repr=False)
 
 
 class AiIntegrationList(ResponseModel):

@@ -12,7 +12,7 @@ from arize.utils.resolve import is_resource_id as sdk_is_resource_id
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.objects import insert_object
+from arize_skills.engine.store.objects import insert_object
 from arize_skills.errors import AmbiguousNameError, NameNotFoundError, ResolutionError
 from arize_skills.models.ids import encode_id, is_resource_id
 

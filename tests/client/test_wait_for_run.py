@@ -13,7 +13,7 @@ import pytest
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.objects import get_object, update_object
+from arize_skills.engine.store.objects import get_object, update_object
 from arize_skills.errors import InternalServerError, RunTimeoutError
 from arize_skills.models.ids import decode_id, encode_id
 from arize_skills.models.tasks import TaskRun

@@ -10,7 +10,7 @@ from typing import Any
 import httpx2
 
 from arize_skills.engine import Engine
-from arize_skills.engine.otlp import encode_attributes
+from arize_skills.engine.ingest.otlp import encode_attributes
 
 
 def ns(moment: datetime) -> int:

@@ -7,14 +7,20 @@ import logging
 import sqlite3
 from typing import Any
 
+import httpx2
 import pytest
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.integrations import integration_secret
+from arize_skills.engine.store.integrations import integration_secret
 from arize_skills.errors import APIStatusError, BadRequestError, ConflictError, NotFoundError, UnprocessableEntityError
-from arize_skills.models.ai_integrations import CreateAiIntegrationRequest, UpdateAiIntegrationRequest
+from arize_skills.models.ai_integrations import (
+    ENGINE_SECRET_HEADER,
+    CreateAiIntegrationRequest,
+    UpdateAiIntegrationRequest,
+)
 from arize_skills.models.ids import decode_id
+from tests.conftest import LiveEngine
 
 SECRET = "sk-test-SECRET-123"
 
@@ -258,3 +264,60 @@ async def test_the_api_key_appears_in_no_response_log_record_exception_or_repr(
     for record in caplog.records:
         assert SECRET not in record.getMessage()
         assert SECRET not in repr(record.args)
+
+
+def _as_unknown_route(response: httpx2.Response, method: str, path: str) -> None:
+    """``response`` is the engine's answer to a route it does not have."""
+    assert response.status_code == 404, response.text
+    body = response.json()
+    assert body["detail"] == f"no route {method} {path}"
+    assert SECRET not in response.text and "sk-" not in response.text
+
+
+async def _refused_everywhere(http: httpx2.AsyncClient, path: str) -> None:
+    for headers in ({}, {ENGINE_SECRET_HEADER: "wrong"}, {ENGINE_SECRET_HEADER: ""}):
+        for method in ("GET", "POST", "PATCH", "DELETE"):
+            _as_unknown_route(await http.request(method, path, headers=headers), method, path)
+
+
+async def test_credentials_are_given_only_to_an_in_process_caller_presenting_the_engine_secret(
+    client: AsyncArizeClient, engine: Engine
+) -> None:
+    created = await client.ai_integrations.create(
+        "proxy", provider="OPEN_AI", api_key=SECRET, headers={"Authorization": f"Bearer {SECRET}", "x-team": "evals"}
+    )
+    path = f"/v2/ai-integrations/{created.id}/credentials"
+    async with httpx2.AsyncClient(transport=engine.transport(), base_url="http://127.0.0.1:2999") as http:
+        await _refused_everywhere(http, path)
+        wrong = engine.credentials_secret[:-1] + ("A" if engine.credentials_secret[-1] != "A" else "B")
+        _as_unknown_route(await http.get(path, headers={ENGINE_SECRET_HEADER: wrong}), "GET", path)
+        right = await http.get(path, headers={ENGINE_SECRET_HEADER: engine.credentials_secret})
+        assert right.status_code == 200
+        assert right.json() == {"api_key": SECRET, "headers": {"Authorization": f"Bearer {SECRET}", "x-team": "evals"}}
+
+    with pytest.raises(NotFoundError) as refused:
+        await client.ai_integrations.credentials(created.id, engine_secret="wrong-secret-of-some-length")
+    assert "wrong-secret-of-some-length" not in str(refused.value)
+    credentials = await client.ai_integrations.credentials("proxy", engine_secret=engine.credentials_secret)
+    assert credentials.api_key is not None and credentials.api_key.get_secret_value() == SECRET
+    assert credentials.headers == {"Authorization": f"Bearer {SECRET}", "x-team": "evals"}
+    assert SECRET not in repr(credentials) and SECRET not in str(credentials)
+
+    await client.ai_integrations.update(created.id, api_key=None, headers=None)
+    cleared = await client.ai_integrations.credentials(created.id, engine_secret=engine.credentials_secret)
+    assert cleared.api_key is None and cleared.headers == {}
+    await client.ai_integrations.delete(created.id)
+    with pytest.raises(NotFoundError) as missing:
+        await client.ai_integrations.credentials(created.id, engine_secret=engine.credentials_secret)
+    assert engine.credentials_secret not in str(missing.value) + repr(missing.value)
+    assert engine.credentials_secret not in json.dumps(missing.value.body)
+
+
+async def test_a_served_engine_gives_credentials_to_no_network_client(live_engine: LiveEngine) -> None:
+    async with AsyncArizeClient(base_url=live_engine.url) as client:
+        created = await client.ai_integrations.create("openai", provider="OPEN_AI", api_key=SECRET)
+        path = f"/v2/ai-integrations/{created.id}/credentials"
+        async with httpx2.AsyncClient(base_url=live_engine.url) as http:
+            await _refused_everywhere(http, path)
+        with pytest.raises(NotFoundError):
+            await client.ai_integrations.credentials(created.id, engine_secret="a-guess-" + "x" * 40)

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from arize_skills.engine.filters import example_filter_sql, run_filter_sql, span_filter_sql
-from arize_skills.engine.store import Store
+from arize_skills.engine.query.filters import example_filter_sql, run_filter_sql, span_filter_sql
+from arize_skills.engine.store.db import Store
 from arize_skills.errors import FilterError, ProblemError
 
 Compile = Callable[[str], tuple[str, list[Any]]]

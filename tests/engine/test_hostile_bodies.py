@@ -18,9 +18,9 @@ from starlette.routing import Route
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.http import MAX_JSON_DEPTH, parse_json
-from arize_skills.engine.routes import all_routes
+from arize_skills.engine.api.routes import all_routes
 from arize_skills.errors import ProblemError
+from arize_skills.foundation.bounded_json import MAX_JSON_DEPTH, parse_json
 from arize_skills.models._base import iso
 from tests.conftest import serve_engine
 

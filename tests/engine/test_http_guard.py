@@ -15,7 +15,7 @@ import pytest
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.guard import is_loopback
+from arize_skills.engine.api.guard import is_loopback
 from arize_skills.models._base import iso
 from tests.conftest import LiveEngine, serve_engine
 

@@ -29,8 +29,8 @@ from opentelemetry.trace import Status, StatusCode
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.evaluations import upsert_evaluation
-from arize_skills.engine.otlp import MAX_BODY_BYTES
+from arize_skills.engine.ingest.otlp import MAX_BODY_BYTES
+from arize_skills.engine.store.evaluations import upsert_evaluation
 from arize_skills.models.spans import Span
 from tests.conftest import LiveEngine
 

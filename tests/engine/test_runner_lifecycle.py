@@ -10,7 +10,7 @@ import pytest
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.runner import Runner
+from arize_skills.engine.runner.scheduler import Runner
 from arize_skills.evals.providers import LlmClient, ProviderConfig
 from tests.engine.runner_support import (
     add_spans,

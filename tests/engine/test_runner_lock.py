@@ -20,7 +20,7 @@ from mcp import Client
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.runner_lock import LOCK_FILE
+from arize_skills.engine.runner.lock import LOCK_FILE
 from arize_skills.mcp_server import build_server
 from arize_skills.settings import Settings
 from tests.engine.runner_support import (

@@ -7,7 +7,7 @@ from typing import Any
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.runner import Runner
+from arize_skills.engine.runner.scheduler import Runner
 from arize_skills.evals.providers import LlmClient, ProviderConfig
 from tests.engine.runner_support import (
     add_spans,

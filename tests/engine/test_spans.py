@@ -10,7 +10,7 @@ import pytest
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.evaluations import upsert_evaluation
+from arize_skills.engine.store.evaluations import upsert_evaluation
 from arize_skills.errors import BadRequestError, NotFoundError, UnprocessableEntityError
 from arize_skills.models.spans import Span
 

@@ -13,8 +13,8 @@ import pytest
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.objects import get_object, update_object
-from arize_skills.engine.tasks import pending_runs
+from arize_skills.engine.store.objects import get_object, update_object
+from arize_skills.engine.store.tasks import pending_runs
 from arize_skills.errors import (
     APIStatusError,
     BadRequestError,

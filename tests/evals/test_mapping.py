@@ -12,7 +12,7 @@ import pytest
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.otlp import decode_request, spans_of
+from arize_skills.engine.ingest.otlp import decode_request, spans_of
 from arize_skills.evals.mapping import MISSING, SpanView, as_text, record_value, span_value
 from arize_skills.models._base import iso
 

@@ -23,9 +23,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.core import DATABASE_FILE
-from arize_skills.engine.datasets import DATASET_KIND
-from arize_skills.engine.experiments import EXPERIMENT_KIND
+from arize_skills.engine.engine import DATABASE_FILE
+from arize_skills.engine.store.datasets import DATASET_KIND
+from arize_skills.engine.store.experiments import EXPERIMENT_KIND
 from arize_skills.mcp_server import build_server
 from arize_skills.settings import Settings
 from tests.conftest import serve_engine

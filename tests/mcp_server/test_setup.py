@@ -16,8 +16,8 @@ from mcp.types import ElicitRequestParams, ElicitResult
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.integrations import integration_secret
-from arize_skills.engine.objects import get_object
+from arize_skills.engine.store.integrations import integration_secret
+from arize_skills.engine.store.objects import get_object
 from arize_skills.mcp_server.state import AppState
 from arize_skills.models.ids import decode_id
 from tests.engine.otlp_payloads import ingest, span

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from arize_skills.engine.core import DATABASE_FILE
+from arize_skills.engine.engine import DATABASE_FILE
 from arize_skills.mcp_server.state import instructions_for, open_state
 from arize_skills.settings import Settings
 from tests.engine.runner_support import add_spans, backfill, code_evaluator, project_task, qa_span

@@ -16,7 +16,7 @@ from mcp import Client
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.mcp_server.tools._task_runs import Cause, RunContext, diagnose
+from arize_skills.mcp_server.tools.task_runs import Cause, RunContext, diagnose
 from arize_skills.models.tasks import TaskRun
 from tests.engine.runner_support import add_spans
 from tests.mcp_server.conftest import FIXED_NOW, call, call_error

@@ -22,9 +22,9 @@ from mcp import Client
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.objects import get_object
-from arize_skills.engine.tasks import TASK_RUN_KIND, update_run
-from arize_skills.mcp_server.tools._task_runs import diagnose
+from arize_skills.engine.store.objects import get_object
+from arize_skills.engine.store.tasks import TASK_RUN_KIND, update_run
+from arize_skills.mcp_server.tools.task_runs import diagnose
 from arize_skills.models.ids import decode_id
 from arize_skills.models.tasks import TaskRun
 from tests.engine.otlp_payloads import span

@@ -11,7 +11,7 @@ from mcp import Client
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.evaluations import upsert_evaluation
+from arize_skills.engine.store.evaluations import upsert_evaluation
 from arize_skills.mcp_server import build_server
 from arize_skills.mcp_server.budget import DEFAULT_BUDGET_CHARS
 from arize_skills.settings import Settings

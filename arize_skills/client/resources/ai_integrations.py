@@ -2,6 +2,10 @@
 
 A key passed here goes into a request model as a ``SecretStr`` and leaves it only as the request body; it is
 never logged, never part of an exception and never in any ``repr``. Responses say ``has_api_key``.
+
+``credentials`` is the one way back, and only from the local engine to a caller in its own process (an embedded
+MCP server) that presents the engine's in-memory secret; to everyone else, Arize AX included, there is no such
+route (404).
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...models.ai_integrations import (
+    ENGINE_SECRET_HEADER,
     AiIntegration,
     AiIntegrationAuthType,
+    AiIntegrationCredentials,
     AiIntegrationProvider,
     AiIntegrationScopingRequest,
     AwsProviderMetadataRequest,
@@ -53,6 +59,22 @@ class AiIntegrations(Resource):
         """One integration by ID or exact name."""
         integration_id = await self._client.resolve.id_of("ai_integration", integration, space=space)
         return await self._get_model(AiIntegration, f"/v2/ai-integrations/{integration_id}")
+
+    async def credentials(
+        self, integration: str, *, engine_secret: str, space: str | None = None
+    ) -> AiIntegrationCredentials:
+        """The integration's API key and unmasked headers, from a local engine running in this process.
+
+        ``engine_secret`` is that engine's ``credentials_secret``; it travels in one request header only and is
+        redacted from any error. A served engine or Arize AX answers 404.
+
+        Raises:
+            NotFoundError: no such integration, or the backend does not give credentials to this caller.
+        """
+        integration_id = await self._client.resolve.id_of("ai_integration", integration, space=space)
+        path = f"/v2/ai-integrations/{integration_id}/credentials"
+        found = await self._request("GET", path, headers={ENGINE_SECRET_HEADER: engine_secret}, secrets=[engine_secret])
+        return AiIntegrationCredentials.model_validate(found)
 
     async def create(
         self,

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from ...foundation.chunks import chunked
 from ...models.annotations import AnnotateRecordInput
 from ...models.datasets import (
     MAX_EXAMPLES_PER_REQUEST,
@@ -22,7 +23,6 @@ from ...models.datasets import (
     DeleteDatasetExamplesResponse,
     UpdateDatasetRequest,
 )
-from .._chunks import chunked
 from .._paginator import AsyncPaginator
 from .._resource import Resource
 from .projects import space_params

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ...foundation.chunks import chunked
 from ...models.annotations import AnnotateRecordInput
 from ...models.experiments import (
     MAX_RUNS_PER_REQUEST,
@@ -20,7 +21,6 @@ from ...models.experiments import (
     ExperimentRun,
     ExperimentWithRunIds,
 )
-from .._chunks import chunked
 from .._paginator import AsyncPaginator
 from .._resource import Resource
 from .datasets import Rows, annotation_records, json_records

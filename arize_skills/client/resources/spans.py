@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from ...foundation.chunks import chunked
 from ...models._base import RequestModel
 from ...models.annotations import ANNOTATE_BATCH, SESSION_ANNOTATE_BATCH, AnnotateRecordInput
 from ...models.spans import (
@@ -18,7 +19,6 @@ from ...models.spans import (
     ListSpansRequest,
     Span,
 )
-from .._chunks import chunked
 from .._paginator import AsyncPaginator
 from .._resource import Resource, given
 

@@ -1,8 +1,9 @@
-"""The tool families: one module per workflow, each exposing ``register(server)``.
+"""The tool families: one module per workflow, each exposing ``register(server)``, with its helpers beside it.
 
-``register_all`` imports every module of this package whose name does not start with ``_`` (in name order) and
-calls its ``register``; adding a family is adding a module, with no list to edit. ``register_tool`` is how a
-family registers each tool: it enforces the house rules (a docstring, structured output, annotations).
+``register_all`` imports every module of this package (in name order) and calls the ``register`` of those that
+have one: a workflow's module registers its tools, and its helper modules (``task_checks``, ``judge_common``, …)
+have no ``register``. Adding a family is adding a module, with no list to edit. ``register_tool`` is how a family
+registers each tool: it enforces the house rules (a docstring, structured output, annotations).
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ __all__ = ["family_modules", "register_all", "register_tool"]
 
 
 def family_modules() -> list[str]:
-    """The names of the tool family modules, in registration order."""
-    return sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
+    """The names of the tool family modules (those with a ``register``), in registration order."""
+    names = sorted(info.name for info in pkgutil.iter_modules(__path__))
+    return [
+        name for name in names if callable(getattr(importlib.import_module(f"{__name__}.{name}"), "register", None))
+    ]
 
 
 def _description(doc: str) -> str:
@@ -47,11 +51,7 @@ def _description(doc: str) -> str:
 def register_all(server: MCPServer[Any]) -> None:
     """Register every tool family on ``server``."""
     for name in family_modules():
-        module = importlib.import_module(f"{__name__}.{name}")
-        register = getattr(module, "register", None)
-        if not callable(register):
-            raise TypeError(f"tool family {module.__name__} has no register(server) function")
-        register(server)
+        importlib.import_module(f"{__name__}.{name}").register(server)
 
 
 def register_tool(

@@ -25,9 +25,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...client import AsyncArizeClient
-from ...client._chunks import chunked
 from ...errors import ArizeSkillsError
 from ...evals.mapping import MISSING, span_value, span_view_of
+from ...foundation.chunks import chunked
 from ...models.annotation_configs import AnnotationConfig
 from ...models.annotations import (
     ANNOTATE_BATCH,

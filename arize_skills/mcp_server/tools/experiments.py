@@ -51,8 +51,8 @@ from ..state import app_state
 from ..surface import MAX_RESULT_CHARS, result_text
 from ..types import AiIntegrationRef, DatasetRef, ExperimentRef, Ref, ToolContext, ToolResult
 from . import register_tool
-from ._task_runs import tool_terms
 from .datasets import RowSource, similar_columns, space_ref
+from .task_runs import tool_terms
 
 __all__ = [
     "CompareExperimentsResult",

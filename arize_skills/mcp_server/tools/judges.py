@@ -10,11 +10,11 @@ measure how well it agrees with human labels.
 * The eval column (``template_config.name``; ``eval.<column>.*`` on spans and runs) comes from the template or the
   judge's name unless given; ``update_judge(eval_column=...)`` moves it for later results (AX versions carry it).
   Creating a judge or code evaluator, or moving the column, looks for values already under it
-  (``_judge_common.eval_column_holders``): the result warns in its summary line and names the way out.
+  (``judge_common.eval_column_holders``): the result warns in its summary line and names the way out.
 * ``create_code_evaluator`` checks the variables and the typed static parameters of a managed evaluator against
   the registry of ``arize_skills.evals.code_evaluators`` before sending anything.
-* ``preview_judge`` (``_judge_preview.py``) runs a judge on a few real spans or examples without writing anything.
-* ``align_judge`` (``_judge_alignment.py``) runs a judge server-side over labelled dataset examples and reports
+* ``preview_judge`` (``judge_preview.py``) runs a judge on a few real spans or examples without writing anything.
+* ``align_judge`` (``judge_alignment.py``) runs a judge server-side over labelled dataset examples and reports
   its agreement with the humans.
 """
 
@@ -45,8 +45,8 @@ from ..errors import plain_validation, tool_errors
 from ..state import AppState, app_state
 from ..types import AiIntegrationRef, Ref, ToolContext, ToolResult
 from . import register_tool
-from ._judge_alignment import align_judge
-from ._judge_common import (
+from .judge_alignment import align_judge
+from .judge_common import (
     HOLDERS_SHOWN,
     JudgeRef,
     eval_column_holders,
@@ -55,7 +55,7 @@ from ._judge_common import (
     request_fields,
     template_judge,
 )
-from ._judge_preview import preview_judge
+from .judge_preview import preview_judge
 
 __all__ = [
     "CodeEvaluatorCreated",

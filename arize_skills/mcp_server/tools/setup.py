@@ -20,6 +20,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import ArizeSkillsError, ConflictError, NameNotFoundError
+from ...foundation.redact import is_credential_header
 from ...models.ai_integrations import AiIntegrationProvider
 from ...models.annotation_configs import AnnotationConfig
 from ...models.evaluators import OptimizationDirection
@@ -47,7 +48,6 @@ __all__ = [
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _ENV_REFERENCE = re.compile(r"^\$\{([^}]*)\}$")
 _KEY_SHAPES = re.compile(r"^(?:sk|pk|rk|key|xai|gsk|hf|ghp|glpat|AIza)[-_]|^(?=.*[a-z])(?=.*[0-9])(?=.*[A-Z]).{24,}$")
-_CREDENTIAL_HEADER = re.compile(r"(?i)auth|key|token|secret|cookie|session|password|signature|credential")
 _KEY_LIKE = re.compile(r"(?i)(?:^|_)(?:KEY|TOKEN)$")
 
 
@@ -189,7 +189,7 @@ async def create_ai_integration(
             reference = _ENV_REFERENCE.match(value.strip())
             if reference:
                 value = _env_secret(state, reference.group(1), f"headers[{header!r}]")
-            if reference or _CREDENTIAL_HEADER.search(header):
+            if reference or is_credential_header(header):
                 secrets.append(value)
             sent_headers[header] = value
     if provider in ("AZURE_OPEN_AI", "CUSTOM") and base_url is None:

@@ -1,12 +1,12 @@
 """Evaluation tasks and their runs: ``create_task``, ``update_task``, ``delete_task``, ``trigger_backfill``,
 ``get_task_runs`` and ``cancel_task_run``.
 
-Before anything is written these tools check the task against real data (``_task_checks``): every variable of
+Before anything is written these tools check the task against real data (``task_checks``): every variable of
 every evaluator has a mapping whose path recent spans (or experiment runs) carry, the filters match something,
 and a backfill window holds spans that are not all scored already. They refuse with what is wrong and what records
 do carry, instead of creating a task that silently scores nothing. Runs are started at once; an optional bounded
 wait reports progress, and a finished run comes back with a tally of where every matching record went, a
-diagnosis and a sample of the labels it wrote (``_task_runs``).
+diagnosis and a sample of the labels it wrote (``task_runs``).
 
 Values a task did not write are the user's: creating or changing a task whose eval column already holds values
 on its records (uploaded ``eval.<name>.*`` columns, another task's results) says so, and ``override=true`` over
@@ -55,7 +55,7 @@ from ..types import (
     parse_time,
 )
 from . import register_tool
-from ._task_checks import (
+from .task_checks import (
     Attachment,
     CheckOutcome,
     Count,
@@ -71,7 +71,7 @@ from ._task_checks import (
     newest_span,
     suggest_filter,
 )
-from ._task_runs import (
+from .task_runs import (
     MAX_WAIT_SECONDS,
     NEWEST_SPAN_LOOKBACK,
     Diagnosis,

@@ -10,9 +10,6 @@ span is) instead of returning a bare empty list.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +21,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from ...evals.mapping import MISSING, as_text, span_latency_ms, span_value, span_view_of
+from ...foundation.cursors import seal, unseal
 from ...models.spans import Span
 from ..budget import DEFAULT_BUDGET_CHARS, Position, collect, compact, cut, decode_cursor, encode_cursor, scope_of
 from ..errors import tool_errors
@@ -417,20 +415,19 @@ def _wrap_cursor(window: tuple[datetime, datetime], inner: str | None) -> str | 
     """A cursor that also carries the resolved window, so relative times ('-7d', now) do not move while paging."""
     if inner is None:
         return None
-    raw = json.dumps({"w": [_iso(window[0]), _iso(window[1])], "c": inner}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return seal({"w": [_iso(window[0]), _iso(window[1])], "c": inner})
 
 
 def _unwrap_cursor(cursor: str | None) -> tuple[tuple[datetime, datetime] | None, str | None]:
     if cursor is None:
         return None, None
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        data = unseal(cursor)
         start, end = (datetime.fromisoformat(t) for t in data["w"])
         inner = data["c"]
         if not isinstance(inner, str):
             raise ValueError
-    except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+    except (ValueError, KeyError, TypeError):
         raise ToolError(
             "cursor: not a cursor this server made; pass next_cursor exactly as returned, or omit it to start over"
         ) from None

@@ -1,0 +1,192 @@
+"""``/v2/annotation-configs``: the label sets humans annotate spans, examples and runs with.
+
+A config is an ``AnnotationConfig`` object (name unique in its space) whose document holds ``type`` and, by
+type, ``values`` (CATEGORICAL), ``minimum_score``/``maximum_score`` (CONTINUOUS) and ``optimization_direction``.
+Requests name the type ``annotation_config_type``; a PATCH must name the stored type.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, Literal
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ....errors import ProblemError
+from ....models._base import RequestModel, ResponseModel
+from ....models.annotation_configs import (
+    AnnotationConfig,
+    CreateCategoricalAnnotationConfigRequest,
+    CreateContinuousAnnotationConfigRequest,
+    CreateFreeformAnnotationConfigRequest,
+    UpdateCategoricalAnnotationConfigRequest,
+    UpdateContinuousAnnotationConfigRequest,
+    UpdateFreeformAnnotationConfigRequest,
+)
+from ...store.objects import (
+    StoredObject,
+    check_name_free,
+    delete_object,
+    insert_object,
+    list_objects,
+    require_object,
+    space_id_of,
+    update_object,
+)
+from ..context import engine_of
+from ..http import read_body, read_limit
+from ..object_routes import delete_response, object_page_response, object_response, space_list_params
+
+__all__ = ["ANNOTATION_CONFIG_KIND", "annotation_config_model", "routes"]
+
+ANNOTATION_CONFIG_KIND = "AnnotationConfig"
+
+CREATE_MODELS: dict[str, type[RequestModel]] = {
+    "CATEGORICAL": CreateCategoricalAnnotationConfigRequest,
+    "CONTINUOUS": CreateContinuousAnnotationConfigRequest,
+    "FREEFORM": CreateFreeformAnnotationConfigRequest,
+}
+UPDATE_MODELS: dict[str, type[RequestModel]] = {
+    "CATEGORICAL": UpdateCategoricalAnnotationConfigRequest,
+    "CONTINUOUS": UpdateContinuousAnnotationConfigRequest,
+    "FREEFORM": UpdateFreeformAnnotationConfigRequest,
+}
+
+
+class _TypeProbe(ResponseModel):
+    """Reads only the discriminator, so the body can then be checked against the one model it names."""
+
+    annotation_config_type: Literal["CATEGORICAL", "CONTINUOUS", "FREEFORM"]
+
+
+def annotation_config_model(
+    conn: sqlite3.Connection, config: StoredObject, space_id: str | None = None
+) -> AnnotationConfig:
+    """The wire model of a stored annotation config."""
+    doc = config.body
+    return AnnotationConfig(
+        id=config.id,
+        name=config.name or "",
+        created_at=config.created,
+        space_id=space_id or space_id_of(conn, config.space_num),
+        type=doc["type"],
+        values=doc.get("values"),
+        minimum_score=doc.get("minimum_score"),
+        maximum_score=doc.get("maximum_score"),
+        optimization_direction=doc.get("optimization_direction"),
+    )
+
+
+def _require_config(conn: sqlite3.Connection, config_id: str) -> StoredObject:
+    return require_object(conn, ANNOTATION_CONFIG_KIND, config_id, label="annotation config")
+
+
+def _config_wire(conn: sqlite3.Connection, config: StoredObject) -> dict[str, Any]:
+    return annotation_config_model(conn, config).to_wire()
+
+
+def _check_range(minimum: float, maximum: float) -> None:
+    if not minimum < maximum:
+        raise ProblemError(
+            422, f"minimum_score ({minimum}) must be less than maximum_score ({maximum}); swap or widen the range"
+        )
+
+
+def _check_name_free(conn: sqlite3.Connection, name: str, space_num: int | None, own_num: int | None = None) -> None:
+    check_name_free(
+        conn, ANNOTATION_CONFIG_KIND, name, label="an annotation config", space_num=space_num, own_num=own_num
+    )
+
+
+async def list_configs(request: Request) -> Response:
+    engine = engine_of(request)
+    limit = read_limit(request)
+    space_id, space_name, name = space_list_params(request)
+
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
+        space_nums = engine.space_scope(conn, space_id, space_name)
+        return list_objects(
+            conn, ANNOTATION_CONFIG_KIND, limit=limit, after=after, space_nums=space_nums, name_contains=name
+        )
+
+    scope = f"annotation-configs|{space_id}|{space_name}|{name}"
+    return await object_page_response(request, "annotation_configs", scope=scope, fetch=fetch, render=_config_wire)
+
+
+async def get_config(request: Request) -> Response:
+    return await object_response(request, request.path_params["config_id"], _require_config, _config_wire)
+
+
+async def create_config(request: Request) -> Response:
+    engine = engine_of(request)
+    probe = await read_body(request, _TypeProbe)
+    body = await read_body(request, CREATE_MODELS[probe.annotation_config_type])
+    assert isinstance(
+        body,
+        CreateCategoricalAnnotationConfigRequest
+        | CreateContinuousAnnotationConfigRequest
+        | CreateFreeformAnnotationConfigRequest,
+    )
+    doc: dict[str, Any] = {"type": probe.annotation_config_type}
+    if isinstance(body, CreateCategoricalAnnotationConfigRequest):
+        doc["values"] = [v.model_dump(mode="json") for v in body.values]
+        doc["optimization_direction"] = body.optimization_direction or "NONE"
+    elif isinstance(body, CreateContinuousAnnotationConfigRequest):
+        _check_range(body.minimum_score, body.maximum_score)
+        doc["minimum_score"], doc["maximum_score"] = body.minimum_score, body.maximum_score
+        doc["optimization_direction"] = body.optimization_direction or "NONE"
+
+    def run(conn: sqlite3.Connection) -> dict[str, Any]:
+        space = engine.require_space(conn, body.space_id)
+        _check_name_free(conn, body.name, space.num)
+        config = insert_object(
+            conn, ANNOTATION_CONFIG_KIND, name=body.name, body=doc, now=engine.now(), space_num=space.num
+        )
+        return annotation_config_model(conn, config, space.id).to_wire()
+
+    return JSONResponse(await engine.store.write(run), status_code=201)
+
+
+async def update_config(request: Request) -> Response:
+    engine = engine_of(request)
+    probe = await read_body(request, _TypeProbe)
+    body = await read_body(request, UPDATE_MODELS[probe.annotation_config_type])
+    given = body.model_fields_set
+
+    def run(conn: sqlite3.Connection) -> dict[str, Any]:
+        config = _require_config(conn, request.path_params["config_id"])
+        stored_type = config.body["type"]
+        if stored_type != probe.annotation_config_type:
+            raise ProblemError(
+                400,
+                f"annotation_config_type is {probe.annotation_config_type}, but this config is {stored_type}; the "
+                f"type cannot change, so send annotation_config_type {stored_type} (or create a new config)",
+            )
+        doc = dict(config.body)
+        for field in ("values", "minimum_score", "maximum_score", "optimization_direction"):
+            if field in given:
+                value = getattr(body, field)
+                doc[field] = [v.model_dump(mode="json") for v in value] if field == "values" else value
+        if stored_type == "CONTINUOUS":
+            _check_range(doc["minimum_score"], doc["maximum_score"])
+        name = getattr(body, "name", None)
+        if name is not None:
+            _check_name_free(conn, name, config.space_num, config.num)
+        return _config_wire(conn, update_object(conn, config, now=engine.now(), body=doc, name=name))
+
+    return JSONResponse(await engine.store.write(run))
+
+
+async def delete_config(request: Request) -> Response:
+    return await delete_response(request, request.path_params["config_id"], _require_config, delete_object)
+
+
+routes = [
+    Route("/v2/annotation-configs", list_configs, methods=["GET"]),
+    Route("/v2/annotation-configs", create_config, methods=["POST"]),
+    Route("/v2/annotation-configs/{config_id}", get_config, methods=["GET"]),
+    Route("/v2/annotation-configs/{config_id}", update_config, methods=["PATCH"]),
+    Route("/v2/annotation-configs/{config_id}", delete_config, methods=["DELETE"]),
+]

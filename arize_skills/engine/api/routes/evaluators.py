@@ -1,0 +1,499 @@
+"""``/v2/evaluators``, ``/v2/evaluator-versions`` and ``/v2/evaluator-templates``.
+
+An evaluator is an ``Evaluator`` object (name unique in its space); each version is an ``EvaluatorVersion``
+object whose parent is the evaluator. A version's document holds ``type``, ``commit_message``, ``commit_hash``,
+``created_by_user_id`` and exactly one of ``template_config`` / ``code_config`` / ``remote_config`` as stored
+(server defaults filled in), plus ``ai_integration_num`` for template versions. The latest version is the one
+with the highest number.
+
+Rules beyond the request schema: the version's configuration must match the evaluator's type (422); a judge's
+AI integration must exist and be visible to the space (404); a managed code config must fit the registry of
+``arize_skills.evals.code_evaluators`` (400); a code config's ``query_filter`` must compile (400); custom code
+must be valid Python (400; it is stored, and the local engine does not run it yet); REMOTE evaluators need an
+AX feature the local engine does not have (403). An evaluator that a task uses cannot be deleted, nor can all
+of its versions (409).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import sqlite3
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ....errors import FilterError, ProblemError
+from ....evals.code_evaluators import check_managed_config
+from ....evals.templates import evaluator_templates
+from ....models.evaluators import (
+    CodeConfig,
+    CreateEvaluatorRequest,
+    CreateEvaluatorVersionRequest,
+    CustomCodeConfigRequest,
+    DeleteEvaluatorVersionsRequest,
+    DeleteEvaluatorVersionsResponse,
+    Evaluator,
+    EvaluatorVersion,
+    EvaluatorWithVersion,
+    RemoteConfig,
+    TemplateConfig,
+    UpdateEvaluatorRequest,
+)
+from ....models.ids import decode_id
+from ...query.filters import run_filter_sql, span_filter_sql
+from ...store.annotations import LOCAL_ANNOTATOR
+from ...store.integrations import require_accessible_integration
+from ...store.objects import (
+    StoredObject,
+    check_name_free,
+    delete_object,
+    get_object,
+    insert_object,
+    list_objects,
+    require_object,
+    space_id_of,
+    update_object,
+)
+from ..context import engine_of
+from ..http import json_response, query_str, read_body, read_limit
+from ..object_routes import delete_response, object_page_response, space_list_params
+
+__all__ = [
+    "EVALUATOR_KIND",
+    "EVALUATOR_VERSION_KIND",
+    "evaluator_model",
+    "latest_version",
+    "require_evaluator",
+    "routes",
+    "tasks_using",
+    "version_model",
+]
+
+EVALUATOR_KIND = "Evaluator"
+EVALUATOR_VERSION_KIND = "EvaluatorVersion"
+TASK_KIND = "Task"
+CONFIG_KEYS = {"TEMPLATE": "template_config", "CODE": "code_config", "REMOTE": "remote_config"}
+ALL_ROWS = 1_000_000
+
+
+def require_evaluator(conn: sqlite3.Connection, evaluator_id: str) -> StoredObject:
+    """Load an evaluator by global ID or raise a 404 problem."""
+    return require_object(conn, EVALUATOR_KIND, evaluator_id, label="evaluator")
+
+
+def _versions(conn: sqlite3.Connection, evaluator: StoredObject) -> list[StoredObject]:
+    versions, _ = list_objects(conn, EVALUATOR_VERSION_KIND, limit=ALL_ROWS, parent_num=evaluator.num)
+    return versions
+
+
+def latest_version(conn: sqlite3.Connection, evaluator: StoredObject) -> StoredObject | None:
+    """The evaluator's newest version, if it has any."""
+    versions, _ = list_objects(conn, EVALUATOR_VERSION_KIND, limit=1, parent_num=evaluator.num)
+    return versions[0] if versions else None
+
+
+def evaluator_model(conn: sqlite3.Connection, evaluator: StoredObject, space_id: str | None = None) -> Evaluator:
+    """The wire shape of a stored evaluator, without a version."""
+    return Evaluator(
+        id=evaluator.id,
+        name=evaluator.name or "",
+        description=evaluator.body.get("description"),
+        type=evaluator.body["type"],
+        space_id=space_id or space_id_of(conn, evaluator.space_num),
+        created_at=evaluator.created,
+        updated_at=evaluator.updated,
+        created_by_user_id=evaluator.body.get("created_by_user_id"),
+    )
+
+
+def version_model(version: StoredObject, evaluator: StoredObject) -> EvaluatorVersion:
+    """The wire shape of a stored version."""
+    doc = version.body
+    config_type = doc["type"]
+    model = EvaluatorVersion(
+        id=version.id,
+        evaluator_id=evaluator.id,
+        commit_hash=doc.get("commit_hash"),
+        commit_message=doc.get("commit_message"),
+        created_at=version.created,
+        created_by_user_id=doc.get("created_by_user_id"),
+        type=config_type,
+    )
+    if config_type == "TEMPLATE":
+        model.template_config = TemplateConfig.model_validate(doc["template_config"])
+    elif config_type == "CODE":
+        model.code_config = CodeConfig.model_validate(doc["code_config"])
+    elif config_type == "REMOTE":
+        model.remote_config = RemoteConfig.model_validate(doc["remote_config"])
+    return model
+
+
+def _version_wire(version: StoredObject, evaluator: StoredObject) -> dict[str, Any]:
+    return version_model(version, evaluator).to_wire()
+
+
+def _with_version_wire(
+    conn: sqlite3.Connection, evaluator: StoredObject, version: StoredObject | None, space_id: str | None = None
+) -> dict[str, Any]:
+    base = evaluator_model(conn, evaluator, space_id)
+    model = EvaluatorWithVersion(
+        **base.model_dump(), version=version_model(version, evaluator) if version is not None else None
+    )
+    return model.to_wire()
+
+
+def tasks_using(conn: sqlite3.Connection, evaluator: StoredObject) -> list[tuple[StoredObject, list[dict[str, Any]]]]:
+    """Every task that has this evaluator attached, with the matching entries of its ``evaluators`` list."""
+    tasks, _ = list_objects(conn, TASK_KIND, limit=ALL_ROWS, newest_first=False)
+    found = []
+    for task in tasks:
+        entries = []
+        for entry in task.body.get("evaluators") or []:
+            if not isinstance(entry, dict):
+                continue
+            decoded = decode_id(str(entry.get("evaluator_id") or ""))
+            by_id = decoded is not None and decoded.type_name == EVALUATOR_KIND and decoded.number == evaluator.num
+            if entry.get("evaluator_num") == evaluator.num or by_id:
+                entries.append(entry)
+        if entries:
+            found.append((task, entries))
+    return found
+
+
+def _task_names(tasks: list[tuple[StoredObject, list[dict[str, Any]]]]) -> str:
+    return ", ".join(f"'{task.name}' ({task.id})" for task, _ in tasks)
+
+
+def _check_code_syntax(field: str, source: str | None) -> None:
+    if source is None:
+        return
+    try:
+        ast.parse(source)
+    except SyntaxError as exc:
+        raise ProblemError(400, f"{field} is not valid Python: line {exc.lineno}: {exc.msg}") from None
+
+
+def _check_query_filter(text: str | None) -> None:
+    # The evaluator does not know yet whether a task will run it over spans or over experiment runs, so a filter
+    # is accepted when it compiles for either; the task checks it again against its own data.
+    if text is None:
+        return
+    try:
+        span_filter_sql(text)
+    except FilterError as span_error:
+        try:
+            run_filter_sql(text)
+        except FilterError:
+            raise ProblemError(400, f"version.code_config.query_filter: {span_error.detail}") from None
+
+
+def _config_doc(
+    conn: sqlite3.Connection, space: StoredObject, evaluator_type: str, version: CreateEvaluatorVersionRequest
+) -> dict[str, Any]:
+    """Check a version's configuration against the evaluator and return the stored version document (no hash)."""
+    given_type = version.config_type
+    if given_type != evaluator_type:
+        wanted = CONFIG_KEYS.get(evaluator_type, "a configuration of its own type")
+        raise ProblemError(
+            422,
+            f"version.{CONFIG_KEYS[given_type]} does not fit a {evaluator_type} evaluator: a {evaluator_type} "
+            f"evaluator's versions carry {wanted}",
+        )
+    doc: dict[str, Any] = {
+        "type": evaluator_type,
+        "commit_message": version.commit_message,
+        "created_by_user_id": LOCAL_ANNOTATOR["id"],
+    }
+    if version.remote_config is not None:
+        raise ProblemError(
+            403,
+            "REMOTE evaluators need Arize AX's remote-evaluators feature, which the local engine does not have; "
+            "create a TEMPLATE (LLM judge) or CODE evaluator instead",
+        )
+    if version.template_config is not None:
+        config = version.template_config
+        integration = require_accessible_integration(conn, config.llm_config.ai_integration_id, space)
+        stored = config.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        stored.setdefault("use_structured_output", True)
+        stored["direction"] = config.direction or "MAXIMIZE"
+        stored["data_granularity"] = config.data_granularity or "SPAN"
+        stored["llm_config"]["ai_integration_id"] = integration.id
+        doc["template_config"] = stored
+        doc["ai_integration_num"] = integration.num
+        return doc
+    code = version.code_config
+    assert code is not None
+    if isinstance(code, CustomCodeConfigRequest):
+        _check_code_syntax("version.code_config.code", code.code)
+        _check_code_syntax("version.code_config.imports", code.imports)
+    else:
+        static_params = [p.model_dump(mode="json") for p in code.static_params or []]
+        try:
+            check_managed_config(code.managed_evaluator, code.variables, static_params)
+        except ValueError as exc:
+            raise ProblemError(400, f"version.{exc}") from None
+    _check_query_filter(code.query_filter)
+    doc["code_config"] = code.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return doc
+
+
+def _insert_version(conn: sqlite3.Connection, evaluator: StoredObject, doc: dict[str, Any], now: str) -> StoredObject:
+    version = insert_object(
+        conn, EVALUATOR_VERSION_KIND, body=doc, now=now, space_num=evaluator.space_num, parent_num=evaluator.num
+    )
+    config = doc[CONFIG_KEYS[doc["type"]]]
+    # A commit hash names the version: its configuration, message, evaluator, position and time.
+    material = json.dumps(
+        {
+            "evaluator": evaluator.id,
+            "version": version.id,
+            "config": config,
+            "message": doc["commit_message"],
+            "at": now,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    doc = {**doc, "commit_hash": hashlib.sha1(material.encode()).hexdigest()}
+    return update_object(conn, version, now=now, body=doc)
+
+
+def _updated_position(evaluator: StoredObject) -> list[Any]:
+    return [evaluator.updated_at, evaluator.num]
+
+
+async def list_evaluators(request: Request) -> Response:
+    engine = engine_of(request)
+    limit = read_limit(request)
+    space_id, space_name, name = space_list_params(request)
+
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
+        # Most recently updated first, so the keyset position is (updated_at, num), not num alone.
+        if after is not None and not (isinstance(after, list) and len(after) == 2):
+            raise ProblemError(400, "cursor is not valid for this request; start again without a cursor")
+        sql = "SELECT num, updated_at FROM objects WHERE kind = ?"
+        params: list[Any] = [EVALUATOR_KIND]
+        space_nums = engine.space_scope(conn, space_id, space_name)
+        if space_nums is not None:
+            if not space_nums:
+                return [], False
+            sql += f" AND space_num IN ({','.join('?' * len(space_nums))})"
+            params.extend(space_nums)
+        if name is not None:
+            sql += " AND instr(lower(name), lower(?)) > 0"
+            params.append(name)
+        if after is not None:
+            sql += " AND (updated_at < ? OR (updated_at = ? AND num < ?))"
+            params.extend([after[0], after[0], after[1]])
+        sql += " ORDER BY updated_at DESC, num DESC LIMIT ?"
+        params.append(limit + 1)
+        rows = conn.execute(sql, params).fetchall()
+        evaluators = [get_object(conn, EVALUATOR_KIND, row[0]) for row in rows[:limit]]
+        return [e for e in evaluators if e is not None], len(rows) > limit
+
+    scope = f"evaluators|{space_id}|{space_name}|{name}"
+    return await object_page_response(
+        request, "evaluators", scope=scope, fetch=fetch, render=evaluator_model, position=_updated_position
+    )
+
+
+async def create_evaluator(request: Request) -> Response:
+    engine = engine_of(request)
+    body = await read_body(request, CreateEvaluatorRequest)
+    now = engine.now()
+
+    def run(conn: sqlite3.Connection) -> dict[str, Any]:
+        space = engine.require_space(conn, body.space_id)
+        doc = _config_doc(conn, space, body.type, body.version)
+        check_name_free(conn, EVALUATOR_KIND, body.name, label="an evaluator", space_num=space.num)
+        evaluator_doc = {
+            "type": body.type,
+            "description": body.description,
+            "created_by_user_id": LOCAL_ANNOTATOR["id"],
+        }
+        evaluator = insert_object(
+            conn, EVALUATOR_KIND, name=body.name, body=evaluator_doc, now=now, space_num=space.num
+        )
+        version = _insert_version(conn, evaluator, doc, now)
+        return _with_version_wire(conn, evaluator, version, space.id)
+
+    return JSONResponse(await engine.store.write(run), status_code=201)
+
+
+async def get_evaluator(request: Request) -> Response:
+    engine = engine_of(request)
+    version_id = query_str(request, "version_id", max_length=1000)
+
+    def run(conn: sqlite3.Connection) -> dict[str, Any]:
+        evaluator = require_evaluator(conn, request.path_params["evaluator_id"])
+        if version_id is None:
+            return _with_version_wire(conn, evaluator, latest_version(conn, evaluator))
+        version = require_object(conn, EVALUATOR_VERSION_KIND, version_id, label="evaluator version")
+        if version.parent_num != evaluator.num:
+            raise ProblemError(
+                404, f"evaluator version '{version_id}' is not a version of evaluator '{evaluator.name}'"
+            )
+        return _with_version_wire(conn, evaluator, version)
+
+    return JSONResponse(await engine.store.read(run))
+
+
+async def update_evaluator(request: Request) -> Response:
+    engine = engine_of(request)
+    body = await read_body(request, UpdateEvaluatorRequest)
+
+    def run(conn: sqlite3.Connection) -> Evaluator:
+        evaluator = require_evaluator(conn, request.path_params["evaluator_id"])
+        if body.name is not None:
+            check_name_free(
+                conn,
+                EVALUATOR_KIND,
+                body.name,
+                label="an evaluator",
+                space_num=evaluator.space_num,
+                own_num=evaluator.num,
+            )
+        doc = dict(evaluator.body)
+        if "description" in body.model_fields_set:
+            doc["description"] = body.description
+        return evaluator_model(conn, update_object(conn, evaluator, now=engine.now(), body=doc, name=body.name))
+
+    return json_response(await engine.store.write(run))
+
+
+def _delete_evaluator(conn: sqlite3.Connection, evaluator: StoredObject) -> None:
+    users = tasks_using(conn, evaluator)
+    if users:
+        raise ProblemError(
+            409,
+            f"evaluator '{evaluator.name}' is used by task(s) {_task_names(users)}; remove it from those tasks "
+            "(or delete them) first",
+        )
+    for version in _versions(conn, evaluator):
+        delete_object(conn, version)
+    delete_object(conn, evaluator)
+
+
+async def delete_evaluator(request: Request) -> Response:
+    return await delete_response(request, request.path_params["evaluator_id"], require_evaluator, _delete_evaluator)
+
+
+async def create_version(request: Request) -> Response:
+    engine = engine_of(request)
+    body = await read_body(request, CreateEvaluatorVersionRequest)
+    now = engine.now()
+
+    def run(conn: sqlite3.Connection) -> dict[str, Any]:
+        evaluator = require_evaluator(conn, request.path_params["evaluator_id"])
+        space = get_object(conn, "Space", evaluator.space_num) if evaluator.space_num is not None else None
+        if space is None:
+            raise ProblemError(500, f"evaluator '{evaluator.id}' refers to a missing space")
+        doc = _config_doc(conn, space, evaluator.body["type"], body)
+        version = _insert_version(conn, evaluator, doc, now)
+        update_object(conn, evaluator, now=now)
+        return _version_wire(version, evaluator)
+
+    return JSONResponse(await engine.store.write(run), status_code=201)
+
+
+async def list_versions(request: Request) -> Response:
+    limit = read_limit(request)
+    evaluator_id = request.path_params["evaluator_id"]
+
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
+        evaluator = require_evaluator(conn, evaluator_id)
+        return list_objects(conn, EVALUATOR_VERSION_KIND, limit=limit, after=after, parent_num=evaluator.num)
+
+    def render(conn: sqlite3.Connection, version: StoredObject) -> dict[str, Any]:
+        return _version_wire(version, require_evaluator(conn, evaluator_id))
+
+    scope = f"evaluator-versions|{evaluator_id}"
+    return await object_page_response(request, "evaluator_versions", scope=scope, fetch=fetch, render=render)
+
+
+async def delete_versions(request: Request) -> Response:
+    engine = engine_of(request)
+    body = await read_body(request, DeleteEvaluatorVersionsRequest)
+    requested = list(dict.fromkeys(body.version_ids))
+    now = engine.now()
+
+    def run(conn: sqlite3.Connection) -> DeleteEvaluatorVersionsResponse:
+        evaluator = require_evaluator(conn, request.path_params["evaluator_id"])
+        versions = {v.num: v for v in _versions(conn, evaluator)}
+        chosen: dict[int, str] = {}
+        missing: list[str] = []
+        for raw in requested:
+            decoded = decode_id(raw)
+            version = versions.get(decoded.number) if decoded and decoded.type_name == EVALUATOR_VERSION_KIND else None
+            wrong_suffix = version is not None and decoded is not None and decoded.suffix not in ("", version.suffix)
+            if version is None or wrong_suffix or version.num in chosen:
+                missing.append(raw)
+            else:
+                chosen[version.num] = raw
+        users = tasks_using(conn, evaluator)
+        if chosen and len(chosen) == len(versions) and users:
+            raise ProblemError(
+                409,
+                f"this would delete every version of evaluator '{evaluator.name}', which task(s) "
+                f"{_task_names(users)} use; keep at least one version",
+            )
+        for task, entries in users:
+            # A task pinned to a deleted version falls back to the evaluator's latest version.
+            unpinned = False
+            for entry in entries:
+                pinned = entry.get("evaluator_version_num")
+                if pinned is None and entry.get("evaluator_version_id"):
+                    decoded = decode_id(str(entry["evaluator_version_id"]))
+                    pinned = decoded.number if decoded is not None else None
+                if pinned in chosen:
+                    entry["evaluator_version_id"] = None
+                    entry["evaluator_version_num"] = None
+                    unpinned = True
+            if unpinned:
+                update_object(conn, task, now=now, body=task.body)
+        for num in chosen:
+            delete_object(conn, versions[num])
+        if chosen:
+            update_object(conn, evaluator, now=now)
+        return DeleteEvaluatorVersionsResponse(
+            completed=True, deleted_version_ids=list(chosen.values()), not_deleted_version_ids=missing
+        )
+
+    return json_response(await engine.store.write(run))
+
+
+async def get_version(request: Request) -> Response:
+    engine = engine_of(request)
+
+    def run(conn: sqlite3.Connection) -> dict[str, Any]:
+        version = require_object(
+            conn, EVALUATOR_VERSION_KIND, request.path_params["version_id"], label="evaluator version"
+        )
+        evaluator = get_object(conn, EVALUATOR_KIND, version.parent_num) if version.parent_num is not None else None
+        if evaluator is None:
+            raise ProblemError(404, f"evaluator version '{request.path_params['version_id']}' was not found")
+        return _version_wire(version, evaluator)
+
+    return JSONResponse(await engine.store.read(run))
+
+
+async def list_templates(request: Request) -> Response:
+    return json_response({"evaluator_templates": [t.model_dump(mode="json") for t in evaluator_templates()]})
+
+
+routes = [
+    Route("/v2/evaluators", list_evaluators, methods=["GET"]),
+    Route("/v2/evaluators", create_evaluator, methods=["POST"]),
+    Route("/v2/evaluators/{evaluator_id}", get_evaluator, methods=["GET"]),
+    Route("/v2/evaluators/{evaluator_id}", update_evaluator, methods=["PATCH"]),
+    Route("/v2/evaluators/{evaluator_id}", delete_evaluator, methods=["DELETE"]),
+    Route("/v2/evaluators/{evaluator_id}/versions", create_version, methods=["POST"]),
+    Route("/v2/evaluators/{evaluator_id}/versions", list_versions, methods=["GET"]),
+    Route("/v2/evaluators/{evaluator_id}/versions", delete_versions, methods=["DELETE"]),
+    Route("/v2/evaluator-versions/{version_id}", get_version, methods=["GET"]),
+    Route("/v2/evaluator-templates", list_templates, methods=["GET"]),
+]

@@ -1,0 +1,171 @@
+"""``/v2/organizations``: list, get, create, update and delete the organizations that hold spaces.
+
+AX deletes an organization together with every space and resource in it. The engine refuses instead (409) while
+the organization still holds spaces or AI integrations scoped to it, as it refuses to delete a non-empty space:
+nothing is removed by surprise, and the default organization, home of the undeletable default space, stays.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ....errors import ProblemError
+from ....models.organizations import CreateOrganizationRequest, Organization, UpdateOrganizationRequest
+from ...store.integrations import LLM_INTEGRATION_KIND
+from ...store.objects import (
+    StoredObject,
+    delete_object,
+    find_by_name,
+    insert_object,
+    list_objects,
+    require_object,
+    update_object,
+)
+from ..context import engine_of
+from ..http import (
+    empty_response,
+    json_response,
+    query_str,
+    read_body,
+    read_limit,
+)
+from ..object_routes import object_page_response, object_response
+
+__all__ = ["ORGANIZATION_KIND", "organization_model", "require_organization", "routes"]
+
+ORGANIZATION_KIND = "Organization"
+SHOWN_DEPENDENTS = 5
+"""How many blocking spaces or integrations a 409 names before summarising the rest."""
+
+
+def require_organization(conn: sqlite3.Connection, organization_id: str) -> StoredObject:
+    """Load an organization by global ID or raise a 404 problem."""
+    return require_object(conn, ORGANIZATION_KIND, organization_id, label="organization")
+
+
+def organization_model(organization: StoredObject) -> Organization:
+    """The wire shape of a stored organization (one created without a description has ``""``, as on AX)."""
+    return Organization(
+        id=organization.id,
+        name=organization.name or "",
+        description=organization.body.get("description", ""),
+        created_at=organization.created,
+    )
+
+
+def _name_taken(conn: sqlite3.Connection, name: str, *, other_than: int | None = None) -> None:
+    found = find_by_name(conn, ORGANIZATION_KIND, name)
+    if found is not None and found.num != other_than:
+        raise ProblemError(409, f"an organization named '{name}' already exists; organization names are unique")
+
+
+def _named(objects: list[StoredObject]) -> str:
+    shown = ", ".join(f"'{o.name}' ({o.id})" for o in objects[:SHOWN_DEPENDENTS])
+    more = len(objects) - SHOWN_DEPENDENTS
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _scoped_to(integration: StoredObject, organization: StoredObject) -> bool:
+    return any(s.get("organization_num") == organization.num for s in integration.body.get("scopings") or [])
+
+
+def _blocking_dependents(conn: sqlite3.Connection, organization: StoredObject) -> str | None:
+    """Why the organization cannot be deleted yet, or ``None`` when nothing still depends on it."""
+    spaces, _ = list_objects(conn, "Space", limit=10_000, newest_first=False, parent_num=organization.num)
+    if spaces:
+        return f"the organization still holds {len(spaces)} space(s): {_named(spaces)}; delete them first"
+    integrations, _ = list_objects(conn, LLM_INTEGRATION_KIND, limit=10_000, newest_first=False)
+    scoped = [i for i in integrations if _scoped_to(i, organization)]
+    if scoped:
+        return (
+            f"{len(scoped)} AI integration(s) are scoped to the organization: {_named(scoped)}; "
+            "delete them or change their scopings first"
+        )
+    return None
+
+
+async def list_organizations(request: Request) -> Response:
+    limit = read_limit(request)
+    name = query_str(request, "name")
+
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
+        return list_objects(conn, ORGANIZATION_KIND, limit=limit, after=after, newest_first=False, name_contains=name)
+
+    return await object_page_response(
+        request,
+        "organizations",
+        scope=f"organizations|{name}",
+        fetch=fetch,
+        render=lambda conn, org: organization_model(org),
+    )
+
+
+async def get_organization(request: Request) -> Response:
+    return await object_response(
+        request, request.path_params["org_id"], require_organization, lambda conn, org: organization_model(org)
+    )
+
+
+async def create_organization(request: Request) -> Response:
+    engine = engine_of(request)
+    body = await read_body(request, CreateOrganizationRequest)
+
+    def run(conn: sqlite3.Connection) -> Organization:
+        _name_taken(conn, body.name)
+        doc = {"description": body.description if body.description is not None else ""}
+        organization = insert_object(conn, ORGANIZATION_KIND, name=body.name, body=doc, now=engine.now())
+        return organization_model(organization)
+
+    return json_response(await engine.store.write(run), 201)
+
+
+async def update_organization(request: Request) -> Response:
+    engine = engine_of(request)
+    body = await read_body(request, UpdateOrganizationRequest)
+    sent = body.model_fields_set
+    if not sent:
+        raise ProblemError(400, "at least one of name, description is required")
+    if "name" in sent and body.name is None:
+        raise ProblemError(400, "name cannot be null: omit it to keep the current name")
+
+    def run(conn: sqlite3.Connection) -> Organization:
+        organization = require_organization(conn, request.path_params["org_id"])
+        if body.name is not None:
+            _name_taken(conn, body.name, other_than=organization.num)
+        doc = dict(organization.body)
+        if "description" in sent:
+            doc["description"] = body.description
+        updated = update_object(conn, organization, now=engine.now(), body=doc, name=body.name)
+        return organization_model(updated)
+
+    return json_response(await engine.store.write(run))
+
+
+async def delete_organization(request: Request) -> Response:
+    engine = engine_of(request)
+
+    def run(conn: sqlite3.Connection) -> None:
+        organization = require_organization(conn, request.path_params["org_id"])
+        reason = _blocking_dependents(conn, organization)
+        if reason is not None and organization.num == engine.organization_num:
+            reason = f"the engine's default organization '{organization.name}' cannot be deleted: {reason}"
+        if reason is not None:
+            raise ProblemError(409, reason)
+        delete_object(conn, organization)
+
+    await engine.store.write(run)
+    return empty_response()
+
+
+routes = [
+    Route("/v2/organizations", list_organizations, methods=["GET"]),
+    Route("/v2/organizations", create_organization, methods=["POST"]),
+    Route("/v2/organizations/{org_id}", get_organization, methods=["GET"]),
+    Route("/v2/organizations/{org_id}", update_organization, methods=["PATCH"]),
+    Route("/v2/organizations/{org_id}", delete_organization, methods=["DELETE"]),
+]

@@ -1,0 +1,39 @@
+"""Serving the engine over HTTP: the app ``arize-skills engine serve`` runs, which opens the engine in its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from .api.app import build_app
+from .engine import Engine
+from .runner.lock import RunnerLock
+
+__all__ = ["create_served_app"]
+
+
+def create_served_app(
+    home: Path | str | None,
+    *,
+    token: str | None = None,
+    run_tasks: bool = True,
+    runner_lock: RunnerLock | None = None,
+) -> Starlette:
+    """An ASGI app that opens the engine in ``home`` in its lifespan (for ``arize-skills engine serve``).
+
+    The engine's task runner serves in the lifespan too (``run_tasks=False`` leaves triggered runs PENDING);
+    ``runner_lock`` is the home's runner lock the caller took (see ``Engine.open``). Without a token only
+    loopback Host headers are answered; with one, any (see ``guard``).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with Engine.open(home, token=token, runner=run_tasks, runner_lock=runner_lock) as engine:
+            app.state.engine = engine
+            engine.serve_app(app)
+            yield
+
+    return build_app(any_host=token is not None, lifespan=lifespan)

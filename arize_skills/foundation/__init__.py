@@ -1,0 +1,1 @@
+"""What every layer shares: HTTP retry policy, redaction, cursors, chunking, bounded JSON parsing."""
