@@ -255,6 +255,16 @@ async def run_quickstart(
     return 0
 
 
+def _replies_dataset(suffix: str) -> str:
+    """The dataset of the agents' final replies: ``_loop`` builds it, ``_judge_loop`` aligns the judge on it."""
+    return f"support replies {suffix}"
+
+
+def _human_labels(suffix: str) -> str:
+    """The annotation config the human labels are written under, and that the judge is aligned with."""
+    return f"hallucination (human) {suffix}"
+
+
 async def _loop(
     tools: Tools,
     progress: Progress,
@@ -280,7 +290,7 @@ async def _loop(
     )
 
     progress.start("Building a dataset from the agents' final replies (create_dataset from spans)")
-    dataset_name = f"support replies {suffix}"
+    dataset_name = _replies_dataset(suffix)
     dataset = await tools(
         "create_dataset",
         name=dataset_name,
@@ -299,7 +309,7 @@ async def _loop(
 
     progress.start("Adding human labels (create_annotation_config + annotate)")
     truth_by_span = {t["reply_span_id"]: t for t in traces}
-    config = f"hallucination (human) {suffix}"
+    config = _human_labels(suffix)
     await tools(
         "create_annotation_config",
         name=config,
@@ -486,12 +496,12 @@ async def _judge_loop(
     progress.done(f"previewed {len(previewed)} spans")
 
     progress.start("Aligning the judge with the human labels (align_judge)")
-    dataset_name = f"support replies {suffix}"
+    dataset_name = _replies_dataset(suffix)
     aligned = await tools(
         "align_judge",
         judge=judge,
         dataset=dataset_name,
-        human_labels=f"hallucination (human) {suffix}",
+        human_labels=_human_labels(suffix),
         column_mappings={"input": "input", "output": "output", "context": "context"},
         timeout_seconds=300,
     )

@@ -60,6 +60,13 @@ class ResolverClient(Protocol):
     def _core(self) -> HttpCore: ...
 
 
+def _named(items: list[Any], value: str) -> list[Any]:
+    """The items named ``value`` exactly, else those named ``value`` but for case."""
+    return [item for item in items if item.get("name") == value] or [
+        item for item in items if str(item.get("name", "")).casefold() == value.casefold()
+    ]
+
+
 class Resolver:
     """Resolves names to IDs for one client."""
 
@@ -83,6 +90,10 @@ class Resolver:
             if not pagination.get("has_more") or not cursor:
                 return
 
+    async def _suggestable_names(self, path: str, key: str, params: dict[str, Any]) -> list[str]:
+        """The names of the listing's first pages, to suggest from when a name is not found."""
+        return [str(item["name"]) async for item in self._walk(path, key, params, pages=SUGGESTION_PAGES)]
+
     async def _match(self, kind: str, path: str, key: str, params: dict[str, Any], value: str) -> str:
         """The ID of the one item named ``value`` (exactly, else but for case) among the listing's items."""
         folded: list[Any] = []
@@ -105,7 +116,7 @@ class Resolver:
                 candidates=candidates,
             )
         unfiltered = {k: v for k, v in params.items() if k != "name"}
-        names = [str(item["name"]) async for item in self._walk(path, key, unfiltered, pages=SUGGESTION_PAGES)]
+        names = await self._suggestable_names(path, key, unfiltered)
         where = " ".join(f"{k.removesuffix('_id')} {v}" for k, v in unfiltered.items())
         raise NameNotFoundError(
             f"no {label} is named {value!r} in {where}",
@@ -131,11 +142,9 @@ class Resolver:
         if is_resource_id(value):
             return value
         listed = [item async for item in self._walk("/v2/spaces", "spaces", {"name": value})]
-        matches = [item for item in listed if item["name"] == value] or [
-            item for item in listed if str(item["name"]).casefold() == value.casefold()
-        ]
+        matches = _named(listed, value)
         if not matches:
-            names = [str(item["name"]) async for item in self._walk("/v2/spaces", "spaces", {}, pages=SUGGESTION_PAGES)]
+            names = await self._suggestable_names("/v2/spaces", "spaces", {})
             raise NameNotFoundError(
                 f"no space is named {value!r}", kind="space", name=value, suggestions=closest_names(value, names)
             )
@@ -180,15 +189,9 @@ class Resolver:
         listed = [
             item async for item in self._walk("/v2/experiments", "experiments", {"space_id": space_id, "name": value})
         ]
-        matches = [item for item in listed if item.get("name") == value] or [
-            item for item in listed if str(item.get("name", "")).casefold() == value.casefold()
-        ]
+        matches = _named(listed, value)
         if not matches:
-            params = {"space_id": space_id}
-            names = [
-                str(item["name"])
-                async for item in self._walk("/v2/experiments", "experiments", params, pages=SUGGESTION_PAGES)
-            ]
+            names = await self._suggestable_names("/v2/experiments", "experiments", {"space_id": space_id})
             raise NameNotFoundError(
                 f"no experiment is named {value!r} in space {space_id}",
                 kind="experiment",

@@ -9,19 +9,22 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import httpx2
-from starlette.applications import Starlette
 
 from ..errors import ProblemError
 from ..models._base import iso, utcnow
 from ..models.ids import decode_id, encode_id
-from .api.app import create_app
 from .runner.lock import RunnerHolder, RunnerLock
-from .runner.scheduler import Runner
 from .store.db import Store, private_home
 from .store.objects import StoredObject, find_by_name, get_object, insert_object, list_objects
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+    from .runner.scheduler import Runner
 
 __all__ = ["DATABASE_FILE", "DEFAULT_SPACE_NAME", "Engine"]
 
@@ -181,6 +184,9 @@ class Engine:
     def runner(self) -> Runner:
         """The task runner of this engine (made on first use with default settings)."""
         if self._runner is None:
+            # Imported on first use: a process that only lists tools never loads the runner and its providers.
+            from .runner.scheduler import Runner
+
             self._runner = Runner(self)
         return self._runner
 
@@ -196,6 +202,8 @@ class Engine:
     def app(self) -> Starlette:
         """The engine's ASGI app (built once)."""
         if self._app is None:
+            from .api.app import create_app
+
             self._app = create_app(self)
         return self._app
 

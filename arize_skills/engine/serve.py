@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from starlette.applications import Starlette
-
-from .api.app import build_app
 from .engine import Engine
 from .runner.lock import RunnerLock
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 __all__ = ["create_served_app"]
 
@@ -35,5 +36,7 @@ def create_served_app(
             app.state.engine = engine
             engine.serve_app(app)
             yield
+
+    from .api.app import build_app
 
     return build_app(any_host=token is not None, lifespan=lifespan)

@@ -80,6 +80,15 @@ def client_can_elicit(ctx: Context[Any, Any]) -> bool:
     return ctx.request_context.session.can_send_request
 
 
+def _ask_user(ctx: Context[Any, Any], confirm: bool, question: str | None) -> Confirmation | Elicit[Confirmation]:
+    # Confirmed by argument (or nothing to ask): go ahead; else ask through a form, or say how to confirm.
+    if question is None or confirm:
+        return Confirmation(confirm=True)
+    if client_can_elicit(ctx):
+        return Elicit(question, Confirmation)
+    raise _required(question)
+
+
 def confirmation(question: Callable[..., str] | Callable[..., Awaitable[str]]) -> Resolve:
     """The ``Resolve`` marker of a destructive tool's confirmation parameter (see the module docstring).
 
@@ -92,11 +101,7 @@ def confirmation(question: Callable[..., str] | Callable[..., Awaitable[str]]) -
         ask_question = question
 
     async def ask(ctx: Context[Any, Any], confirm: bool, text: str) -> Confirmation | Elicit[Confirmation]:
-        if confirm:
-            return Confirmation(confirm=True)
-        if client_can_elicit(ctx):
-            return Elicit(text, Confirmation)
-        raise _required(text)
+        return _ask_user(ctx, confirm, text)
 
     ask.__annotations__ = {
         "ctx": Context,
@@ -143,12 +148,7 @@ def approval(plan: Resolve) -> Resolve:
     (a ``Questioned``); the tool must have a ``confirm`` argument."""
 
     async def ask(ctx: Context[Any, Any], confirm: bool, found: Questioned) -> Confirmation | Elicit[Confirmation]:
-        question = found.question()
-        if question is None or confirm:
-            return Confirmation(confirm=True)
-        if client_can_elicit(ctx):
-            return Elicit(question, Confirmation)
-        raise _required(question)
+        return _ask_user(ctx, confirm, found.question())
 
     ask.__annotations__ = {
         "ctx": Context,

@@ -302,6 +302,10 @@ class RowProblems:
             if shown not in group.examples:
                 group.examples.append(shown)
 
+    def refusal(self, head: str) -> ToolError:
+        """The error that refuses the whole input: ``head``, how rows are numbered, then ``report``'s lines."""
+        return ToolError(self.report(f"{head} (rows are numbered from 1; a CSV header is not a row):"))
+
     def report(self, intro: str) -> str:
         """``intro`` then one line per problem: the column, the rows (as ranges) and what is wrong."""
         lines = [intro]

@@ -109,6 +109,12 @@ class _SecretBody(RequestModel):
 
     api_key: SecretStr | None = None
 
+    # Each subclass declares ``headers`` in its own field order; the check is the same for both.
+    @field_validator("headers", check_fields=False)
+    @classmethod
+    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return _check_headers(value)
+
     def to_body(self) -> dict[str, Any]:
         """The JSON body to send; the only place the API key is revealed."""
         body = super().to_body()
@@ -130,11 +136,6 @@ class CreateAiIntegrationRequest(_SecretBody):
     auth_type: AiIntegrationAuthType = "DEFAULT"
     provider_metadata: ProviderMetadataRequest | None = None
     scopings: list[AiIntegrationScopingRequest] | None = None
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        return _check_headers(value)
 
 
 _NOT_NULLABLE = (
@@ -162,11 +163,6 @@ class UpdateAiIntegrationRequest(_SecretBody):
     auth_type: AiIntegrationAuthType | None = None
     provider_metadata: ProviderMetadataRequest | None = None
     scopings: list[AiIntegrationScopingRequest] | None = None
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        return _check_headers(value)
 
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdateAiIntegrationRequest:

@@ -13,7 +13,9 @@ from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 from .evaluators import OptimizationDirection
 
 __all__ = [
+    "CREATE_REQUEST_MODELS",
     "MAX_CATEGORICAL_VALUES",
+    "UPDATE_REQUEST_MODELS",
     "AnnotationConfig",
     "AnnotationConfigList",
     "AnnotationConfigType",
@@ -145,6 +147,34 @@ UpdateAnnotationConfigRequest = Annotated[
     Field(discriminator="annotation_config_type"),
 ]
 """``PATCH /v2/annotation-configs/{id}``; ``annotation_config_type`` must match the stored type."""
+
+CREATE_REQUEST_MODELS: dict[
+    str,
+    type[
+        CreateCategoricalAnnotationConfigRequest
+        | CreateContinuousAnnotationConfigRequest
+        | CreateFreeformAnnotationConfigRequest
+    ],
+] = {
+    "CATEGORICAL": CreateCategoricalAnnotationConfigRequest,
+    "CONTINUOUS": CreateContinuousAnnotationConfigRequest,
+    "FREEFORM": CreateFreeformAnnotationConfigRequest,
+}
+"""The create request model of each ``annotation_config_type``."""
+
+UPDATE_REQUEST_MODELS: dict[
+    str,
+    type[
+        UpdateCategoricalAnnotationConfigRequest
+        | UpdateContinuousAnnotationConfigRequest
+        | UpdateFreeformAnnotationConfigRequest
+    ],
+] = {
+    "CATEGORICAL": UpdateCategoricalAnnotationConfigRequest,
+    "CONTINUOUS": UpdateContinuousAnnotationConfigRequest,
+    "FREEFORM": UpdateFreeformAnnotationConfigRequest,
+}
+"""The update request model of each ``annotation_config_type``."""
 
 
 class CategoricalAnnotationValue(ResponseModel):

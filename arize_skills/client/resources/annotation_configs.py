@@ -8,15 +8,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from ...models.annotation_configs import (
+    CREATE_REQUEST_MODELS,
+    UPDATE_REQUEST_MODELS,
     AnnotationConfig,
     AnnotationConfigType,
     CategoricalAnnotationValueRequest,
     CreateCategoricalAnnotationConfigRequest,
     CreateContinuousAnnotationConfigRequest,
     CreateFreeformAnnotationConfigRequest,
-    UpdateCategoricalAnnotationConfigRequest,
-    UpdateContinuousAnnotationConfigRequest,
-    UpdateFreeformAnnotationConfigRequest,
 )
 from ...models.evaluators import OptimizationDirection
 from .._paginator import AsyncPaginator
@@ -33,12 +32,6 @@ CreateRequest = (
 )
 LabelInput = str | tuple[str, float] | CategoricalAnnotationValueRequest | Mapping[str, Any]
 """A categorical label: ``"good"``, ``("good", 1)``, ``{"label": "good", "score": 1}`` or the request model."""
-
-_UPDATE_MODELS: dict[str, type[BaseModel]] = {
-    "CATEGORICAL": UpdateCategoricalAnnotationConfigRequest,
-    "CONTINUOUS": UpdateContinuousAnnotationConfigRequest,
-    "FREEFORM": UpdateFreeformAnnotationConfigRequest,
-}
 
 
 def _value(label: LabelInput) -> dict[str, Any]:
@@ -80,14 +73,9 @@ class AnnotationConfigs(Resource):
         space: str | None = None,
     ) -> AnnotationConfig:
         """A categorical config: labels with optional scores, e.g. ``[("correct", 1), ("incorrect", 0)]``."""
-        fields: dict[str, Any] = {
-            "name": name,
-            "space_id": await self._client.resolve.space_id(space),
-            "annotation_config_type": "CATEGORICAL",
-            "values": [_value(v) for v in values],
-            **given(optimization_direction=optimization_direction),
-        }
-        return await self.create(CreateCategoricalAnnotationConfigRequest.model_validate(fields))
+        values_body = [_value(v) for v in values]
+        direction = given(optimization_direction=optimization_direction)
+        return await self._create_of_type("CATEGORICAL", name, space, values=values_body, **direction)
 
     async def create_continuous(
         self,
@@ -99,22 +87,25 @@ class AnnotationConfigs(Resource):
         space: str | None = None,
     ) -> AnnotationConfig:
         """A continuous config: a score between ``minimum_score`` and ``maximum_score``."""
-        fields: dict[str, Any] = {
-            "name": name,
-            "space_id": await self._client.resolve.space_id(space),
-            "annotation_config_type": "CONTINUOUS",
-            "minimum_score": minimum_score,
-            "maximum_score": maximum_score,
-            **given(optimization_direction=optimization_direction),
-        }
-        return await self.create(CreateContinuousAnnotationConfigRequest.model_validate(fields))
+        direction = given(optimization_direction=optimization_direction)
+        return await self._create_of_type(
+            "CONTINUOUS", name, space, minimum_score=minimum_score, maximum_score=maximum_score, **direction
+        )
 
     async def create_freeform(self, name: str, *, space: str | None = None) -> AnnotationConfig:
         """A freeform (free-text) config."""
-        space_id = await self._client.resolve.space_id(space)
-        return await self.create(
-            CreateFreeformAnnotationConfigRequest(name=name, space_id=space_id, annotation_config_type="FREEFORM")
-        )
+        return await self._create_of_type("FREEFORM", name, space)
+
+    async def _create_of_type(
+        self, config_type: AnnotationConfigType, name: str, space: str | None, **fields: Any
+    ) -> AnnotationConfig:
+        body = {
+            "name": name,
+            "space_id": await self._client.resolve.space_id(space),
+            "annotation_config_type": config_type,
+            **fields,
+        }
+        return await self.create(CREATE_REQUEST_MODELS[config_type].model_validate(body))
 
     async def update(
         self,
@@ -140,7 +131,7 @@ class AnnotationConfigs(Resource):
             "optimization_direction": optimization_direction,
         }
         fields = {k: v for k, v in given.items() if not isinstance(v, NotGiven)}
-        request = _UPDATE_MODELS[config_type].model_validate({"annotation_config_type": config_type, **fields})
+        request = UPDATE_REQUEST_MODELS[config_type].model_validate({"annotation_config_type": config_type, **fields})
         body = request.model_dump(mode="json", by_alias=True, exclude_unset=True)
         data = await self._request("PATCH", f"/v2/annotation-configs/{config_id}", body=body)
         return AnnotationConfig.model_validate(data)

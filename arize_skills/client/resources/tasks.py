@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter
 from ...errors import RunTimeoutError
 from ...models._base import Pagination
 from ...models.tasks import (
+    EVALUATION_TRIGGER_FIELDS,
     AgentCallRunConfig,
     CreateEvaluationTaskRequest,
     CreateRunExperimentTaskRequest,
@@ -49,7 +50,7 @@ _CREATE_ADAPTER: TypeAdapter[CreateEvaluationTaskRequest | CreateRunExperimentTa
     CreateTaskRequest
 )
 
-EVALUATION_TRIGGER_ARGS = ("data_start_time", "data_end_time", "max_spans", "override_evaluations", "experiment_ids")
+# In the order ``trigger_run`` takes them, which its error lists (``RUN_EXPERIMENT_TRIGGER_FIELDS`` differs).
 RUN_EXPERIMENT_TRIGGER_ARGS = (
     "experiment_name",
     "dataset_version_id",
@@ -369,11 +370,11 @@ class Tasks(Resource):
                 ]
             body = TriggerRunExperimentTaskRunRequest.model_validate(given).to_body()
         else:
-            wrong = [k for k in given if k not in EVALUATION_TRIGGER_ARGS]
+            wrong = [k for k in given if k not in EVALUATION_TRIGGER_FIELDS]
             if wrong:
                 raise ValueError(
                     f"{', '.join(wrong)} do not apply to {current.type} task '{current.name}'; it takes "
-                    f"{', '.join(EVALUATION_TRIGGER_ARGS)}"
+                    f"{', '.join(EVALUATION_TRIGGER_FIELDS)}"
                 )
             if data_start_time is not None and data_end_time is None and current.project_id and not experiment_ids:
                 given["data_end_time"] = datetime.now(UTC)

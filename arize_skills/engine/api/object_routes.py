@@ -1,26 +1,40 @@
-"""Route bodies shared by the stored-object resources: a keyset page as a list response, one object, a delete.
+"""Route bodies shared by the stored-object resources: a keyset page as a list response, one object, a delete,
+a rename and an annotation of an object's records.
 
 A list route reads its own parameters (``limit`` first) and checks them, names its query in a scope string that
 includes every filter parameter (so a cursor replayed against another query is a 400), and gives a ``fetch`` that
 returns one keyset page of at most ``limit`` objects after a position; ``object_page_response`` decodes the
 cursor, runs the fetch in one read, renders the items and makes the next cursor from the last object of the page.
+``space_objects_response`` is the whole list route of a kind filtered only by space and name.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ...models._base import ResponseModel
-from ..store.objects import StoredObject
+from ...models.annotations import AnnotateRecordInput
+from ..store.annotations import annotate_records
+from ..store.objects import StoredObject, check_name_free, list_objects, update_object
 from .context import engine_of
-from .http import decode_cursor, empty_response, encode_cursor, json_response, page_response, query_str
+from .http import decode_cursor, empty_response, encode_cursor, json_response, page_response, query_str, read_limit
 
-__all__ = ["Fetch", "Render", "delete_response", "object_page_response", "object_response", "space_list_params"]
+__all__ = [
+    "Fetch",
+    "Render",
+    "annotate_response",
+    "delete_response",
+    "object_page_response",
+    "object_response",
+    "rename_response",
+    "space_list_params",
+    "space_objects_response",
+]
 
 Item = ResponseModel | dict[str, Any]
 
@@ -69,6 +83,24 @@ async def object_page_response(
     return page_response(key, items, cursor)
 
 
+async def space_objects_response(request: Request, kind: str, key: str, *, scope: str, render: Render) -> Response:
+    """A list response of the ``kind`` objects in the spaces the request names, newest first.
+
+    The request's ``space_id``/``space_name`` pick the spaces and ``name`` is a substring to match; ``scope``
+    names the listing in its cursors.
+    """
+    engine = engine_of(request)
+    limit = read_limit(request)
+    space_id, space_name, name = space_list_params(request)
+
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
+        space_nums = engine.space_scope(conn, space_id, space_name)
+        return list_objects(conn, kind, limit=limit, after=after, space_nums=space_nums, name_contains=name)
+
+    cursor_scope = f"{scope}|{space_id}|{space_name}|{name}"
+    return await object_page_response(request, key, scope=cursor_scope, fetch=fetch, render=render)
+
+
 async def object_response(request: Request, object_id: str, require: Require, render: Render) -> Response:
     """One stored object as a JSON response; ``require`` answers a missing one with a 404 problem."""
 
@@ -94,3 +126,33 @@ async def delete_response(
 
     await engine_of(request).store.write(run)
     return empty_response()
+
+
+async def rename_response(
+    request: Request, object_id: str, name: str, require: Require, render: Render, *, kind: str, label: str
+) -> Response:
+    """Rename one stored object in one transaction and answer with it (a PATCH whose only field is ``name``).
+
+    Another ``kind`` of the same space with that name is a 409 problem naming it as ``label``.
+    """
+    engine = engine_of(request)
+
+    def run(conn: sqlite3.Connection) -> Item:
+        obj = require(conn, object_id)
+        check_name_free(conn, kind, name, label=label, space_num=obj.space_num, own_num=obj.num)
+        return render(conn, update_object(conn, obj, now=engine.now(), name=name))
+
+    return json_response(await engine.store.write(run))
+
+
+async def annotate_response(
+    request: Request, object_id: str, require: Require, target_kind: str, records: Sequence[AnnotateRecordInput]
+) -> Response:
+    """Annotate the ``target_kind`` records (``example`` or ``run``) of one stored object and answer 202."""
+    engine = engine_of(request)
+
+    def run(conn: sqlite3.Connection) -> None:
+        annotate_records(conn, target_kind, require(conn, object_id), records, now=engine.now())
+
+    await engine.store.write(run)
+    return empty_response(202)

@@ -18,8 +18,16 @@ from ...models.tasks import (
     TraceOrSessionEvaluatorInput,
 )
 from ..query.filters import example_filter_sql, run_filter_sql, span_filter_sql
+from ..store.documents import (
+    EvaluatorDoc,
+    EvaluatorVersionDoc,
+    QueryFilterDoc,
+    QueryFiltersDoc,
+    RunConfigurationDoc,
+    TaskEvaluatorDoc,
+)
 from ..store.integrations import require_accessible_integration
-from ..store.objects import StoredObject, get_object, list_objects, require_object
+from ..store.objects import StoredObject, document, get_object, list_objects, require_object
 from ..store.tasks import EVALUATOR_KIND, EVALUATOR_TYPE_FOR_TASK, EVALUATOR_VERSION_KIND, EXPERIMENT_KIND
 
 __all__ = [
@@ -51,15 +59,15 @@ def check_example_filter(field: str, text: str | None) -> None:
         _compile(field, text, example_filter_sql)
 
 
-def check_query_filters(query_filters: TaskQueryFiltersInput | None) -> dict[str, Any] | None:
+def check_query_filters(query_filters: TaskQueryFiltersInput | None) -> QueryFiltersDoc | None:
     """Validate each named query's filter; return the stored form (``expression`` synthesised as ``"A"``)."""
     if query_filters is None:
         return None
     for index, entry in enumerate(query_filters.filters):
         _compile(f"query_filters.filters[{index}].filter", entry.filter, span_filter_sql)
-    filters = [{"id": f.id, "filter": f.filter} for f in query_filters.filters]
-    expression = query_filters.expression if query_filters.expression is not None else filters[0]["id"]
-    return {"filters": filters, "expression": expression}
+    filters = [QueryFilterDoc(id=f.id, filter=f.filter) for f in query_filters.filters]
+    expression = query_filters.expression if query_filters.expression is not None else filters[0].id
+    return QueryFiltersDoc(filters=filters, expression=expression)
 
 
 def require_experiments(
@@ -80,14 +88,6 @@ def require_experiments(
     return found
 
 
-def _evaluator_config(version: StoredObject) -> dict[str, Any]:
-    for key in ("template_config", "code_config", "remote_config"):
-        config = version.body.get(key)
-        if isinstance(config, dict):
-            return config
-    return {}
-
-
 def _latest_version(conn: sqlite3.Connection, evaluator: StoredObject) -> StoredObject | None:
     versions, _ = list_objects(conn, EVALUATOR_VERSION_KIND, limit=1, parent_num=evaluator.num)
     return versions[0] if versions else None
@@ -101,7 +101,7 @@ def resolve_evaluators(
     space_num: int | None,
     dataset_based: bool,
     query_ids: set[str],
-) -> tuple[list[dict[str, Any]], str]:
+) -> tuple[list[TaskEvaluatorDoc], str]:
     """Check a task's evaluator list and return its stored form and the common data granularity.
 
     Raises:
@@ -109,7 +109,7 @@ def resolve_evaluators(
             another evaluator, an evaluator of the wrong type, a granularity that does not fit the shape, or
             evaluators of different granularities; 400 for a bad filter or an undeclared query ID.
     """
-    stored: list[dict[str, Any]] = []
+    stored: list[TaskEvaluatorDoc] = []
     granularities: dict[str, str] = {}
     wanted_type = EVALUATOR_TYPE_FOR_TASK[task_type]
     for index, entry in enumerate(entries):
@@ -119,7 +119,7 @@ def resolve_evaluators(
             raise ProblemError(
                 404, f"{where}: evaluator '{entry.evaluator_id}' was not found in the space of the task's data source"
             )
-        evaluator_type = evaluator.body.get("type")
+        evaluator_type = document(evaluator, EvaluatorDoc).type
         if evaluator_type != wanted_type:
             raise ProblemError(
                 422,
@@ -141,16 +141,17 @@ def resolve_evaluators(
             version = _latest_version(conn, evaluator)
             if version is None:
                 raise ProblemError(422, f"{where}: evaluator '{evaluator.name}' has no version to run")
-        granularity = str(_evaluator_config(version).get("data_granularity") or "SPAN").upper()
-        doc: dict[str, Any] = {
-            "evaluator_id": evaluator.id,
-            "evaluator_num": evaluator.num,
-            "evaluator_version_id": version.id if entry.evaluator_version_id is not None else None,
-            "evaluator_version_num": version.num if entry.evaluator_version_id is not None else None,
-            "query_filter": None,
-            "column_mappings": None,
-            "query_mappings": None,
-        }
+        granularity = document(version, EvaluatorVersionDoc).data_granularity()
+        pinned = entry.evaluator_version_id is not None
+        doc = TaskEvaluatorDoc(
+            evaluator_id=evaluator.id,
+            evaluator_num=evaluator.num,
+            evaluator_version_id=version.id if pinned else None,
+            evaluator_version_num=version.num if pinned else None,
+            query_filter=None,
+            column_mappings=None,
+            query_mappings=None,
+        )
         if isinstance(entry, TraceOrSessionEvaluatorInput):
             if dataset_based:
                 raise ProblemError(
@@ -173,7 +174,7 @@ def resolve_evaluators(
                         f"{where}.query_mappings[{m_index}].query_ids: {', '.join(unknown)} not declared in the "
                         f"task's query_filters (declared: {declared})",
                     )
-            doc["query_mappings"] = [m.model_dump(mode="json") for m in entry.query_mappings]
+            doc.query_mappings = [m.model_dump(mode="json") for m in entry.query_mappings]
         else:
             if granularity != "SPAN":
                 raise ProblemError(
@@ -182,8 +183,8 @@ def resolve_evaluators(
                     f"{granularity}); attach it with query_mappings and give the task query_filters",
                 )
             check_task_filter(f"{where}.query_filter", entry.query_filter, dataset_based=dataset_based)
-            doc["query_filter"] = entry.query_filter
-            doc["column_mappings"] = entry.column_mappings
+            doc.query_filter = entry.query_filter
+            doc.column_mappings = entry.column_mappings
         granularities[evaluator.name or evaluator.id] = granularity
         stored.append(doc)
     if len(set(granularities.values())) > 1:
@@ -201,7 +202,7 @@ def resolve_run_configuration(
     config: LlmGenerationRunConfig | TemplateEvaluationRunConfig | AgentCallRunConfig,
     *,
     space_num: int | None,
-) -> dict[str, Any]:
+) -> RunConfigurationDoc:
     """Check a run configuration's references and return its stored form (``provider_parameters`` default ``{}``).
 
     Raises:
@@ -225,4 +226,4 @@ def resolve_run_configuration(
     stored = config.model_dump(mode="json", by_alias=True, exclude_none=True)
     if not isinstance(config, AgentCallRunConfig):
         stored.setdefault("provider_parameters", {})
-    return stored
+    return RunConfigurationDoc.load(stored)

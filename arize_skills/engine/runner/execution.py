@@ -22,9 +22,10 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 
 from ...evals.judge import Judgement
 from ..store.datasets import ExampleRow
+from ..store.documents import TaskRunDoc
 from ..store.evaluations import upsert_evaluation
-from ..store.objects import StoredObject, get_object
-from ..store.tasks import TASK_RUN_KIND, update_run
+from ..store.objects import StoredObject, document, get_object
+from ..store.tasks import TASK_RUN_KIND, save_run
 from .experiment_tasks import ExperimentPlan, GeneratedRun, store_generated
 from .host import RunnerHost
 from .plans import AUTH_FAILURE_LIMIT, EvaluatorPlan, ItemError, Record
@@ -114,16 +115,12 @@ class Execution:
                 for outcome in batch:
                     if outcome.write is not None:
                         outcome.write(conn, now)
-                update_run(
-                    conn,
-                    run,
-                    now=now,
-                    num_successes=counts[0],
-                    num_errors=counts[1],
-                    num_skipped=counts[2],
-                    errors_sample=samples,
-                )
-                return str(run.body["status"])
+                # One parse per flushed batch of outcomes, as the dict merge did before.
+                doc = document(run, TaskRunDoc)
+                doc.num_successes, doc.num_errors, doc.num_skipped = counts
+                doc.errors_sample = samples
+                save_run(conn, run, doc, now=now)
+                return doc.status
 
             with anyio.CancelScope(shield=True):
                 status = await engine.store.write(write)

@@ -41,10 +41,19 @@ from ...evals.providers import ChatMessage, ChatRequest, ChatResult, LlmClient, 
 from ...models.ids import decode_id
 from ..query.filters import example_filter_sql
 from ..store.datasets import ExampleRow
+from ..store.documents import (
+    EvaluationRunParameters,
+    EvaluatorVersionDoc,
+    ExperimentRunParameters,
+    IntegrationDoc,
+    RunConfigurationDoc,
+    TaskDoc,
+    TaskRunDoc,
+)
 from ..store.evaluations import upsert_evaluation
 from ..store.experiments import EXPERIMENT_KIND, SplitRun, insert_runs
-from ..store.objects import StoredObject, find_by_name, get_object, insert_object, update_object
-from ..store.tasks import DEFAULT_MAX_SPANS, TASK_KIND, TASK_RUN_KIND, active_run, insert_run, update_run
+from ..store.objects import StoredObject, document, find_by_name, get_object, insert_object, update_document
+from ..store.tasks import DEFAULT_MAX_SPANS, TASK_KIND, TASK_RUN_KIND, active_run, insert_run, save_run
 from .plans import ItemError, RunSetupError, client_key, load_integration, provider_failure_reason
 
 __all__ = ["ExperimentPlan", "GeneratedRun", "chain_evaluation_tasks", "ensure_experiment", "load_experiment_plan"]
@@ -71,7 +80,7 @@ class ExperimentPlan:
     """Everything a ``RUN_EXPERIMENT`` run needs, loaded once at its start."""
 
     experiment_type: str
-    config: Mapping[str, Any]
+    config: RunConfigurationDoc
     dataset: StoredObject
     version: StoredObject
     examples: list[ExampleRow]
@@ -131,9 +140,9 @@ class ExperimentPlan:
         return text
 
     def _generation_request(self, example: ExampleRow, columns: Mapping[str, Any]) -> ChatRequest:
-        style = str(self.config.get("input_variable_format") or "NONE")
+        style = str(self.config.input_variable_format or "NONE")
         messages = []
-        for message in self.config.get("messages") or []:
+        for message in self.config.messages or []:
             content = message.get("content")
             calls = [
                 ToolCall(
@@ -151,34 +160,34 @@ class ExperimentPlan:
                     tool_call_id=message.get("tool_call_id"),
                 )
             )
-        tools, choice = _tools(self.config.get("tool_config"))
+        tools, choice = _tools(self.config.tool_config)
         return ChatRequest(
             model=self.model,
             messages=messages,
-            invocation_parameters=dict(self.config.get("invocation_parameters") or {}),
+            invocation_parameters=dict(self.config.invocation_parameters or {}),
             tools=tools,
             tool_choice=choice,
         )
 
     async def _judge(self, example: ExampleRow, columns: Mapping[str, Any]) -> GeneratedRun:
         assert self.client is not None
-        template = str(self.config.get("template") or "")
-        mapping = dict(self.config.get("column_mapping") or {})
+        template = str(self.config.template or "")
+        mapping = dict(self.config.column_mapping or {})
         try:
             names = mustache_variables(template)
         except TemplateSyntaxError as exc:
             raise ItemError(f"the template cannot be rendered: {exc}") from None
         values = {v: self._value(columns, v, mapping.get(v, v), v in mapping) for v in names}
         prompt = render_mustache(template, values)
-        choices = self.config.get("classification_choices") or {}
+        choices = self.config.classification_choices or {}
         spec = JudgeSpec(
             name=self.eval_name,
             template=template,
             choices={str(k): float(v) for k, v in choices.items()} or None,
-            include_explanations=bool(self.config.get("provide_explanation")),
+            include_explanations=bool(self.config.provide_explanation),
             use_function_calling=True,
             model_name=self.model,
-            invocation_parameters=dict(self.config.get("invocation_parameters") or {}),
+            invocation_parameters=dict(self.config.invocation_parameters or {}),
         )
         result = await self._call(judge_request(spec, prompt, function_calling=self.client.supports_function_calling))
         try:
@@ -239,10 +248,10 @@ def _usage(result: ChatResult) -> dict[str, Any]:
     }
 
 
-def _example_rows(conn: sqlite3.Connection, version: StoredObject, params: Mapping[str, Any]) -> list[ExampleRow]:
+def _example_rows(conn: sqlite3.Connection, version: StoredObject, params: ExperimentRunParameters) -> list[ExampleRow]:
     sql = "SELECT * FROM dataset_examples AS e WHERE e.version_num = ?"
     args: list[Any] = [version.num]
-    text = params.get("query_filter")
+    text = params.query_filter
     if text:
         try:
             where, where_params = example_filter_sql(text)
@@ -251,27 +260,27 @@ def _example_rows(conn: sqlite3.Connection, version: StoredObject, params: Mappi
         sql += f" AND ({where})"
         args.extend(where_params)
     rows = [ExampleRow.from_row(r) for r in conn.execute(sql + " ORDER BY e.position", args)]
-    wanted = params.get("example_ids")
+    wanted = params.example_ids
     if wanted is not None:
         keep = set(wanted)
         rows = [r for r in rows if r.example_id in keep]
-    if params.get("max_examples") is not None:
-        rows = rows[: int(params["max_examples"])]
+    if params.max_examples is not None:
+        rows = rows[: int(params.max_examples)]
     return rows
 
 
 def _why_no_examples(
-    conn: sqlite3.Connection, dataset: StoredObject, version: StoredObject, params: Mapping[str, Any]
+    conn: sqlite3.Connection, dataset: StoredObject, version: StoredObject, params: ExperimentRunParameters
 ) -> str:
     total = conn.execute("SELECT COUNT(*) FROM dataset_examples WHERE version_num = ?", (version.num,)).fetchone()[0]
     where = f"dataset '{dataset.name}' (version '{version.name}')"
     if total == 0:
         return f"{where} has no examples; add examples and trigger again"
     chosen = []
-    if params.get("example_ids") is not None:
-        chosen.append(f"the {len(params['example_ids'])} example_ids given")
-    if params.get("query_filter"):
-        chosen.append(f'query_filter "{params["query_filter"]}"')
+    if params.example_ids is not None:
+        chosen.append(f"the {len(params.example_ids)} example_ids given")
+    if params.query_filter:
+        chosen.append(f'query_filter "{params.query_filter}"')
     return f"{' AND '.join(chosen)} select{'s' if len(chosen) == 1 else ''} none of the {total} examples of {where}"
 
 
@@ -281,47 +290,49 @@ def load_experiment_plan(conn: sqlite3.Connection, task: StoredObject, run: Stor
     Raises:
         RunSetupError: the dataset, version, integration or model is missing, or the experiment name is taken.
     """
-    config = task.body.get("run_configuration") or {}
-    params = run.body.get("parameters") or {}
-    experiment_type = str(config.get("experiment_type"))
+    task_doc, run_doc = document(task, TaskDoc), document(run, TaskRunDoc)
+    config = task_doc.run_configuration or RunConfigurationDoc()
+    params = run_doc.experiment_parameters()
+    experiment_type = str(config.experiment_type)
     if experiment_type not in ("LLM_GENERATION", "TEMPLATE_EVALUATION"):
         raise RunSetupError(
             f"run_configuration {experiment_type} calls an agent integration of Arize AX; the local engine runs "
             "LLM_GENERATION and TEMPLATE_EVALUATION only"
         )
-    dataset = get_object(conn, "Dataset", int(params.get("dataset_num") or task.body.get("dataset_num") or 0))
+    dataset = get_object(conn, "Dataset", int(params.dataset_num or task_doc.dataset_num or 0))
     if dataset is None:
         raise RunSetupError(f"the dataset of task '{task.name}' no longer exists; delete the task")
-    version_num = params.get("dataset_version_num")
+    version_num = params.dataset_version_num
     version = get_object(conn, "DatasetVersion", int(version_num)) if version_num is not None else None
     if version is None:
         raise RunSetupError(
-            f"dataset version {params.get('dataset_version_id')} of dataset '{dataset.name}' no longer exists; "
+            f"dataset version {params.dataset_version_id} of dataset '{dataset.name}' no longer exists; "
             "trigger again (the latest version is used by default)"
         )
     integration, provider = load_integration(
         conn,
-        str(config.get("ai_integration_id") or ""),
-        config.get("provider_parameters") or {},
+        str(config.ai_integration_id or ""),
+        config.provider_parameters or {},
         owner=f"task '{task.name}'",
     )
-    model = config.get("model_name") or next(iter(integration.body.get("model_names") or []), None)
+    model = config.model_name or next(iter(document(integration, IntegrationDoc).model_names or []), None)
     if not model:
         raise RunSetupError(
             f"run_configuration has no model_name and AI integration '{integration.name}' lists no model_names; set "
             "model_name on the task's run_configuration"
         )
     eval_name = DEFAULT_EVAL_NAME
-    version_id = config.get("evaluator_version_id")
+    version_id = config.evaluator_version_id
     if experiment_type == "TEMPLATE_EVALUATION" and version_id:
         decoded = decode_id(version_id)
         evaluator_version = get_object(conn, "EvaluatorVersion", decoded.number) if decoded else None
-        template_config = evaluator_version.body.get("template_config") if evaluator_version else None
-        if isinstance(template_config, dict) and template_config.get("name"):
-            eval_name = str(template_config["name"])
+        version_doc = document(evaluator_version, EvaluatorVersionDoc) if evaluator_version else None
+        template_config = version_doc.template_config if version_doc is not None else None
+        if template_config is not None and template_config.name:
+            eval_name = str(template_config.name)
     examples = _example_rows(conn, version, params)
     selected = len(examples)
-    experiment_num = run.body.get("experiment_num")
+    experiment_num = run_doc.experiment_num
     if experiment_num is not None:
         done = {
             row[0]
@@ -358,11 +369,12 @@ def ensure_experiment(conn: sqlite3.Connection, plan: ExperimentPlan, run_num: i
     """
     run = get_object(conn, TASK_RUN_KIND, run_num)
     assert run is not None
-    if run.body.get("experiment_num") is not None:
-        existing = get_object(conn, EXPERIMENT_KIND, int(run.body["experiment_num"]))
+    doc = document(run, TaskRunDoc)
+    if doc.experiment_num is not None:
+        existing = get_object(conn, EXPERIMENT_KIND, int(doc.experiment_num))
         if existing is not None:
             return existing
-    name = str((run.body.get("parameters") or {}).get("experiment_name"))
+    name = str(doc.experiment_parameters().experiment_name)
     taken = find_by_name(conn, EXPERIMENT_KIND, name, parent_num=plan.dataset.num)
     if taken is not None:
         raise RunSetupError(
@@ -378,7 +390,8 @@ def ensure_experiment(conn: sqlite3.Connection, plan: ExperimentPlan, run_num: i
         space_num=plan.dataset.space_num,
         parent_num=plan.dataset.num,
     )
-    update_run(conn, run, now=now, experiment_id=experiment.id, experiment_num=experiment.num)
+    doc.experiment_id, doc.experiment_num = experiment.id, experiment.num
+    save_run(conn, run, doc, now=now)
     return experiment
 
 
@@ -420,25 +433,28 @@ def chain_evaluation_tasks(
     """Give each of the run's ``evaluation_task_ids`` a PENDING run over ``experiment``; returns notes saying
     what was triggered (or why not)."""
     notes = []
-    for task_num in (run.body.get("parameters") or {}).get("evaluation_task_nums") or []:
+    for task_num in document(run, TaskRunDoc).experiment_parameters().evaluation_task_nums or []:
         task = get_object(conn, TASK_KIND, int(task_num))
         if task is None:
             notes.append(f"Evaluation task {task_num} was deleted, so it was not triggered.")
             continue
         busy = active_run(conn, task)
         if busy is not None:
+            busy_status = document(busy, TaskRunDoc).status
             notes.append(
-                f"Evaluation task '{task.name}' already had a {busy.body['status']} run ({busy.id}), so it was not "
+                f"Evaluation task '{task.name}' already had a {busy_status} run ({busy.id}), so it was not "
                 f"triggered on experiment '{experiment.name}'; trigger it with experiment_ids=[{experiment.id}]."
             )
             continue
-        parameters = {
-            "max_spans": DEFAULT_MAX_SPANS,
-            "override_evaluations": False,
-            "experiment_ids": [experiment.id],
-            "experiment_nums": [experiment.num],
-        }
+        parameters = EvaluationRunParameters(
+            max_spans=DEFAULT_MAX_SPANS,
+            override_evaluations=False,
+            experiment_ids=[experiment.id],
+            experiment_nums=[experiment.num],
+        )
         chained = insert_run(conn, task, now=now, parameters=parameters)
-        update_object(conn, task, now=task.updated_at, body={**task.body, "last_run_at": now})
+        task_doc = document(task, TaskDoc)
+        task_doc.last_run_at = now
+        update_document(conn, task, task_doc, now=task.updated_at)
         notes.append(f"Triggered evaluation task '{task.name}' on experiment '{experiment.name}' (run {chained.id}).")
     return notes

@@ -23,6 +23,7 @@ from typing import Any
 from ...evals.mapping import SpanView
 from ..query.filters import span_filter_sql
 from ..store.db import sql_chunks
+from ..store.documents import QueryFiltersDoc
 from ..store.spans import session_root_spans, span_key
 from .plans import Record, RunSetupError
 from .sources import (
@@ -108,10 +109,11 @@ def compile_expression(expression: str, atom: Callable[[str], Fragment]) -> Frag
 class _GroupSource(ProjectSource):
     """Shared by trace and session tasks: the task's named queries and the spans each one matches."""
 
-    def __init__(self, *args: Any, query_filters: dict[str, Any] | None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, query_filters: QueryFiltersDoc | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queries: dict[str, str] = {f["id"]: f["filter"] for f in (query_filters or {}).get("filters") or []}
-        self.expression: str | None = (query_filters or {}).get("expression") or None
+        given = query_filters or QueryFiltersDoc()
+        self.queries: dict[str, str] = {f.id: f.filter for f in given.filters}
+        self.expression: str | None = given.expression or None
         self.compiled = {
             qid: compile_filter(text, span_filter_sql, f"query_filters {qid}") for qid, text in self.queries.items()
         }

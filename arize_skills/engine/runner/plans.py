@@ -35,8 +35,17 @@ from ...evals.judge import Judgement, JudgeSpec, judge_request, parse_judgement,
 from ...evals.mapping import MISSING, SpanView, as_text, span_value
 from ...evals.providers import LlmClient, ProviderConfig, protocol_of
 from ...models.ids import decode_id
+from ..store.documents import (
+    CodeConfigDoc,
+    EvaluatorVersionDoc,
+    IntegrationDoc,
+    LlmConfigDoc,
+    TaskDoc,
+    TaskEvaluatorDoc,
+    TemplateConfigDoc,
+)
 from ..store.integrations import LLM_INTEGRATION_KIND, integration_secret
-from ..store.objects import StoredObject, get_object, list_objects
+from ..store.objects import StoredObject, document, get_object, list_objects
 
 __all__ = [
     "AUTH_FAILURE_LIMIT",
@@ -287,13 +296,13 @@ class ManagedPlan(EvaluatorPlan):
 # --- loading -----------------------------------------------------------------------------------------------------
 
 
-def _version_of(conn: sqlite3.Connection, evaluator: StoredObject, entry: Mapping[str, Any]) -> StoredObject:
-    version_num = entry.get("evaluator_version_num")
+def _version_of(conn: sqlite3.Connection, evaluator: StoredObject, entry: TaskEvaluatorDoc) -> StoredObject:
+    version_num = entry.evaluator_version_num
     if version_num is not None:
         version = get_object(conn, "EvaluatorVersion", int(version_num))
         if version is None:
             raise RunSetupError(
-                f"the pinned version {entry.get('evaluator_version_id')} of evaluator '{evaluator.name}' no longer "
+                f"the pinned version {entry.evaluator_version_id} of evaluator '{evaluator.name}' no longer "
                 "exists; update the task's evaluators to pin another version (or none, for the latest)"
             )
         return version
@@ -320,18 +329,18 @@ def load_integration(
             f"the AI integration {integration_id} of {owner} no longer exists; point it at an existing integration "
             "(GET /v2/ai-integrations)"
         )
-    doc = integration.body
+    doc = document(integration, IntegrationDoc)
     try:
-        protocol_of(str(doc.get("provider") or ""))
+        protocol_of(str(doc.provider or ""))
     except ProviderError as exc:
         raise RunSetupError(f"{owner} uses AI integration '{integration.name}': {exc.message}") from None
     config = ProviderConfig(
-        provider=str(doc["provider"]),
+        provider=str(doc.provider),
         api_key=integration_secret(conn, integration.num),
-        base_url=doc.get("base_url"),
-        headers=dict(doc.get("headers") or {}),
+        base_url=doc.base_url,
+        headers=dict(doc.headers or {}),
         provider_parameters=dict(provider_parameters or {}),
-        function_calling_enabled=bool(doc.get("function_calling_enabled", True)),
+        function_calling_enabled=bool(doc.function_calling_enabled),
     )
     return integration, config
 
@@ -345,21 +354,21 @@ def _judge_plan(
     conn: sqlite3.Connection,
     base: dict[str, Any],
     evaluator: StoredObject,
-    config: Mapping[str, Any],
+    config: TemplateConfigDoc,
 ) -> JudgePlan:
-    llm = config.get("llm_config") or {}
+    llm = config.llm_config or LlmConfigDoc()
     owner = f"evaluator '{evaluator.name}'"
     integration, provider = load_integration(
-        conn, str(llm.get("ai_integration_id") or ""), llm.get("provider_parameters") or {}, owner=owner
+        conn, str(llm.ai_integration_id or ""), llm.provider_parameters or {}, owner=owner
     )
     spec = JudgeSpec(
-        name=str(config["name"]),
-        template=str(config["template"]),
-        choices={str(k): float(v) for k, v in (config.get("classification_choices") or {}).items()} or None,
-        include_explanations=bool(config.get("include_explanations")),
-        use_function_calling=bool(config.get("use_function_calling")),
-        model_name=str(llm.get("model_name") or ""),
-        invocation_parameters=dict(llm.get("invocation_parameters") or {}),
+        name=str(config.name),
+        template=str(config.template),
+        choices={str(k): float(v) for k, v in (config.classification_choices or {}).items()} or None,
+        include_explanations=bool(config.include_explanations),
+        use_function_calling=bool(config.use_function_calling),
+        model_name=str(llm.model_name or ""),
+        invocation_parameters=dict(llm.invocation_parameters or {}),
     )
     return JudgePlan(
         **base,
@@ -372,23 +381,23 @@ def _judge_plan(
     )
 
 
-def _code_plan(base: dict[str, Any], evaluator: StoredObject, config: Mapping[str, Any]) -> ManagedPlan:
-    if config.get("type") != "MANAGED":
+def _code_plan(base: dict[str, Any], evaluator: StoredObject, config: CodeConfigDoc) -> ManagedPlan:
+    if config.type != "MANAGED":
         raise RunSetupError(
             f"evaluator '{evaluator.name}' is a CUSTOM code evaluator; custom code runs only on Arize AX (the local "
             "engine does not execute user code). Use a MANAGED code evaluator (EXACT_MATCH, MATCHES_REGEX, "
             "JSON_PARSEABLE, CONTAINS_ANY_KEYWORD, CONTAINS_ALL_KEYWORDS) or an LLM judge, or run this task on AX"
         )
-    managed = str(config.get("managed_evaluator"))
-    variables = [str(v) for v in config.get("variables") or []]
+    managed = str(config.managed_evaluator)
+    variables = [str(v) for v in config.variables or []]
     try:
-        params = check_managed_config(managed, variables, config.get("static_params"))
+        params = check_managed_config(managed, variables, config.static_params)
     except ValueError as exc:
         raise RunSetupError(f"evaluator '{evaluator.name}': {exc}") from None
     return ManagedPlan(
         **base,
-        eval_name=str(config.get("name") or evaluator.name),
-        code_filter=config.get("query_filter"),
+        eval_name=str(config.name or evaluator.name),
+        code_filter=config.query_filter,
         managed_evaluator=managed,
         variables=variables,
         params=params,
@@ -401,20 +410,19 @@ def load_plans(conn: sqlite3.Connection, task: StoredObject) -> list[EvaluatorPl
     Raises:
         RunSetupError: an evaluator, version or integration is gone, or cannot run locally.
     """
-    doc = task.body
-    declared = [f["id"] for f in (doc.get("query_filters") or {}).get("filters") or []]
+    doc = document(task, TaskDoc)
+    declared = [f.id for f in doc.query_filters.filters] if doc.query_filters is not None else []
     plans: list[EvaluatorPlan] = []
-    for index, entry in enumerate(doc.get("evaluators") or []):
-        evaluator = get_object(conn, "Evaluator", int(entry["evaluator_num"]))
+    for index, entry in enumerate(doc.evaluators or []):
+        evaluator = get_object(conn, "Evaluator", int(entry.evaluator_num))
         if evaluator is None:
             raise RunSetupError(
-                f"evaluator {entry.get('evaluator_id')} of task '{task.name}' no longer exists; update the task's "
-                "evaluators"
+                f"evaluator {entry.evaluator_id} of task '{task.name}' no longer exists; update the task's evaluators"
             )
         version = _version_of(conn, evaluator, entry)
-        query_mappings = entry.get("query_mappings")
+        query_mappings = entry.query_mappings
         binding = Binding(
-            column_mappings=dict(entry.get("column_mappings") or {}),
+            column_mappings=dict(entry.column_mappings or {}),
             query_mappings=list(query_mappings) if query_mappings is not None else None,
             declared_queries=declared,
         )
@@ -423,13 +431,13 @@ def load_plans(conn: sqlite3.Connection, task: StoredObject) -> list[EvaluatorPl
             "evaluator_num": evaluator.num,
             "evaluator_name": evaluator.name or evaluator.id,
             "binding": binding,
-            "query_filter": entry.get("query_filter"),
+            "query_filter": entry.query_filter,
         }
-        template = version.body.get("template_config")
-        code = version.body.get("code_config")
-        if isinstance(template, dict):
+        version_doc = document(version, EvaluatorVersionDoc)
+        template, code = version_doc.template_config, version_doc.code_config
+        if template is not None:
             plans.append(_judge_plan(conn, base, evaluator, template))
-        elif isinstance(code, dict):
+        elif code is not None:
             plans.append(_code_plan(base, evaluator, code))
         else:
             raise RunSetupError(f"evaluator '{evaluator.name}' has a configuration the local engine cannot run")

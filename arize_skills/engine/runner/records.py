@@ -38,7 +38,8 @@ from ...evals.mapping import record_value
 from ...models.ids import decode_id
 from ..query.filters import run_filter_sql
 from ..store.db import sql_chunks
-from ..store.objects import StoredObject, get_object
+from ..store.documents import ExperimentDoc, TaskDoc, TaskRunDoc
+from ..store.objects import StoredObject, document, get_object
 from ..store.spans import datetime_to_ns
 from ..store.tasks import parse_time
 from .group_sources import SessionSource, TraceSource
@@ -191,7 +192,7 @@ class RunSource(RecordSource):
 
 
 def _version_num(experiment: StoredObject) -> int | None:
-    version_id = experiment.body.get("dataset_version_id")
+    version_id = document(experiment, ExperimentDoc).dataset_version_id
     decoded = decode_id(version_id) if version_id else None
     return decoded.number if decoded is not None else None
 
@@ -202,34 +203,35 @@ def _version_num(experiment: StoredObject) -> int | None:
 def _source(
     conn: sqlite3.Connection, task: StoredObject, run: StoredObject, plans: Sequence[EvaluatorPlan]
 ) -> RecordSource:
-    doc, params = task.body, run.body.get("parameters") or {}
-    if doc.get("dataset_num") is not None:
-        experiments = [get_object(conn, "Experiment", int(n)) for n in params.get("experiment_nums") or []]
+    doc, run_doc = document(task, TaskDoc), document(run, TaskRunDoc)
+    params = run_doc.evaluation_parameters()
+    if doc.dataset_num is not None:
+        experiments = [get_object(conn, "Experiment", int(n)) for n in params.experiment_nums or []]
         present = [e for e in experiments if e is not None]
         if len(present) < len(experiments):
             raise RunSetupError(
                 "an experiment this run was asked to evaluate has been deleted; trigger again with existing "
                 "experiment_ids"
             )
-        return RunSource(present, plans, doc.get("query_filter"))
-    project = get_object(conn, "Model", int(doc["project_num"]))
+        return RunSource(present, plans, doc.query_filter)
+    project = get_object(conn, "Model", int(doc.project_num or 0))
     if project is None:
         raise RunSetupError(f"the project of task '{task.name}' no longer exists; delete the task")
-    if params.get("received_to") is not None:
-        window = Window(received_from=params.get("received_from"), received_to=params["received_to"])
+    if params.received_to is not None:
+        window = Window(received_from=params.received_from, received_to=params.received_to)
     else:
-        start, end = parse_time(run.body.get("data_start_time")), parse_time(run.body.get("data_end_time"))
+        start, end = parse_time(run_doc.data_start_time), parse_time(run_doc.data_end_time)
         window = Window(start_ns=datetime_to_ns(start) if start else None, end_ns=datetime_to_ns(end) if end else None)
-    rate = doc.get("sampling_rate")
+    rate = doc.sampling_rate
     common: dict[str, Any] = {
         "sampling_rate": 1.0 if rate is None else float(rate),
-        "task_filter": doc.get("query_filter"),
+        "task_filter": doc.query_filter,
     }
-    granularity = str(doc.get("data_granularity") or "SPAN").upper()
+    granularity = str(doc.data_granularity or "SPAN").upper()
     if granularity == "TRACE":
-        return TraceSource(project, window, plans, query_filters=doc.get("query_filters"), **common)
+        return TraceSource(project, window, plans, query_filters=doc.query_filters, **common)
     if granularity == "SESSION":
-        return SessionSource(project, window, plans, query_filters=doc.get("query_filters"), **common)
+        return SessionSource(project, window, plans, query_filters=doc.query_filters, **common)
     return SpanSource(project, window, plans, **common)
 
 

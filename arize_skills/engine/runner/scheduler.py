@@ -50,10 +50,10 @@ from anyio.streams.memory import MemoryObjectSendStream
 from ...errors import FilterError
 from ...evals.providers import LlmClient, ProviderConfig
 from ..query.filters import span_filter_sql
-from ..store.objects import StoredObject, get_object, list_objects
+from ..store.documents import EvaluationRunParameters, TaskDoc, TaskRunDoc
+from ..store.objects import StoredObject, document, get_object, list_objects
 from ..store.tasks import (
     ACTIVE_RUN_STATUSES,
-    CONTINUOUS_CURSOR,
     DEFAULT_MAX_SPANS,
     TASK_KIND,
     TASK_RUN_KIND,
@@ -61,7 +61,7 @@ from ..store.tasks import (
     insert_run,
     pending_runs,
     require_task,
-    update_run,
+    save_run,
 )
 from .execution import Execution, Item, evaluation_item, experiment_item, missing_item
 from .experiment_tasks import chain_evaluation_tasks, ensure_experiment, load_experiment_plan
@@ -170,14 +170,14 @@ class Runner:
             for run in runs:
                 if run.num in active:
                     continue
+                doc = document(run, TaskRunDoc)
                 note = (
                     f"Interrupted by an engine restart (found RUNNING at {now} with "
-                    f"{plural(int(run.body.get('num_successes') or 0), 'result')} stored) and resumed: results "
+                    f"{plural(doc.num_successes, 'result')} stored) and resumed: results "
                     "already stored were kept and not scored again."
                 )
-                update_run(
-                    conn, run, now=now, status="PENDING", resumed=True, notes=[*(run.body.get("notes") or []), note]
-                )
+                doc.status, doc.resumed, doc.notes = "PENDING", True, [*(doc.notes or []), note]
+                save_run(conn, run, doc, now=now)
                 fixed.append(run.num)
             return fixed
 
@@ -222,7 +222,7 @@ class Runner:
             run = active_run(conn, task)
             if run is not None:
                 return run.num
-            if not task.body.get("is_continuous") or _cursor(task) > called_at:
+            if not document(task, TaskDoc).is_continuous or _cursor(task) > called_at:
                 return "settled"
             now = engine.now()
             if now <= called_at:
@@ -297,7 +297,7 @@ class Runner:
 
         def active(conn: sqlite3.Connection) -> bool:
             run = get_object(conn, TASK_RUN_KIND, run_num)
-            return run is not None and run.body.get("status") in ACTIVE_RUN_STATUSES
+            return run is not None and document(run, TaskRunDoc).status in ACTIVE_RUN_STATUSES
 
         while True:
             if self._run_ended is None:
@@ -347,25 +347,29 @@ class Runner:
         if claimed is None:
             return
         run, task = claimed
-        if task.body.get("type") == "RUN_EXPERIMENT":
+        if document(task, TaskDoc).type == "RUN_EXPERIMENT":
             await self._run_experiment(run, task)
         else:
             await self._run_evaluation(run, task)
 
     def _claim(self, conn: sqlite3.Connection, run_num: int) -> tuple[StoredObject, StoredObject] | None:
         run = get_object(conn, TASK_RUN_KIND, run_num)
-        if run is None or run.body.get("status") != "PENDING":
+        if run is None:
+            return None
+        doc = document(run, TaskRunDoc)
+        if doc.status != "PENDING":
             return None
         task = get_object(conn, TASK_KIND, run.parent_num) if run.parent_num is not None else None
         now = self.engine.now()
         if task is None:
-            update_run(conn, run, now=now, status="FAILED", run_finished_at=now, failure_reason="its task was deleted")
+            doc.status, doc.run_finished_at, doc.failure_reason = "FAILED", now, "its task was deleted"
+            save_run(conn, run, doc, now=now)
             return None
-        changes: dict[str, Any] = {"status": "RUNNING", "run_started_at": run.body.get("run_started_at") or now}
-        if run.body.get("resumed") and task.body.get("type") != "RUN_EXPERIMENT":
+        doc.status, doc.run_started_at = "RUNNING", doc.run_started_at or now
+        if doc.resumed and document(task, TaskDoc).type != "RUN_EXPERIMENT":
             # Errors and skips are found again when the run resumes; successes are the results it stored.
-            changes.update(num_errors=0, num_skipped=0, errors_sample=[])
-        return update_run(conn, run, now=now, **changes), task
+            doc.num_errors, doc.num_skipped, doc.errors_sample = 0, 0, []
+        return save_run(conn, run, doc, now=now), task
 
     async def _finish(
         self,
@@ -385,23 +389,22 @@ class Runner:
             if run is None:
                 return
             now = engine.now()
+            doc = document(run, TaskRunDoc)
             final, final_reason = status, reason
-            if run.body.get("status") == "CANCELLED":
+            if doc.status == "CANCELLED":
                 final = "CANCELLED"
-                final_reason = cancel_reason() if cancel_reason is not None else run.body.get("failure_reason")
-            if final_reason and run.body.get("resumed"):
+                final_reason = cancel_reason() if cancel_reason is not None else doc.failure_reason
+            if final_reason and doc.resumed:
                 final_reason += " (The run was interrupted by an engine restart and resumed.)"
-            changes: dict[str, Any] = {
-                "status": final,
-                "run_finished_at": now,
-                "failure_reason": final_reason if final in ("FAILED", "CANCELLED") else None,
-            }
-            if counts is not None:
-                changes.update(num_successes=counts[0], num_errors=counts[1], num_skipped=counts[2])
             extra = notes(conn, run, final) if notes is not None else []
             if extra:
-                changes["notes"] = [*(run.body.get("notes") or []), *extra]
-            update_run(conn, run, now=now, **changes)
+                doc = document(run, TaskRunDoc)  # as ``notes`` left it
+                doc.notes = [*(doc.notes or []), *extra]
+            doc.status, doc.run_finished_at = final, now
+            doc.failure_reason = final_reason if final in ("FAILED", "CANCELLED") else None
+            if counts is not None:
+                doc.num_successes, doc.num_errors, doc.num_skipped = counts
+            save_run(conn, run, doc, now=now)
 
         with anyio.CancelScope(shield=True):
             await engine.store.write(write)
@@ -413,9 +416,10 @@ class Runner:
     # --- evaluation tasks ----------------------------------------------------------------------------------------
 
     async def _run_evaluation(self, run: StoredObject, task: StoredObject) -> None:
-        params = run.body.get("parameters") or {}
-        limit = int(params.get("max_spans") or DEFAULT_MAX_SPANS)
-        override = bool(params.get("override_evaluations"))
+        run_doc = document(run, TaskRunDoc)
+        params = run_doc.evaluation_parameters()
+        limit = int(params.max_spans or DEFAULT_MAX_SPANS)
+        override = bool(params.override_evaluations)
         try:
             plans = await self.engine.store.read(lambda conn: load_plans(conn, task))
             clients = self.clients.attach(plans)
@@ -427,7 +431,7 @@ class Runner:
         except RunSetupError as exc:
             await self._finish(run.num, "FAILED", str(exc), counts=(0, 0, 0))
             return
-        base = int(run.body.get("num_successes") or 0) if run.body.get("resumed") else 0
+        base = run_doc.num_successes if run_doc.resumed else 0
         if selection.empty_reason is not None:
             await self._finish(run.num, "CANCELLED", selection.empty_reason, counts=(base, 0, 0))
             return
@@ -500,8 +504,8 @@ class Runner:
         except RunSetupError as exc:
             await self._finish(run.num, "FAILED", str(exc), counts=(0, 0, 0))
             return
-        done_ok = int(run.body.get("num_successes") or 0)
-        done_errors = int(run.body.get("num_errors") or 0)
+        run_doc = document(run, TaskRunDoc)
+        done_ok, done_errors = run_doc.num_successes, run_doc.num_errors
         execution = Execution(
             self.engine,
             run.num,
@@ -527,7 +531,7 @@ class Runner:
         def notes(conn: sqlite3.Connection, stored: StoredObject, final: str) -> list[str]:
             if final == "COMPLETED":
                 return chain_evaluation_tasks(conn, stored, experiment, now=engine.now())
-            if (stored.body.get("parameters") or {}).get("evaluation_task_nums"):
+            if document(stored, TaskRunDoc).experiment_parameters().evaluation_task_nums:
                 return [f"The evaluation tasks to chain were not triggered because the run ended {final}."]
             return []
 
@@ -542,53 +546,56 @@ class Runner:
         self.notify()
 
 
-def _cursor(task: StoredObject) -> str:
+def _cursor(task: StoredObject, doc: TaskDoc | None = None) -> str:
     """Where the next window of the continuous ``task`` starts (a ``received_at`` time)."""
-    return str(task.body.get(CONTINUOUS_CURSOR) or task.updated_at)
+    doc = doc if doc is not None else document(task, TaskDoc)
+    return str(doc.continuous_cursor or task.updated_at)
 
 
 def _continuous_run(conn: sqlite3.Connection, task: StoredObject, now: str) -> StoredObject | None:
     """A run over the spans ``task`` received since its cursor, or ``None`` (not due, busy or nothing new)."""
-    doc = task.body
-    if doc.get("type") == "RUN_EXPERIMENT" or doc.get("project_num") is None or not doc.get("is_continuous"):
+    doc = document(task, TaskDoc)
+    if doc.type == "RUN_EXPERIMENT" or doc.project_num is None or not doc.is_continuous:
         return None
     if active_run(conn, task) is not None:
         return None
-    cursor = _cursor(task)
+    cursor = _cursor(task, doc)
     if cursor >= now:
         return None
     sql = "SELECT 1 FROM spans AS s WHERE s.project_num = ? AND s.received_at >= ? AND s.received_at < ?"
-    params: list[Any] = [doc["project_num"], cursor, now]
-    granularity = str(doc.get("data_granularity") or "SPAN").upper()
+    params: list[Any] = [doc.project_num, cursor, now]
+    granularity = str(doc.data_granularity or "SPAN").upper()
     if granularity == "SPAN":
-        if doc.get("query_filter"):
+        if doc.query_filter:
             try:
-                where, where_params = span_filter_sql(str(doc["query_filter"]))
+                where, where_params = span_filter_sql(str(doc.query_filter))
             except FilterError:
                 logger.warning("continuous task %s has a query_filter that no longer compiles; not ticked", task.id)
                 return None
             sql += f" AND ({where})"
             params.extend(where_params)
-        rate = doc.get("sampling_rate")
+        rate = doc.sampling_rate
         if rate is not None and float(rate) < 1:
             sql += " AND arize_sample(s.span_id) < ?"
             params.append(float(rate))
     found = conn.execute(sql + " LIMIT 1", params).fetchone()
     # The cursor moves even when nothing matched: those spans were seen; the next tick starts after them.
-    body = {**doc, CONTINUOUS_CURSOR: now}
+    doc.continuous_cursor = now
     run = None
     if found is not None:
-        parameters = {
-            "max_spans": DEFAULT_MAX_SPANS,
-            "override_evaluations": False,
-            "experiment_ids": [],
-            "experiment_nums": [],
-            "continuous": True,
-            "received_from": cursor,
-            "received_to": now,
-        }
+        parameters = EvaluationRunParameters(
+            max_spans=DEFAULT_MAX_SPANS,
+            override_evaluations=False,
+            experiment_ids=[],
+            experiment_nums=[],
+            continuous=True,
+            received_from=cursor,
+            received_to=now,
+        )
         run = insert_run(conn, task, now=now, parameters=parameters, data_start_time=cursor, data_end_time=now)
-        body["last_run_at"] = now
+        doc.last_run_at = now
+    # A tick is not an edit of the task: ``updated_at`` stays (it is the cursor of a task never ticked).
+    body = doc.to_body()
     conn.execute("UPDATE objects SET body = ? WHERE num = ?", (json.dumps(body), task.num))
     task.body = body
     return run

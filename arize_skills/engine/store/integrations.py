@@ -20,12 +20,12 @@ Document::
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from ...errors import ProblemError
 from ...foundation.redact import is_credential_header
 from ...models.ai_integrations import HEADER_MASK, AiIntegration, AiIntegrationScoping
-from .objects import StoredObject, get_object, require_object
+from .documents import IntegrationDoc, IntegrationScopingDoc
+from .objects import StoredObject, document, get_object, require_object
 
 __all__ = [
     "HEADER_MASK",
@@ -52,11 +52,11 @@ def require_integration(conn: sqlite3.Connection, integration_id: str) -> Stored
 def integration_accessible(integration: StoredObject, space: StoredObject) -> bool:
     """Whether a space may use the integration: no scopings (account-wide), or a scoping naming the account,
     the space's organization, or the space itself."""
-    scopings = integration.body.get("scopings") or []
+    scopings = document(integration, IntegrationDoc).scopings or []
     if not scopings:
         return True
     for scoping in scopings:
-        space_num, org_num = scoping.get("space_num"), scoping.get("organization_num")
+        space_num, org_num = scoping.space_num, scoping.organization_num
         if space_num == space.num:
             return True
         if space_num is None and (org_num is None or org_num == space.parent_num):
@@ -109,8 +109,8 @@ def masked_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
     return {name: HEADER_MASK if is_credential_header(name) else value for name, value in headers.items()}
 
 
-def _scoping_model(conn: sqlite3.Connection, scoping: dict[str, Any]) -> AiIntegrationScoping | None:
-    space_num, org_num = scoping.get("space_num"), scoping.get("organization_num")
+def _scoping_model(conn: sqlite3.Connection, scoping: IntegrationScopingDoc) -> AiIntegrationScoping | None:
+    space_num, org_num = scoping.space_num, scoping.organization_num
     space = get_object(conn, "Space", space_num) if space_num is not None else None
     org = get_object(conn, "Organization", org_num) if org_num is not None else None
     if (space_num is not None and space is None) or (org_num is not None and org is None):
@@ -122,22 +122,22 @@ def _scoping_model(conn: sqlite3.Connection, scoping: dict[str, Any]) -> AiInteg
 
 def integration_model(conn: sqlite3.Connection, integration: StoredObject) -> AiIntegration:
     """The wire shape of a stored integration: ``has_api_key`` instead of the key, credential headers masked."""
-    doc = integration.body
-    scopings = [_scoping_model(conn, s) for s in doc.get("scopings") or []]
+    doc = document(integration, IntegrationDoc)
+    scopings = [_scoping_model(conn, s) for s in doc.scopings or []]
     return AiIntegration(
         id=integration.id,
         name=integration.name or "",
-        provider=doc["provider"],
+        provider=doc.provider,
         has_api_key=has_integration_secret(conn, integration.num),
-        base_url=doc.get("base_url"),
-        model_names=doc.get("model_names"),
-        headers=masked_headers(doc.get("headers")),
-        enable_default_models=doc.get("enable_default_models", False),
-        function_calling_enabled=doc.get("function_calling_enabled", True),
-        auth_type=doc.get("auth_type", "DEFAULT"),
-        provider_metadata=doc.get("provider_metadata"),
+        base_url=doc.base_url,
+        model_names=doc.model_names,
+        headers=masked_headers(doc.headers),
+        enable_default_models=doc.enable_default_models,
+        function_calling_enabled=doc.function_calling_enabled,
+        auth_type=doc.auth_type,
+        provider_metadata=doc.provider_metadata,
         scopings=[s for s in scopings if s is not None],
         created_at=integration.created,
         updated_at=integration.updated,
-        created_by_user_id=doc.get("created_by_user_id"),
+        created_by_user_id=doc.created_by_user_id,
     )

@@ -11,15 +11,19 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ...errors import ProblemError
 from ...models.ids import decode_id, encode_id, new_suffix
+from .documents import Document
+
+D = TypeVar("D", bound=Document)
 
 __all__ = [
     "StoredObject",
     "check_name_free",
     "delete_object",
+    "document",
     "find_by_name",
     "get_object",
     "insert_object",
@@ -27,6 +31,7 @@ __all__ = [
     "other_named",
     "require_object",
     "space_id_of",
+    "update_document",
     "update_object",
 ]
 
@@ -59,6 +64,11 @@ class StoredObject:
     def updated(self) -> datetime:
         """``updated_at`` as a datetime."""
         return datetime.fromisoformat(self.updated_at)
+
+
+def document(obj: StoredObject, model: type[D]) -> D:
+    """``obj``'s document parsed as ``model`` (parse once per object and pass the model on, not per record)."""
+    return model.load(obj.body)
 
 
 def _row(row: sqlite3.Row) -> StoredObject:
@@ -227,6 +237,13 @@ def update_object(
         (json.dumps(obj.body), obj.name, now, obj.num),
     )
     return obj
+
+
+def update_document(
+    conn: sqlite3.Connection, obj: StoredObject, doc: Document, *, now: str, name: str | None = None
+) -> StoredObject:
+    """``update_object`` with a typed document: stores ``doc.to_body()``."""
+    return update_object(conn, obj, now=now, body=doc.to_body(), name=name)
 
 
 def space_id_of(conn: sqlite3.Connection, space_num: int | None) -> str:

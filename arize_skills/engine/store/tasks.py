@@ -37,7 +37,17 @@ from ...models.tasks import (
     TaskRun,
 )
 from .annotations import LOCAL_ANNOTATOR
-from .objects import StoredObject, get_object, insert_object, list_objects, require_object, update_object
+from .documents import EvaluationRunParameters, ExperimentRunParameters, TaskDoc, TaskRunDoc
+from .objects import (
+    StoredObject,
+    document,
+    get_object,
+    insert_object,
+    list_objects,
+    require_object,
+    update_document,
+    update_object,
+)
 
 __all__ = [
     "ACTIVE_RUN_STATUSES",
@@ -56,6 +66,7 @@ __all__ = [
     "require_run",
     "require_task",
     "run_model",
+    "save_run",
     "task_model",
     "update_run",
 ]
@@ -71,11 +82,7 @@ EVALUATOR_VERSION_KIND = "EvaluatorVersion"
 
 ACTIVE_RUN_STATUSES = ("PENDING", "RUNNING")
 CONTINUOUS_CURSOR = "continuous_cursor"
-"""Task document key: the ``received_at`` time from which the next continuous run takes newly received spans."""
-RUN_EXTRA_FIELDS = ("notes", "errors_sample")
-"""Run document fields the runner writes that the API returns beyond AX's own (``TaskRun`` allows extra keys):
-``notes`` (what happened besides the counts, e.g. a resume after an engine restart) and ``errors_sample`` (the
-last few per-record errors, each ``{record, evaluator, message}``)."""
+"""Task document key (``TaskDoc.continuous_cursor``), named for SQL that reads it with ``json_extract``."""
 DEFAULT_MAX_SPANS = 10_000
 MAX_WINDOW_DAYS = 30
 LOCAL_USER_ID = LOCAL_ANNOTATOR["id"]
@@ -101,61 +108,68 @@ def _id_of(conn: sqlite3.Connection, kind: str, num: int | None) -> str | None:
 
 def task_model(conn: sqlite3.Connection, task: StoredObject) -> Task:
     """The wire shape of a stored task (evaluator names are read fresh, so a rename shows)."""
-    doc = task.body
+    doc = document(task, TaskDoc)
     evaluators = []
-    for entry in doc.get("evaluators") or []:
-        evaluator = get_object(conn, EVALUATOR_KIND, entry["evaluator_num"])
-        mappings = entry.get("query_mappings")
+    for entry in doc.evaluators or []:
+        evaluator = get_object(conn, EVALUATOR_KIND, entry.evaluator_num)
+        mappings = entry.query_mappings
         evaluators.append(
             TaskEvaluator(
-                evaluator_id=entry["evaluator_id"],
+                evaluator_id=entry.evaluator_id,
                 evaluator_name=evaluator.name if evaluator is not None else None,
-                evaluator_version_id=entry.get("evaluator_version_id"),
-                query_filter=entry.get("query_filter"),
-                column_mappings=entry.get("column_mappings"),
+                evaluator_version_id=entry.evaluator_version_id,
+                query_filter=entry.query_filter,
+                column_mappings=entry.column_mappings,
                 query_mappings=[TaskQueryMapping.model_validate(m) for m in mappings] if mappings is not None else None,
             )
         )
-    query_filters = doc.get("query_filters")
+    query_filters = doc.query_filters
+    run_configuration = doc.run_configuration
     return Task(
         id=task.id,
         name=task.name or "",
-        type=doc["type"],
-        project_id=doc.get("project_id"),
-        dataset_id=doc.get("dataset_id"),
-        sampling_rate=doc.get("sampling_rate"),
-        is_continuous=doc.get("is_continuous"),
-        query_filter=doc.get("query_filter"),
-        query_filters=TaskQueryFilters.model_validate(query_filters) if query_filters is not None else None,
+        type=doc.type,
+        project_id=doc.project_id,
+        dataset_id=doc.dataset_id,
+        sampling_rate=doc.sampling_rate,
+        is_continuous=doc.is_continuous,
+        query_filter=doc.query_filter,
+        query_filters=TaskQueryFilters.model_validate(query_filters.to_body()) if query_filters is not None else None,
         evaluators=evaluators,
-        experiment_ids=list(doc.get("experiment_ids") or []),
-        run_configuration=doc.get("run_configuration"),
-        last_run_at=doc.get("last_run_at"),
+        experiment_ids=list(doc.experiment_ids or []),
+        run_configuration=run_configuration.to_body() if run_configuration is not None else None,
+        last_run_at=doc.last_run_at,
         created_at=task.created,
         updated_at=task.updated,
-        created_by_user_id=doc.get("created_by_user_id"),
+        created_by_user_id=doc.created_by_user_id,
     )
 
 
 def run_model(conn: sqlite3.Connection, run: StoredObject) -> TaskRun:
     """The wire shape of a stored task run."""
-    doc = run.body
+    doc = document(run, TaskRunDoc)
+    # Beyond AX's own fields (``TaskRun`` allows extra keys), shown only when there is something to show.
+    extra: dict[str, Any] = {}
+    if doc.notes:
+        extra["notes"] = doc.notes
+    if doc.errors_sample:
+        extra["errors_sample"] = doc.errors_sample
     return TaskRun(
         id=run.id,
-        task_id=doc.get("task_id") or _id_of(conn, TASK_KIND, run.parent_num) or "",
-        experiment_id=doc.get("experiment_id"),
-        status=doc["status"],
-        run_started_at=doc.get("run_started_at"),
-        run_finished_at=doc.get("run_finished_at"),
-        data_start_time=doc.get("data_start_time"),
-        data_end_time=doc.get("data_end_time"),
-        num_successes=doc.get("num_successes", 0),
-        num_errors=doc.get("num_errors", 0),
-        num_skipped=doc.get("num_skipped", 0),
+        task_id=doc.task_id or _id_of(conn, TASK_KIND, run.parent_num) or "",
+        experiment_id=doc.experiment_id,
+        status=doc.status,
+        run_started_at=doc.run_started_at,
+        run_finished_at=doc.run_finished_at,
+        data_start_time=doc.data_start_time,
+        data_end_time=doc.data_end_time,
+        num_successes=doc.num_successes,
+        num_errors=doc.num_errors,
+        num_skipped=doc.num_skipped,
         created_at=run.created,
-        created_by_user_id=doc.get("created_by_user_id"),
-        failure_reason=doc.get("failure_reason"),
-        **{key: doc[key] for key in RUN_EXTRA_FIELDS if doc.get(key)},
+        created_by_user_id=doc.created_by_user_id,
+        failure_reason=doc.failure_reason,
+        **extra,
     )
 
 
@@ -182,33 +196,40 @@ def insert_run(
     task: StoredObject,
     *,
     now: str,
-    parameters: dict[str, Any],
+    parameters: EvaluationRunParameters | ExperimentRunParameters,
     data_start_time: str | None = None,
     data_end_time: str | None = None,
 ) -> StoredObject:
     """Store a new PENDING run of ``task`` (the trigger route, continuous ticks and chained runs all use this)."""
-    doc: dict[str, Any] = {
-        "task_id": task.id,
-        "task_type": task.body["type"],
-        "status": "PENDING",
-        "experiment_id": None,
-        "experiment_num": None,
-        "run_started_at": None,
-        "run_finished_at": None,
-        "data_start_time": data_start_time,
-        "data_end_time": data_end_time,
-        "num_successes": 0,
-        "num_errors": 0,
-        "num_skipped": 0,
-        "failure_reason": None,
-        "created_by_user_id": LOCAL_USER_ID,
-        "parameters": parameters,
-    }
-    return insert_object(conn, TASK_RUN_KIND, body=doc, now=now, space_num=task.space_num, parent_num=task.num)
+    doc = TaskRunDoc(
+        task_id=task.id,
+        task_type=document(task, TaskDoc).type,
+        status="PENDING",
+        experiment_id=None,
+        experiment_num=None,
+        run_started_at=None,
+        run_finished_at=None,
+        data_start_time=data_start_time,
+        data_end_time=data_end_time,
+        num_successes=0,
+        num_errors=0,
+        num_skipped=0,
+        failure_reason=None,
+        created_by_user_id=LOCAL_USER_ID,
+        parameters=parameters.to_body(),
+    )
+    body = doc.to_body()
+    return insert_object(conn, TASK_RUN_KIND, body=body, now=now, space_num=task.space_num, parent_num=task.num)
+
+
+def save_run(conn: sqlite3.Connection, run: StoredObject, doc: TaskRunDoc, *, now: str) -> StoredObject:
+    """Store a run's changed document (status, counts, times, failure_reason, experiment…)."""
+    return update_document(conn, run, doc, now=now)
 
 
 def update_run(conn: sqlite3.Connection, run: StoredObject, *, now: str, **changes: Any) -> StoredObject:
-    """Store new values for fields of a run's document (status, counts, times, failure_reason, experiment…)."""
+    """Store new values for fields of a run's document by name (tests use it to plant states; the engine uses
+    ``save_run``, whose typed document the type checker follows)."""
     return update_object(conn, run, now=now, body={**run.body, **changes})
 
 

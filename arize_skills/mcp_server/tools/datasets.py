@@ -28,14 +28,14 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from ...client import AsyncArizeClient, Page
-from ...errors import ArizeSkillsError, BadRequestError, NameNotFoundError, UnprocessableEntityError
+from ...errors import BadRequestError, NameNotFoundError, UnprocessableEntityError
 from ...evals.mapping import MISSING, SpanView, record_value, span_value, span_view_of
 from ...models._base import NAME_MAX_LENGTH, iso
 from ...models.datasets import MAX_EXAMPLES_PER_REQUEST, Dataset, DatasetExample
 from ..budget import collect, compact, json_size, scope_of
 from ..errors import tool_errors
 from ..files import FileFormat, Record, RowProblems, TableFile, open_table, plain_value, record_batches
-from ..partial import discard, discard_quietly
+from ..partial import discarded_on_failure
 from ..state import AppState, app_state
 from ..types import (
     Cursor,
@@ -275,11 +275,8 @@ async def _check_examples(ctx: ToolContext, source: RowSource) -> _ExampleCheck:
     if checker.rows == 0:
         raise ToolError(f"{'file' if source.table else 'rows'}: no rows found in {source.describe()} — nothing to add")
     if checker.problems:
-        raise ToolError(
-            checker.problems.report(
-                f"nothing was written: {checker.problems.bad_rows:,} of {checker.rows:,} rows have problems "
-                "(rows are numbered from 1; a CSV header is not a row):"
-            )
+        raise checker.problems.refusal(
+            f"nothing was written: {checker.problems.bad_rows:,} of {checker.rows:,} rows have problems"
         )
     return checker
 
@@ -336,7 +333,12 @@ async def write_examples(
     dataset: Dataset | None = None
     version_id = ""
     written = 0
-    try:
+
+    def stopped(exc: Exception) -> str:
+        return f"writing dataset '{name}' stopped after {written:,} of {total:,} examples: {exc} — "
+
+    # A marked partial dataset that could not be deleted is found and removed by the same call, retried.
+    async with discarded_on_failure("dataset", lambda: dataset, client.datasets.delete, stopped):
         async for batch in batches():
             if not batch:
                 continue
@@ -352,18 +354,6 @@ async def write_examples(
             await ctx.report_progress(written, total, f"wrote {written:,} of {total:,} examples")
         if dataset is not None and dataset.name != name:
             dataset = await client.datasets.update(dataset.id, name=name)
-    except (ArizeSkillsError, ToolError, OSError) as exc:
-        if dataset is None:
-            raise
-        raise ToolError(
-            f"writing dataset '{name}' stopped after {written:,} of {total:,} examples: {exc} — "
-            + await discard("dataset", dataset.name, dataset.id, client.datasets.delete)
-        ) from None
-    except BaseException:
-        if dataset is not None:
-            # Cancelled or failed unexpectedly: still try not to leave a partial dataset (the mark tells if we can't).
-            await discard_quietly(dataset.id, client.datasets.delete)
-        raise
     if dataset is None:
         raise ToolError("rows: no examples to write")
     return dataset, version_id, written, notes

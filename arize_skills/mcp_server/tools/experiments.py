@@ -37,7 +37,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import AfterValidator, BaseModel, Field
 
 from ...client import AsyncArizeClient
-from ...errors import ArizeSkillsError, NameNotFoundError, TemplateSyntaxError
+from ...errors import NameNotFoundError, TemplateSyntaxError
 from ...evals.judge import mustache_variables, template_variables
 from ...evals.mapping import MISSING, record_value
 from ...models.evaluators import EVAL_NAME_PATTERN
@@ -46,7 +46,7 @@ from ...models.tasks import LlmGenerationRunConfig, Task
 from ..budget import Position, compact, cut, decode_cursor, encode_cursor, json_size, scope_of
 from ..errors import tool_errors
 from ..files import Record, RowProblems, open_table
-from ..partial import discard, discard_quietly
+from ..partial import discarded_on_failure
 from ..state import app_state
 from ..surface import MAX_RESULT_CHARS, result_text
 from ..types import AiIntegrationRef, DatasetRef, ExperimentRef, Ref, ToolContext, ToolResult
@@ -367,11 +367,8 @@ async def _check_runs(ctx: ToolContext, source: RowSource, checker: _RunCheck, s
     if checker.rows == 0:
         raise ToolError(f"runs: no rows found in {source.describe()} — nothing to upload")
     if checker.problems:
-        raise ToolError(
-            checker.problems.report(
-                f"nothing was written: {checker.rows:,} rows checked, {checker.problems.bad_rows:,} with problems "
-                "(rows are numbered from 1; a CSV header is not a row):"
-            )
+        raise checker.problems.refusal(
+            f"nothing was written: {checker.rows:,} rows checked, {checker.problems.bad_rows:,} with problems"
         )
 
 
@@ -502,39 +499,32 @@ async def upload_experiment(
     experiment: Experiment | None = None
     written = 0
     replaced: list[str] = []
+
+    def stopped(exc: Exception) -> str:
+        return f"the upload stopped after {written:,} of {spool.count:,} runs: {exc} — "
+
     try:
-        await _check_runs(ctx, source, checker, spool)
-        if taken is not None and dataset_ref is not None:
-            partial = await _partial_upload_of(client, name, dataset_ref, spool)
-            if partial is None:
-                raise taken
-            await client.experiments.delete(partial[0])
-            replaced.append(
-                f"replaced experiment '{name}' ({partial[0]}): it held only the first {partial[1]:,} of these "
-                f"{spool.count:,} runs, left by an earlier upload of them that was interrupted"
-            )
-        for good in spool.batches(MAX_RUNS_PER_REQUEST):
-            if experiment is None:
-                if dataset_ref is not None:
-                    experiment = await client.experiments.create(name, good, dataset=dataset_ref.id)
+        async with discarded_on_failure("experiment", lambda: experiment, client.experiments.delete, stopped):
+            await _check_runs(ctx, source, checker, spool)
+            if taken is not None and dataset_ref is not None:
+                partial = await _partial_upload_of(client, name, dataset_ref, spool)
+                if partial is None:
+                    raise taken
+                await client.experiments.delete(partial[0])
+                replaced.append(
+                    f"replaced experiment '{name}' ({partial[0]}): it held only the first {partial[1]:,} of these "
+                    f"{spool.count:,} runs, left by an earlier upload of them that was interrupted"
+                )
+            for good in spool.batches(MAX_RUNS_PER_REQUEST):
+                if experiment is None:
+                    if dataset_ref is not None:
+                        experiment = await client.experiments.create(name, good, dataset=dataset_ref.id)
+                    else:
+                        experiment = await client.experiments.create(name, good, space=where.id)
                 else:
-                    experiment = await client.experiments.create(name, good, space=where.id)
-            else:
-                await client.experiments.append_runs(experiment.id, good)
-            written += len(good)
-            await ctx.report_progress(written, spool.count, f"uploaded {written:,} of {spool.count:,} runs")
-    except (ArizeSkillsError, ToolError, OSError) as exc:
-        if experiment is None:
-            raise
-        raise ToolError(
-            f"the upload stopped after {written:,} of {spool.count:,} runs: {exc} — "
-            + await discard("experiment", experiment.name, experiment.id, client.experiments.delete)
-        ) from None
-    except BaseException:
-        if experiment is not None:
-            # Cancelled or failed unexpectedly: still try not to leave a partial experiment behind.
-            await discard_quietly(experiment.id, client.experiments.delete)
-        raise
+                    await client.experiments.append_runs(experiment.id, good)
+                written += len(good)
+                await ctx.report_progress(written, spool.count, f"uploaded {written:,} of {spool.count:,} runs")
     finally:
         spool.close()
     if experiment is None:

@@ -23,7 +23,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field
 
 from ...errors import JudgeParseError, NameNotFoundError, NotFoundError, ProviderError
 from ...evals.judge import JudgeSpec, judge_request, parse_judgement, render_template, template_variables
-from ...evals.mapping import MISSING, SpanView, as_text, record_value, span_value
+from ...evals.mapping import MISSING, as_text, record_value, span_value, span_view_of
 from ...evals.providers import LlmClient, ProviderConfig, protocol_of
 from ...models.ai_integrations import HEADER_MASK, AiIntegration
 from ...models.datasets import Dataset
@@ -125,18 +125,12 @@ class _Record:
 
 
 def _span_record(span: Span) -> _Record:
-    view = SpanView(
-        span_id=span.context.span_id,
-        trace_id=span.context.trace_id,
-        parent_id=span.parent_id,
-        name=span.name,
-        kind=span.kind,
-        status_code=span.status_code,
-        status_message=span.status_message,
+    # Unlike a run, the preview keeps the client's own time format and only a latency the backend sent.
+    view = replace(
+        span_view_of(span),
         start_time=span.start_time.isoformat(),
         end_time=span.end_time.isoformat() if span.end_time is not None else "",
         latency_ms=span.latency_ms or 0.0,
-        attributes=span.attributes,
     )
     return _Record(
         view.span_id,

@@ -253,20 +253,17 @@ def _template_detail(template: EvaluatorTemplate) -> JudgeTemplate:
 
 def _lister(state: AppState, kind: FindKind, space_id: str | None, name: str | None) -> AsyncPaginator[Any]:
     client = state.client
-    if kind == "project":
-        return client.projects.list(space=space_id, name=name, limit=PAGE_SIZE)
-    if kind == "dataset":
-        return client.datasets.list(space=space_id, name=name, limit=PAGE_SIZE)
-    if kind == "experiment":
-        return client.experiments.list(space=space_id, name=name, limit=PAGE_SIZE)
-    if kind == "evaluator":
-        return client.evaluators.list(space=space_id, name=name, limit=PAGE_SIZE)
-    if kind == "task":
-        return client.tasks.list(space=space_id, name=name, limit=PAGE_SIZE)
-    if kind == "ai_integration":
-        return client.ai_integrations.list(space=space_id, name=name, limit=PAGE_SIZE)
-    if kind == "annotation_config":
-        return client.annotation_configs.list(space=space_id, name=name, limit=PAGE_SIZE)
+    in_space: dict[str, Callable[..., AsyncPaginator[Any]]] = {
+        "project": client.projects.list,
+        "dataset": client.datasets.list,
+        "experiment": client.experiments.list,
+        "evaluator": client.evaluators.list,
+        "task": client.tasks.list,
+        "ai_integration": client.ai_integrations.list,
+        "annotation_config": client.annotation_configs.list,
+    }
+    if kind in in_space:
+        return in_space[kind](space=space_id, name=name, limit=PAGE_SIZE)
     return client.spaces.list(name=name, limit=PAGE_SIZE)
 
 

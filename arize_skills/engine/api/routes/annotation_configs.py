@@ -15,44 +15,31 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ....errors import ProblemError
-from ....models._base import RequestModel, ResponseModel
+from ....models._base import ResponseModel
 from ....models.annotation_configs import (
+    CREATE_REQUEST_MODELS,
+    UPDATE_REQUEST_MODELS,
     AnnotationConfig,
     CreateCategoricalAnnotationConfigRequest,
     CreateContinuousAnnotationConfigRequest,
     CreateFreeformAnnotationConfigRequest,
-    UpdateCategoricalAnnotationConfigRequest,
-    UpdateContinuousAnnotationConfigRequest,
-    UpdateFreeformAnnotationConfigRequest,
 )
 from ...store.objects import (
     StoredObject,
     check_name_free,
     delete_object,
     insert_object,
-    list_objects,
     require_object,
     space_id_of,
     update_object,
 )
 from ..context import engine_of
-from ..http import read_body, read_limit
-from ..object_routes import delete_response, object_page_response, object_response, space_list_params
+from ..http import read_body
+from ..object_routes import delete_response, object_response, space_objects_response
 
 __all__ = ["ANNOTATION_CONFIG_KIND", "annotation_config_model", "routes"]
 
 ANNOTATION_CONFIG_KIND = "AnnotationConfig"
-
-CREATE_MODELS: dict[str, type[RequestModel]] = {
-    "CATEGORICAL": CreateCategoricalAnnotationConfigRequest,
-    "CONTINUOUS": CreateContinuousAnnotationConfigRequest,
-    "FREEFORM": CreateFreeformAnnotationConfigRequest,
-}
-UPDATE_MODELS: dict[str, type[RequestModel]] = {
-    "CATEGORICAL": UpdateCategoricalAnnotationConfigRequest,
-    "CONTINUOUS": UpdateContinuousAnnotationConfigRequest,
-    "FREEFORM": UpdateFreeformAnnotationConfigRequest,
-}
 
 
 class _TypeProbe(ResponseModel):
@@ -101,18 +88,9 @@ def _check_name_free(conn: sqlite3.Connection, name: str, space_num: int | None,
 
 
 async def list_configs(request: Request) -> Response:
-    engine = engine_of(request)
-    limit = read_limit(request)
-    space_id, space_name, name = space_list_params(request)
-
-    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
-        space_nums = engine.space_scope(conn, space_id, space_name)
-        return list_objects(
-            conn, ANNOTATION_CONFIG_KIND, limit=limit, after=after, space_nums=space_nums, name_contains=name
-        )
-
-    scope = f"annotation-configs|{space_id}|{space_name}|{name}"
-    return await object_page_response(request, "annotation_configs", scope=scope, fetch=fetch, render=_config_wire)
+    return await space_objects_response(
+        request, ANNOTATION_CONFIG_KIND, "annotation_configs", scope="annotation-configs", render=_config_wire
+    )
 
 
 async def get_config(request: Request) -> Response:
@@ -122,7 +100,7 @@ async def get_config(request: Request) -> Response:
 async def create_config(request: Request) -> Response:
     engine = engine_of(request)
     probe = await read_body(request, _TypeProbe)
-    body = await read_body(request, CREATE_MODELS[probe.annotation_config_type])
+    body = await read_body(request, CREATE_REQUEST_MODELS[probe.annotation_config_type])
     assert isinstance(
         body,
         CreateCategoricalAnnotationConfigRequest
@@ -152,7 +130,7 @@ async def create_config(request: Request) -> Response:
 async def update_config(request: Request) -> Response:
     engine = engine_of(request)
     probe = await read_body(request, _TypeProbe)
-    body = await read_body(request, UPDATE_MODELS[probe.annotation_config_type])
+    body = await read_body(request, UPDATE_REQUEST_MODELS[probe.annotation_config_type])
     given = body.model_fields_set
 
     def run(conn: sqlite3.Connection) -> dict[str, Any]:

@@ -30,7 +30,6 @@ from ....models.datasets import (
     UpdateDatasetRequest,
 )
 from ...query.filters import example_filter_sql
-from ...store.annotations import annotate_records
 from ...store.datasets import (
     DATASET_KIND,
     INITIAL_VERSION_NAME,
@@ -52,12 +51,10 @@ from ...store.objects import (
     insert_object,
     list_objects,
     space_id_of,
-    update_object,
 )
 from ..context import engine_of
 from ..http import (
     decode_cursor,
-    empty_response,
     encode_cursor,
     json_response,
     page_response,
@@ -65,7 +62,7 @@ from ..http import (
     read_body,
     read_limit,
 )
-from ..object_routes import delete_response, object_page_response, object_response, space_list_params
+from ..object_routes import annotate_response, delete_response, object_response, rename_response, space_objects_response
 
 __all__ = ["dataset_model", "routes"]
 
@@ -117,16 +114,7 @@ def _dataset_with_versions(conn: sqlite3.Connection, dataset: StoredObject) -> D
 
 
 async def list_datasets(request: Request) -> Response:
-    engine = engine_of(request)
-    limit = read_limit(request)
-    space_id, space_name, name = space_list_params(request)
-
-    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
-        space_nums = engine.space_scope(conn, space_id, space_name)
-        return list_objects(conn, DATASET_KIND, limit=limit, after=after, space_nums=space_nums, name_contains=name)
-
-    scope = f"datasets|{space_id}|{space_name}|{name}"
-    return await object_page_response(request, "datasets", scope=scope, fetch=fetch, render=dataset_model)
+    return await space_objects_response(request, DATASET_KIND, "datasets", scope="datasets", render=dataset_model)
 
 
 async def create_dataset(request: Request) -> Response:
@@ -152,17 +140,16 @@ async def get_dataset(request: Request) -> Response:
 
 
 async def update_dataset(request: Request) -> Response:
-    engine = engine_of(request)
     body = await read_body(request, UpdateDatasetRequest)
-
-    def run(conn: sqlite3.Connection) -> Dataset:
-        dataset = require_dataset(conn, request.path_params["dataset_id"])
-        check_name_free(
-            conn, DATASET_KIND, body.name, label="a dataset", space_num=dataset.space_num, own_num=dataset.num
-        )
-        return _dataset_with_versions(conn, update_object(conn, dataset, now=engine.now(), name=body.name))
-
-    return json_response(await engine.store.write(run))
+    return await rename_response(
+        request,
+        request.path_params["dataset_id"],
+        body.name,
+        require_dataset,
+        _dataset_with_versions,
+        kind=DATASET_KIND,
+        label="a dataset",
+    )
 
 
 def _delete_dataset(conn: sqlite3.Connection, dataset: StoredObject) -> None:
@@ -365,15 +352,10 @@ async def delete_examples(request: Request) -> Response:
 
 
 async def annotate_examples(request: Request) -> Response:
-    engine = engine_of(request)
     body = await read_body(request, AnnotateDatasetExamplesRequest)
-    dataset_id = request.path_params["dataset_id"]
-
-    def run(conn: sqlite3.Connection) -> None:
-        annotate_records(conn, "example", require_dataset(conn, dataset_id), body.annotations, now=engine.now())
-
-    await engine.store.write(run)
-    return empty_response(202)
+    return await annotate_response(
+        request, request.path_params["dataset_id"], require_dataset, "example", body.annotations
+    )
 
 
 routes = [

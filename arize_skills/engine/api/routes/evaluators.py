@@ -46,16 +46,27 @@ from ....models.evaluators import (
 from ....models.ids import decode_id
 from ...query.filters import run_filter_sql, span_filter_sql
 from ...store.annotations import LOCAL_ANNOTATOR
+from ...store.documents import (
+    CodeConfigDoc,
+    EvaluatorDoc,
+    EvaluatorVersionDoc,
+    LlmConfigDoc,
+    TaskDoc,
+    TaskEvaluatorDoc,
+    TemplateConfigDoc,
+)
 from ...store.integrations import require_accessible_integration
 from ...store.objects import (
     StoredObject,
     check_name_free,
     delete_object,
+    document,
     get_object,
     insert_object,
     list_objects,
     require_object,
     space_id_of,
+    update_document,
     update_object,
 )
 from ..context import engine_of
@@ -98,37 +109,38 @@ def latest_version(conn: sqlite3.Connection, evaluator: StoredObject) -> StoredO
 
 def evaluator_model(conn: sqlite3.Connection, evaluator: StoredObject, space_id: str | None = None) -> Evaluator:
     """The wire shape of a stored evaluator, without a version."""
+    doc = document(evaluator, EvaluatorDoc)
     return Evaluator(
         id=evaluator.id,
         name=evaluator.name or "",
-        description=evaluator.body.get("description"),
-        type=evaluator.body["type"],
+        description=doc.description,
+        type=doc.type,
         space_id=space_id or space_id_of(conn, evaluator.space_num),
         created_at=evaluator.created,
         updated_at=evaluator.updated,
-        created_by_user_id=evaluator.body.get("created_by_user_id"),
+        created_by_user_id=doc.created_by_user_id,
     )
 
 
 def version_model(version: StoredObject, evaluator: StoredObject) -> EvaluatorVersion:
     """The wire shape of a stored version."""
-    doc = version.body
-    config_type = doc["type"]
+    doc = document(version, EvaluatorVersionDoc)
+    config_type = doc.type
     model = EvaluatorVersion(
         id=version.id,
         evaluator_id=evaluator.id,
-        commit_hash=doc.get("commit_hash"),
-        commit_message=doc.get("commit_message"),
+        commit_hash=doc.commit_hash,
+        commit_message=doc.commit_message,
         created_at=version.created,
-        created_by_user_id=doc.get("created_by_user_id"),
+        created_by_user_id=doc.created_by_user_id,
         type=config_type,
     )
-    if config_type == "TEMPLATE":
-        model.template_config = TemplateConfig.model_validate(doc["template_config"])
-    elif config_type == "CODE":
-        model.code_config = CodeConfig.model_validate(doc["code_config"])
+    if config_type == "TEMPLATE" and doc.template_config is not None:
+        model.template_config = TemplateConfig.model_validate(doc.template_config.to_body())
+    elif config_type == "CODE" and doc.code_config is not None:
+        model.code_config = CodeConfig.model_validate(doc.code_config.to_body())
     elif config_type == "REMOTE":
-        model.remote_config = RemoteConfig.model_validate(doc["remote_config"])
+        model.remote_config = RemoteConfig.model_validate(doc.remote_config)
     return model
 
 
@@ -146,26 +158,30 @@ def _with_version_wire(
     return model.to_wire()
 
 
-def tasks_using(conn: sqlite3.Connection, evaluator: StoredObject) -> list[tuple[StoredObject, list[dict[str, Any]]]]:
+TaskUse = tuple[StoredObject, TaskDoc, list[TaskEvaluatorDoc]]
+"""A task, its document, and the entries of its ``evaluators`` that attach one evaluator (members of the document,
+so changing them and storing the document changes the task)."""
+
+
+def tasks_using(conn: sqlite3.Connection, evaluator: StoredObject) -> list[TaskUse]:
     """Every task that has this evaluator attached, with the matching entries of its ``evaluators`` list."""
     tasks, _ = list_objects(conn, TASK_KIND, limit=ALL_ROWS, newest_first=False)
     found = []
     for task in tasks:
+        doc = document(task, TaskDoc)
         entries = []
-        for entry in task.body.get("evaluators") or []:
-            if not isinstance(entry, dict):
-                continue
-            decoded = decode_id(str(entry.get("evaluator_id") or ""))
+        for entry in doc.evaluators or []:
+            decoded = decode_id(entry.evaluator_id)
             by_id = decoded is not None and decoded.type_name == EVALUATOR_KIND and decoded.number == evaluator.num
-            if entry.get("evaluator_num") == evaluator.num or by_id:
+            if entry.evaluator_num == evaluator.num or by_id:
                 entries.append(entry)
         if entries:
-            found.append((task, entries))
+            found.append((task, doc, entries))
     return found
 
 
-def _task_names(tasks: list[tuple[StoredObject, list[dict[str, Any]]]]) -> str:
-    return ", ".join(f"'{task.name}' ({task.id})" for task, _ in tasks)
+def _task_names(tasks: list[TaskUse]) -> str:
+    return ", ".join(f"'{task.name}' ({task.id})" for task, _, _ in tasks)
 
 
 def _check_code_syntax(field: str, source: str | None) -> None:
@@ -193,7 +209,7 @@ def _check_query_filter(text: str | None) -> None:
 
 def _config_doc(
     conn: sqlite3.Connection, space: StoredObject, evaluator_type: str, version: CreateEvaluatorVersionRequest
-) -> dict[str, Any]:
+) -> EvaluatorVersionDoc:
     """Check a version's configuration against the evaluator and return the stored version document (no hash)."""
     given_type = version.config_type
     if given_type != evaluator_type:
@@ -203,11 +219,9 @@ def _config_doc(
             f"version.{CONFIG_KEYS[given_type]} does not fit a {evaluator_type} evaluator: a {evaluator_type} "
             f"evaluator's versions carry {wanted}",
         )
-    doc: dict[str, Any] = {
-        "type": evaluator_type,
-        "commit_message": version.commit_message,
-        "created_by_user_id": LOCAL_ANNOTATOR["id"],
-    }
+    doc = EvaluatorVersionDoc(
+        type=evaluator_type, commit_message=version.commit_message, created_by_user_id=LOCAL_ANNOTATOR["id"]
+    )
     if version.remote_config is not None:
         raise ProblemError(
             403,
@@ -217,13 +231,15 @@ def _config_doc(
     if version.template_config is not None:
         config = version.template_config
         integration = require_accessible_integration(conn, config.llm_config.ai_integration_id, space)
-        stored = config.model_dump(mode="json", by_alias=True, exclude_unset=True)
-        stored.setdefault("use_structured_output", True)
-        stored["direction"] = config.direction or "MAXIMIZE"
-        stored["data_granularity"] = config.data_granularity or "SPAN"
-        stored["llm_config"]["ai_integration_id"] = integration.id
-        doc["template_config"] = stored
-        doc["ai_integration_num"] = integration.num
+        template = TemplateConfigDoc.load(config.model_dump(mode="json", by_alias=True, exclude_unset=True))
+        if "use_structured_output" not in template.model_fields_set:
+            template.use_structured_output = True
+        template.direction = config.direction or "MAXIMIZE"
+        template.data_granularity = config.data_granularity or "SPAN"
+        template.llm_config = template.llm_config or LlmConfigDoc()
+        template.llm_config.ai_integration_id = integration.id
+        doc.template_config = template
+        doc.ai_integration_num = integration.num
         return doc
     code = version.code_config
     assert code is not None
@@ -237,29 +253,32 @@ def _config_doc(
         except ValueError as exc:
             raise ProblemError(400, f"version.{exc}") from None
     _check_query_filter(code.query_filter)
-    doc["code_config"] = code.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    doc.code_config = CodeConfigDoc.load(code.model_dump(mode="json", by_alias=True, exclude_unset=True))
     return doc
 
 
-def _insert_version(conn: sqlite3.Connection, evaluator: StoredObject, doc: dict[str, Any], now: str) -> StoredObject:
+def _insert_version(
+    conn: sqlite3.Connection, evaluator: StoredObject, doc: EvaluatorVersionDoc, now: str
+) -> StoredObject:
+    body = doc.to_body()
     version = insert_object(
-        conn, EVALUATOR_VERSION_KIND, body=doc, now=now, space_num=evaluator.space_num, parent_num=evaluator.num
+        conn, EVALUATOR_VERSION_KIND, body=body, now=now, space_num=evaluator.space_num, parent_num=evaluator.num
     )
-    config = doc[CONFIG_KEYS[doc["type"]]]
+    config = body[CONFIG_KEYS[doc.type]]
     # A commit hash names the version: its configuration, message, evaluator, position and time.
     material = json.dumps(
         {
             "evaluator": evaluator.id,
             "version": version.id,
             "config": config,
-            "message": doc["commit_message"],
+            "message": doc.commit_message,
             "at": now,
         },
         sort_keys=True,
         separators=(",", ":"),
     )
-    doc = {**doc, "commit_hash": hashlib.sha1(material.encode()).hexdigest()}
-    return update_object(conn, version, now=now, body=doc)
+    doc.commit_hash = hashlib.sha1(material.encode()).hexdigest()
+    return update_document(conn, version, doc, now=now)
 
 
 def _updated_position(evaluator: StoredObject) -> list[Any]:
@@ -310,13 +329,11 @@ async def create_evaluator(request: Request) -> Response:
         space = engine.require_space(conn, body.space_id)
         doc = _config_doc(conn, space, body.type, body.version)
         check_name_free(conn, EVALUATOR_KIND, body.name, label="an evaluator", space_num=space.num)
-        evaluator_doc = {
-            "type": body.type,
-            "description": body.description,
-            "created_by_user_id": LOCAL_ANNOTATOR["id"],
-        }
+        evaluator_doc = EvaluatorDoc(
+            type=body.type, description=body.description, created_by_user_id=LOCAL_ANNOTATOR["id"]
+        )
         evaluator = insert_object(
-            conn, EVALUATOR_KIND, name=body.name, body=evaluator_doc, now=now, space_num=space.num
+            conn, EVALUATOR_KIND, name=body.name, body=evaluator_doc.to_body(), now=now, space_num=space.num
         )
         version = _insert_version(conn, evaluator, doc, now)
         return _with_version_wire(conn, evaluator, version, space.id)
@@ -357,10 +374,10 @@ async def update_evaluator(request: Request) -> Response:
                 space_num=evaluator.space_num,
                 own_num=evaluator.num,
             )
-        doc = dict(evaluator.body)
+        doc = document(evaluator, EvaluatorDoc)
         if "description" in body.model_fields_set:
-            doc["description"] = body.description
-        return evaluator_model(conn, update_object(conn, evaluator, now=engine.now(), body=doc, name=body.name))
+            doc.description = body.description
+        return evaluator_model(conn, update_document(conn, evaluator, doc, now=engine.now(), name=body.name))
 
     return json_response(await engine.store.write(run))
 
@@ -392,7 +409,7 @@ async def create_version(request: Request) -> Response:
         space = get_object(conn, "Space", evaluator.space_num) if evaluator.space_num is not None else None
         if space is None:
             raise ProblemError(500, f"evaluator '{evaluator.id}' refers to a missing space")
-        doc = _config_doc(conn, space, evaluator.body["type"], body)
+        doc = _config_doc(conn, space, document(evaluator, EvaluatorDoc).type, body)
         version = _insert_version(conn, evaluator, doc, now)
         update_object(conn, evaluator, now=now)
         return _version_wire(version, evaluator)
@@ -441,20 +458,20 @@ async def delete_versions(request: Request) -> Response:
                 f"this would delete every version of evaluator '{evaluator.name}', which task(s) "
                 f"{_task_names(users)} use; keep at least one version",
             )
-        for task, entries in users:
+        for task, task_doc, entries in users:
             # A task pinned to a deleted version falls back to the evaluator's latest version.
             unpinned = False
             for entry in entries:
-                pinned = entry.get("evaluator_version_num")
-                if pinned is None and entry.get("evaluator_version_id"):
-                    decoded = decode_id(str(entry["evaluator_version_id"]))
+                pinned = entry.evaluator_version_num
+                if pinned is None and entry.evaluator_version_id:
+                    decoded = decode_id(str(entry.evaluator_version_id))
                     pinned = decoded.number if decoded is not None else None
                 if pinned in chosen:
-                    entry["evaluator_version_id"] = None
-                    entry["evaluator_version_num"] = None
+                    entry.evaluator_version_id = None
+                    entry.evaluator_version_num = None
                     unpinned = True
             if unpinned:
-                update_object(conn, task, now=now, body=task.body)
+                update_document(conn, task, task_doc, now=now)
         for num in chosen:
             delete_object(conn, versions[num])
         if chosen:

@@ -27,7 +27,6 @@ from ....models.experiments import (
     SearchExperimentRunsRequest,
 )
 from ...query.filters import run_filter_sql
-from ...store.annotations import annotate_records
 from ...store.datasets import require_dataset, resolve_version
 from ...store.experiments import (
     EXPERIMENT_KIND,
@@ -43,7 +42,6 @@ from ...store.objects import StoredObject, find_by_name, insert_object, list_obj
 from ..context import engine_of
 from ..http import (
     decode_cursor,
-    empty_response,
     encode_cursor,
     json_response,
     page_response,
@@ -51,7 +49,7 @@ from ..http import (
     read_body,
     read_limit,
 )
-from ..object_routes import delete_response, object_page_response, object_response
+from ..object_routes import annotate_response, delete_response, object_page_response, object_response
 
 __all__ = ["experiment_model", "routes"]
 
@@ -176,6 +174,17 @@ async def delete_experiment_route(request: Request) -> Response:
     return await delete_response(request, request.path_params["experiment_id"], require_experiment, delete_experiment)
 
 
+def _runs_page(
+    conn: sqlite3.Connection, found: list[sqlite3.Row], limit: int, scope: str, position: str
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The first ``limit`` runs of ``found`` (read one past ``limit``) as payloads, and the cursor past them
+    when there were more: it holds the last run's ``position`` column."""
+    more = len(found) > limit
+    found = found[:limit]
+    cursor = encode_cursor(found[-1][position], scope) if more else None
+    return run_payloads(conn, [RunRow.from_row(r) for r in found]), cursor
+
+
 async def list_runs(request: Request) -> Response:
     engine = engine_of(request)
     limit = read_limit(request, maximum=RUNS_MAX_LIMIT)
@@ -191,10 +200,7 @@ async def list_runs(request: Request) -> Response:
             "SELECT * FROM experiment_runs WHERE experiment_num = ? AND row > ? ORDER BY row LIMIT ?",
             (experiment.num, after if after is not None else -1, limit + 1),
         ).fetchall()
-        more = len(found) > limit
-        found = found[:limit]
-        cursor = encode_cursor(found[-1]["row"], scope) if more else None
-        return run_payloads(conn, [RunRow.from_row(r) for r in found]), cursor
+        return _runs_page(conn, found, limit, scope, "row")
 
     items, cursor = await engine.store.read(run)
     return page_response("experiment_runs", items, cursor)
@@ -226,10 +232,7 @@ async def search_runs(request: Request) -> Response:
             sql += f" AND ({compiled[0]})"
             params.extend(compiled[1])
         found = conn.execute(sql + " ORDER BY r.run_id LIMIT ?", [*params, limit + 1]).fetchall()
-        more = len(found) > limit
-        found = found[:limit]
-        cursor = encode_cursor(found[-1]["run_id"], scope) if more else None
-        return run_payloads(conn, [RunRow.from_row(r) for r in found]), cursor
+        return _runs_page(conn, found, limit, scope, "run_id")
 
     items, cursor = await engine.store.read(run)
     return page_response("experiment_runs", items, cursor)
@@ -255,15 +258,10 @@ async def append_runs(request: Request) -> Response:
 
 
 async def annotate_runs(request: Request) -> Response:
-    engine = engine_of(request)
     body = await read_body(request, AnnotateExperimentRunsRequest)
-    experiment_id = request.path_params["experiment_id"]
-
-    def run(conn: sqlite3.Connection) -> None:
-        annotate_records(conn, "run", require_experiment(conn, experiment_id), body.annotations, now=engine.now())
-
-    await engine.store.write(run)
-    return empty_response(202)
+    return await annotate_response(
+        request, request.path_params["experiment_id"], require_experiment, "run", body.annotations
+    )
 
 
 routes = [

@@ -19,11 +19,10 @@ from ...store.objects import (
     list_objects,
     require_object,
     space_id_of,
-    update_object,
 )
 from ..context import engine_of
 from ..http import json_response, query_str, read_body, read_limit
-from ..object_routes import delete_response, object_page_response, object_response, space_list_params
+from ..object_routes import delete_response, object_page_response, object_response, rename_response, space_list_params
 
 __all__ = ["PROJECT_KIND", "project_model", "require_project", "routes"]
 
@@ -87,17 +86,16 @@ async def create_project(request: Request) -> Response:
 
 
 async def update_project(request: Request) -> Response:
-    engine = engine_of(request)
     body = await read_body(request, UpdateProjectRequest)
-
-    def run(conn: sqlite3.Connection) -> Project:
-        project = require_project(conn, request.path_params["project_id"])
-        check_name_free(
-            conn, PROJECT_KIND, body.name, label="a project", space_num=project.space_num, own_num=project.num
-        )
-        return project_model(conn, update_object(conn, project, now=engine.now(), name=body.name))
-
-    return json_response(await engine.store.write(run))
+    return await rename_response(
+        request,
+        request.path_params["project_id"],
+        body.name,
+        require_project,
+        project_model,
+        kind=PROJECT_KIND,
+        label="a project",
+    )
 
 
 def _delete_project(conn: sqlite3.Connection, project: StoredObject) -> None:

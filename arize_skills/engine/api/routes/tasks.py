@@ -40,20 +40,21 @@ from ....models.tasks import (
     UpdateRunExperimentTaskRequest,
 )
 from ...store.db import sql_chunks
+from ...store.documents import EvaluationRunParameters, ExperimentRunParameters, TaskDoc, TaskRunDoc
 from ...store.objects import (
     StoredObject,
+    document,
     find_by_name,
     get_object,
     insert_object,
     list_objects,
     other_named,
     require_object,
-    update_object,
+    update_document,
 )
 from ...store.spans import require_span_time
 from ...store.tasks import (
     ACTIVE_RUN_STATUSES,
-    CONTINUOUS_CURSOR,
     DATASET_KIND,
     DATASET_VERSION_KIND,
     DEFAULT_MAX_SPANS,
@@ -70,8 +71,8 @@ from ...store.tasks import (
     require_run,
     require_task,
     run_model,
+    save_run,
     task_model,
-    update_run,
 )
 from ..context import EngineContext, engine_of
 from ..http import describe_validation_error, json_response, query_str, read_body, read_limit
@@ -116,8 +117,9 @@ def _raw(probe: BaseModel) -> dict[str, Any]:
     return probe.model_dump(mode="python")
 
 
-def _store_body(conn: sqlite3.Connection, obj: StoredObject, body: dict[str, Any]) -> None:
+def _store_body(conn: sqlite3.Connection, obj: StoredObject, doc: TaskDoc) -> None:
     # last_run_at is bookkeeping of runs, not an edit of the task, so updated_at stays as it was.
+    body = doc.to_body()
     obj.body = body
     conn.execute("UPDATE objects SET body = ? WHERE num = ?", (json.dumps(body), obj.num))
 
@@ -128,8 +130,8 @@ def _check_unique_name(conn: sqlite3.Connection, name: str, space_num: int | Non
         raise ProblemError(409, f"a task named '{name}' already exists in this space ({other.id}); pick another name")
 
 
-def _source(conn: sqlite3.Connection, task: StoredObject, kind: str, key: str, what: str) -> StoredObject:
-    found = get_object(conn, kind, task.body[key]) if task.body.get(key) is not None else None
+def _source(conn: sqlite3.Connection, task: StoredObject, kind: str, num: int | None, what: str) -> StoredObject:
+    found = get_object(conn, kind, num) if num is not None else None
     if found is None:
         raise ProblemError(
             422, f"the {what} of task '{task.name}' no longer exists; delete the task or create a new one"
@@ -176,7 +178,7 @@ async def get_task(request: Request) -> Response:
 
 def _evaluation_task_doc(
     conn: sqlite3.Connection, body: CreateEvaluationTaskRequest, now: str
-) -> tuple[dict[str, Any], StoredObject]:
+) -> tuple[TaskDoc, StoredObject]:
     dataset_based = body.dataset_id is not None
     if dataset_based:
         source = require_object(conn, DATASET_KIND, body.dataset_id or "", label="dataset_id: dataset")
@@ -185,7 +187,7 @@ def _evaluation_task_doc(
     _check_unique_name(conn, body.name, source.space_num)
     check_task_filter("query_filter", body.query_filter, dataset_based=dataset_based)
     query_filters = check_query_filters(body.query_filters)
-    query_ids = {f["id"] for f in query_filters["filters"]} if query_filters else set()
+    query_ids = {f.id for f in query_filters.filters} if query_filters else set()
     evaluators, granularity = resolve_evaluators(
         conn,
         body.evaluators,
@@ -197,52 +199,52 @@ def _evaluation_task_doc(
     experiments = (
         require_experiments(conn, "experiment_ids", body.experiment_ids or [], source) if dataset_based else []
     )
-    doc: dict[str, Any] = {
-        "type": body.type,
-        "project_id": None if dataset_based else source.id,
-        "project_num": None if dataset_based else source.num,
-        "dataset_id": source.id if dataset_based else None,
-        "dataset_num": source.num if dataset_based else None,
-        "sampling_rate": None if dataset_based else (body.sampling_rate if body.sampling_rate is not None else 1.0),
-        "is_continuous": bool(body.is_continuous),
-        "query_filter": body.query_filter,
-        "query_filters": query_filters,
-        "data_granularity": granularity,
-        "evaluators": evaluators,
-        "experiment_ids": [e.id for e in experiments],
-        "experiment_nums": [e.num for e in experiments],
-        "run_configuration": None,
-        "last_run_at": None,
-        "created_by_user_id": LOCAL_USER_ID,
-    }
-    if doc["is_continuous"]:
-        doc[CONTINUOUS_CURSOR] = now
+    doc = TaskDoc(
+        type=body.type,
+        project_id=None if dataset_based else source.id,
+        project_num=None if dataset_based else source.num,
+        dataset_id=source.id if dataset_based else None,
+        dataset_num=source.num if dataset_based else None,
+        sampling_rate=None if dataset_based else (body.sampling_rate if body.sampling_rate is not None else 1.0),
+        is_continuous=bool(body.is_continuous),
+        query_filter=body.query_filter,
+        query_filters=query_filters,
+        data_granularity=granularity,
+        evaluators=evaluators,
+        experiment_ids=[e.id for e in experiments],
+        experiment_nums=[e.num for e in experiments],
+        run_configuration=None,
+        last_run_at=None,
+        created_by_user_id=LOCAL_USER_ID,
+    )
+    if doc.is_continuous:
+        doc.continuous_cursor = now
     return doc, source
 
 
 def _run_experiment_task_doc(
     conn: sqlite3.Connection, body: CreateRunExperimentTaskRequest
-) -> tuple[dict[str, Any], StoredObject]:
+) -> tuple[TaskDoc, StoredObject]:
     dataset = require_object(conn, DATASET_KIND, body.dataset_id, label="dataset_id: dataset")
     _check_unique_name(conn, body.name, dataset.space_num)
-    doc: dict[str, Any] = {
-        "type": "RUN_EXPERIMENT",
-        "project_id": None,
-        "project_num": None,
-        "dataset_id": dataset.id,
-        "dataset_num": dataset.num,
-        "sampling_rate": None,
-        "is_continuous": False,
-        "query_filter": None,
-        "query_filters": None,
-        "data_granularity": None,
-        "evaluators": [],
-        "experiment_ids": [],
-        "experiment_nums": [],
-        "run_configuration": resolve_run_configuration(conn, body.run_configuration, space_num=dataset.space_num),
-        "last_run_at": None,
-        "created_by_user_id": LOCAL_USER_ID,
-    }
+    doc = TaskDoc(
+        type="RUN_EXPERIMENT",
+        project_id=None,
+        project_num=None,
+        dataset_id=dataset.id,
+        dataset_num=dataset.num,
+        sampling_rate=None,
+        is_continuous=False,
+        query_filter=None,
+        query_filters=None,
+        data_granularity=None,
+        evaluators=[],
+        experiment_ids=[],
+        experiment_nums=[],
+        run_configuration=resolve_run_configuration(conn, body.run_configuration, space_num=dataset.space_num),
+        last_run_at=None,
+        created_by_user_id=LOCAL_USER_ID,
+    )
     return doc, dataset
 
 
@@ -264,7 +266,7 @@ async def create_task(request: Request) -> Response:
             conn,
             TASK_KIND,
             name=body.name,
-            body=doc,
+            body=doc.to_body(),
             now=engine.now(),
             space_num=source.space_num,
             parent_num=source.num,
@@ -277,42 +279,42 @@ async def create_task(request: Request) -> Response:
 def _update_evaluation_task(
     conn: sqlite3.Connection, engine: EngineContext, task: StoredObject, body: UpdateEvaluationTaskRequest
 ) -> StoredObject:
-    doc = dict(task.body)
+    doc = document(task, TaskDoc)
     fields = body.model_fields_set
-    dataset_based = doc.get("dataset_num") is not None
+    dataset_based = doc.dataset_num is not None
     if body.name is not None:
         _check_unique_name(conn, body.name, task.space_num, task.num)
     if "sampling_rate" in fields:
         if dataset_based:
             raise ProblemError(400, "sampling_rate applies only to project-based tasks; this task runs on a dataset")
-        doc["sampling_rate"] = body.sampling_rate
+        doc.sampling_rate = body.sampling_rate
     if "is_continuous" in fields:
         if dataset_based and body.is_continuous:
             raise ProblemError(400, "is_continuous must be false for a dataset-based task; trigger runs instead")
-        if body.is_continuous and not doc.get("is_continuous"):
+        if body.is_continuous and not doc.is_continuous:
             # A continuous schedule starts from spans received from now on (backfill the past with a trigger).
-            doc[CONTINUOUS_CURSOR] = engine.now()
+            doc.continuous_cursor = engine.now()
         elif not body.is_continuous:
-            doc.pop(CONTINUOUS_CURSOR, None)
-        doc["is_continuous"] = body.is_continuous
+            doc.unset("continuous_cursor")
+        doc.is_continuous = body.is_continuous
     if "query_filter" in fields:
         check_task_filter("query_filter", body.query_filter, dataset_based=dataset_based)
-        doc["query_filter"] = body.query_filter
+        doc.query_filter = body.query_filter
     if "query_filters" in fields:
-        doc["query_filters"] = check_query_filters(body.query_filters)
-    query_ids = {f["id"] for f in doc["query_filters"]["filters"]} if doc.get("query_filters") else set()
+        doc.query_filters = check_query_filters(body.query_filters)
+    query_ids = {f.id for f in doc.query_filters.filters} if doc.query_filters else set()
     if body.evaluators is not None:
-        doc["evaluators"], doc["data_granularity"] = resolve_evaluators(
+        doc.evaluators, doc.data_granularity = resolve_evaluators(
             conn,
             body.evaluators,
-            task_type=doc["type"],
+            task_type=doc.type,
             space_num=task.space_num,
             dataset_based=dataset_based,
             query_ids=query_ids,
         )
     else:
-        for index, entry in enumerate(doc.get("evaluators") or []):
-            for mapping in entry.get("query_mappings") or []:
+        for index, entry in enumerate(doc.evaluators or []):
+            for mapping in entry.query_mappings or []:
                 missing = sorted(set(mapping["query_ids"]) - query_ids)
                 if missing:
                     raise ProblemError(
@@ -321,26 +323,26 @@ def _update_evaluation_task(
                         f"{', '.join(missing)}, which this change would leave undeclared; keep it or send new "
                         "evaluators as well",
                     )
-    trace_shape = any(e.get("query_mappings") is not None for e in doc.get("evaluators") or [])
-    if trace_shape and doc.get("query_filter") is not None:
+    trace_shape = any(e.query_mappings is not None for e in doc.evaluators or [])
+    if trace_shape and doc.query_filter is not None:
         raise ProblemError(
             400,
             "query_filter belongs to the span shape but the task's evaluators use the trace/session shape "
             "(query_mappings); send query_filter: null and use query_filters",
         )
-    if not trace_shape and doc.get("query_filters") is not None:
+    if not trace_shape and doc.query_filters is not None:
         raise ProblemError(
             400,
             "query_filters belongs to the trace/session shape but the task's evaluators use the span shape; "
             "send query_filters: null and use query_filter, or send evaluators with query_mappings",
         )
-    return update_object(conn, task, now=engine.now(), body=doc, name=body.name)
+    return update_document(conn, task, doc, now=engine.now(), name=body.name)
 
 
 async def update_task(request: Request) -> Response:
     engine = engine_of(request)
     task_id = request.path_params["task_id"]
-    task_type = await engine.store.read(lambda conn: str(require_task(conn, task_id).body["type"]))
+    task_type = await engine.store.read(lambda conn: document(require_task(conn, task_id), TaskDoc).type)
     raw = _raw(await read_body(request, _JsonObject))
     body: UpdateEvaluationTaskRequest | UpdateRunExperimentTaskRequest
     if task_type == "RUN_EXPERIMENT":
@@ -352,12 +354,12 @@ async def update_task(request: Request) -> Response:
         task = require_task(conn, task_id)
         if isinstance(body, UpdateEvaluationTaskRequest):
             return task_model(conn, _update_evaluation_task(conn, engine, task, body))
-        doc = dict(task.body)
+        doc = document(task, TaskDoc)
         if body.name is not None:
             _check_unique_name(conn, body.name, task.space_num, task.num)
         if body.run_configuration is not None:
-            doc["run_configuration"] = resolve_run_configuration(conn, body.run_configuration, space_num=task.space_num)
-        return task_model(conn, update_object(conn, task, now=engine.now(), body=doc, name=body.name))
+            doc.run_configuration = resolve_run_configuration(conn, body.run_configuration, space_num=task.space_num)
+        return task_model(conn, update_document(conn, task, doc, now=engine.now(), name=body.name))
 
     return json_response(await engine.store.write(run))
 
@@ -373,11 +375,11 @@ async def delete_task(request: Request) -> Response:
 
 def _evaluation_trigger(
     conn: sqlite3.Connection, engine: EngineContext, task: StoredObject, body: TriggerEvaluationTaskRunRequest
-) -> tuple[dict[str, Any], str | None, str | None, str]:
+) -> tuple[EvaluationRunParameters, str | None, str | None, str]:
     """Parameters, data window and the task's new ``last_run_at`` for an evaluation task's run."""
-    doc = task.body
+    doc = document(task, TaskDoc)
     now = engine.clock()
-    if doc.get("dataset_num") is not None:
+    if doc.dataset_num is not None:
         given = [f for f in ("data_start_time", "data_end_time") if getattr(body, f) is not None]
         if given:
             raise ProblemError(
@@ -390,11 +392,11 @@ def _evaluation_trigger(
                 raise ProblemError(
                     400, "experiment_ids must list at least one experiment; omit it to use the task's experiments"
                 )
-            dataset = _source(conn, task, DATASET_KIND, "dataset_num", "dataset")
+            dataset = _source(conn, task, DATASET_KIND, doc.dataset_num, "dataset")
             experiments = require_experiments(conn, "experiment_ids", body.experiment_ids, dataset)
             experiment_ids, experiment_nums = [e.id for e in experiments], [e.num for e in experiments]
         else:
-            experiment_ids, experiment_nums = list(doc["experiment_ids"]), list(doc["experiment_nums"])
+            experiment_ids, experiment_nums = list(doc.experiment_ids or []), list(doc.experiment_nums or [])
         start = end = None
         last_run_at = iso(now)
     else:
@@ -402,11 +404,11 @@ def _evaluation_trigger(
             raise ProblemError(
                 400, "experiment_ids applies only to dataset-based tasks; a project task evaluates a time window"
             )
-        _source(conn, task, PROJECT_KIND, "project_num", "project")
+        _source(conn, task, PROJECT_KIND, doc.project_num, "project")
         for label in ("data_start_time", "data_end_time"):
             if (given_time := getattr(body, label)) is not None:
                 require_span_time(label, given_time)
-        previous = parse_time(doc.get("last_run_at"))
+        previous = parse_time(doc.last_run_at)
         start_time = body.data_start_time or previous
         if start_time is None:
             raise ProblemError(
@@ -433,12 +435,12 @@ def _evaluation_trigger(
         experiment_ids, experiment_nums = [], []
         start, end = iso(start_time), iso(end_time)
         last_run_at = end
-    params = {
-        "max_spans": body.max_spans if body.max_spans is not None else DEFAULT_MAX_SPANS,
-        "override_evaluations": bool(body.override_evaluations),
-        "experiment_ids": experiment_ids,
-        "experiment_nums": experiment_nums,
-    }
+    params = EvaluationRunParameters(
+        max_spans=body.max_spans if body.max_spans is not None else DEFAULT_MAX_SPANS,
+        override_evaluations=bool(body.override_evaluations),
+        experiment_ids=experiment_ids,
+        experiment_nums=experiment_nums,
+    )
     return params, start, end, last_run_at
 
 
@@ -455,11 +457,12 @@ def _unknown_examples(conn: sqlite3.Connection, column: str, key: int, example_i
 
 def _run_experiment_trigger(
     conn: sqlite3.Connection, task: StoredObject, body: TriggerRunExperimentTaskRunRequest
-) -> dict[str, Any]:
+) -> ExperimentRunParameters:
     """Parameters for a ``RUN_EXPERIMENT`` task's run."""
-    dataset = _source(conn, task, DATASET_KIND, "dataset_num", "dataset")
-    config = task.body.get("run_configuration") or {}
-    if config.get("experiment_type") == "AGENT_CALL":
+    doc = document(task, TaskDoc)
+    dataset = _source(conn, task, DATASET_KIND, doc.dataset_num, "dataset")
+    config = doc.run_configuration
+    if config is not None and config.experiment_type == "AGENT_CALL":
         raise ProblemError(
             422,
             "this task's run_configuration is AGENT_CALL, which calls an agent integration of Arize AX; the local "
@@ -511,13 +514,13 @@ def _run_experiment_trigger(
     evaluation_tasks: list[StoredObject] = []
     for index, evaluation_task_id in enumerate(body.evaluation_task_ids or []):
         other = require_task(conn, evaluation_task_id)
-        if other.body.get("type") not in EVALUATION_TASK_TYPES:
+        other_doc = document(other, TaskDoc)
+        if other_doc.type not in EVALUATION_TASK_TYPES:
             raise ProblemError(
                 422,
-                f"evaluation_task_ids[{index}]: task '{other.name}' is a {other.body.get('type')} task, not an "
-                "evaluation task",
+                f"evaluation_task_ids[{index}]: task '{other.name}' is a {other_doc.type} task, not an evaluation task",
             )
-        if other.body.get("dataset_num") != dataset.num:
+        if other_doc.dataset_num != dataset.num:
             raise ProblemError(
                 422,
                 f"evaluation_task_ids[{index}]: task '{other.name}' does not evaluate dataset '{dataset.name}'; "
@@ -525,24 +528,24 @@ def _run_experiment_trigger(
             )
         if all(t.num != other.num for t in evaluation_tasks):
             evaluation_tasks.append(other)
-    return {
-        "experiment_name": body.experiment_name,
-        "dataset_num": dataset.num,
-        "dataset_version_id": version.id if version is not None else None,
-        "dataset_version_num": version.num if version is not None else None,
-        "example_ids": example_ids,
-        "max_examples": body.max_examples,
-        "query_filter": body.query_filter,
-        "tracing_metadata": body.tracing_metadata,
-        "evaluation_task_ids": [t.id for t in evaluation_tasks],
-        "evaluation_task_nums": [t.num for t in evaluation_tasks],
-    }
+    return ExperimentRunParameters(
+        experiment_name=body.experiment_name,
+        dataset_num=dataset.num,
+        dataset_version_id=version.id if version is not None else None,
+        dataset_version_num=version.num if version is not None else None,
+        example_ids=example_ids,
+        max_examples=body.max_examples,
+        query_filter=body.query_filter,
+        tracing_metadata=body.tracing_metadata,
+        evaluation_task_ids=[t.id for t in evaluation_tasks],
+        evaluation_task_nums=[t.num for t in evaluation_tasks],
+    )
 
 
 async def trigger_task(request: Request) -> Response:
     engine = engine_of(request)
     task_id = request.path_params["task_id"]
-    task_type = await engine.store.read(lambda conn: str(require_task(conn, task_id).body["type"]))
+    task_type = await engine.store.read(lambda conn: document(require_task(conn, task_id), TaskDoc).type)
     raw = _raw(await read_body(request, _JsonObject, optional=True))
     body: TriggerEvaluationTaskRunRequest | TriggerRunExperimentTaskRunRequest
     if task_type == "RUN_EXPERIMENT":
@@ -553,6 +556,7 @@ async def trigger_task(request: Request) -> Response:
     def run(conn: sqlite3.Connection) -> TaskRun:
         task = require_task(conn, task_id)
         start = end = None
+        params: EvaluationRunParameters | ExperimentRunParameters
         if isinstance(body, TriggerRunExperimentTaskRunRequest):
             params = _run_experiment_trigger(conn, task, body)
             last_run_at = engine.now()
@@ -560,13 +564,16 @@ async def trigger_task(request: Request) -> Response:
             params, start, end, last_run_at = _evaluation_trigger(conn, engine, task, body)
         busy = active_run(conn, task)
         if busy is not None:
+            busy_status = document(busy, TaskRunDoc).status
             raise ProblemError(
                 409,
-                f"task '{task.name}' already has a {busy.body['status']} run ({busy.id}); wait for it to finish or "
+                f"task '{task.name}' already has a {busy_status} run ({busy.id}); wait for it to finish or "
                 f"cancel it (POST /v2/task-runs/{busy.id}/cancel) before triggering another",
             )
         created = insert_run(conn, task, now=engine.now(), parameters=params, data_start_time=start, data_end_time=end)
-        _store_body(conn, task, {**task.body, "last_run_at": last_run_at})
+        doc = document(task, TaskDoc)
+        doc.last_run_at = last_run_at
+        _store_body(conn, task, doc)
         return run_model(conn, created)
 
     response = json_response(await engine.store.write(run), 201)
@@ -608,16 +615,16 @@ async def cancel_run(request: Request) -> Response:
 
     def run(conn: sqlite3.Connection) -> tuple[int, TaskRun]:
         task_run = require_run(conn, request.path_params["run_id"])
-        status = task_run.body["status"]
+        doc = document(task_run, TaskRunDoc)
+        status = doc.status
         if status not in ACTIVE_RUN_STATUSES:
             raise ProblemError(
                 409,
                 f"task run '{task_run.id}' is already {status}; only PENDING or RUNNING runs can be cancelled",
             )
         now = engine.now()
-        cancelled = update_run(
-            conn, task_run, now=now, status="CANCELLED", run_finished_at=now, failure_reason=CANCEL_REASON
-        )
+        doc.status, doc.run_finished_at, doc.failure_reason = "CANCELLED", now, CANCEL_REASON
+        cancelled = save_run(conn, task_run, doc, now=now)
         return task_run.num, run_model(conn, cancelled)
 
     run_num, cancelled = await engine.store.write(run)
