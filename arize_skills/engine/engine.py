@@ -19,6 +19,7 @@ from ..models._base import iso, utcnow
 from ..models.ids import decode_id, encode_id
 from .runner.lock import RunnerHolder, RunnerLock
 from .store.db import Store, private_home
+from .store.documents import OrganizationDoc, ProjectDoc, SpaceDoc
 from .store.objects import StoredObject, find_by_name, get_object, insert_object, list_objects
 
 if TYPE_CHECKING:
@@ -132,10 +133,13 @@ class Engine:
         def ensure(conn: sqlite3.Connection) -> tuple[int, int]:
             org = find_by_name(conn, "Organization", DEFAULT_ORGANIZATION_NAME)
             if org is None:
-                org = insert_object(conn, "Organization", name=DEFAULT_ORGANIZATION_NAME, body={}, now=now)
+                org = insert_object(
+                    conn, "Organization", name=DEFAULT_ORGANIZATION_NAME, body=OrganizationDoc().to_body(), now=now
+                )
             space = find_by_name(conn, "Space", DEFAULT_SPACE_NAME, parent_num=org.num)
             if space is None:
-                body = {"description": "Created by the local engine on first start.", "is_private": False}
+                doc = SpaceDoc(description="Created by the local engine on first start.", is_private=False)
+                body = doc.to_body()
                 space = insert_object(conn, "Space", name=DEFAULT_SPACE_NAME, body=body, now=now, parent_num=org.num)
                 conn.execute("UPDATE objects SET space_num = ? WHERE num = ?", (space.num, space.num))
             return org.num, space.num
@@ -240,6 +244,6 @@ class Engine:
         """The project of this name in the default space, created if missing (used by trace ingest)."""
         project = find_by_name(conn, "Model", name, space_num=self.space_num)
         if project is None:
-            body = {"project_type": "APPLICATION"}
+            body = ProjectDoc(project_type="APPLICATION").to_body()
             project = insert_object(conn, "Model", name=name, body=body, now=self.now(), space_num=self.space_num)
         return project

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
@@ -20,8 +21,11 @@ from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 from .evaluators import InvocationParamsRequest, ToolConfigRequest
 
 __all__ = [
+    "DEFAULT_MAX_SPANS",
     "EVALUATION_TASK_TYPES",
+    "MAX_RUN_WINDOW",
     "TERMINAL_RUN_STATUSES",
+    "run_window_too_long",
     "AgentCallRunConfig",
     "CreateEvaluationTaskRequest",
     "CreateRunExperimentTaskRequest",
@@ -57,6 +61,19 @@ __all__ = [
     "evaluator_shape",
     "parse_query_expression",
 ]
+
+DEFAULT_MAX_SPANS = 10_000
+"""The most records a task run scores when its trigger gives no ``max_spans`` (AX's default)."""
+MAX_RUN_WINDOW = timedelta(days=30)
+"""The longest data window one task run covers (AX's limit)."""
+
+
+def run_window_too_long(start: datetime, end: datetime) -> float | None:
+    """How many days the window ``start``..``end`` spans when that is more than one task run may cover, else
+    ``None`` (each side words its own refusal: the engine as AX does, the tools for an agent)."""
+    span = end - start
+    return span / timedelta(days=1) if span > MAX_RUN_WINDOW else None
+
 
 TaskType = Literal["TEMPLATE_EVALUATION", "CODE_EVALUATION", "RUN_EXPERIMENT"]
 TaskRunStatus = Literal["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED"]

@@ -9,12 +9,17 @@ from typing import Any
 import pytest
 
 from arize_skills.engine.store.documents import (
+    AnnotationConfigDoc,
     Document,
     EvaluationRunParameters,
     EvaluatorDoc,
     EvaluatorVersionDoc,
     ExperimentRunParameters,
     IntegrationDoc,
+    IntegrationScopingDoc,
+    OrganizationDoc,
+    ProjectDoc,
+    SpaceDoc,
     TaskDoc,
     TaskRunDoc,
 )
@@ -115,6 +120,31 @@ INTEGRATION_BODY: dict[str, Any] = {
     "scopings": [{"organization_num": 1, "space_num": None}],
 }
 
+SPACE_BODY: dict[str, Any] = {
+    "description": None,
+    "is_private": False,
+    "default_llm_integration": {"integration_id": "TGxtSW50ZWdyYXRpb246MTp6", "model_name": "gpt"},
+    "ml_models_enabled": True,
+    "gradient_start_color": "#000000",
+    "gradient_end_color": None,
+    "default_agent_runtime": None,
+    "from_an_older_engine": [1, 2],
+}
+
+CATEGORICAL_BODY: dict[str, Any] = {
+    "type": "CATEGORICAL",
+    "values": [{"label": "good", "score": 1}, {"label": "bad", "score": 0.5}, {"label": "meh", "score": None}],
+    "optimization_direction": "MAXIMIZE",
+}
+
+CONTINUOUS_BODY: dict[str, Any] = {
+    "type": "CONTINUOUS",
+    "minimum_score": 0,
+    "maximum_score": 1.5,
+    "optimization_direction": "NONE",
+    "legacy": True,
+}
+
 
 @pytest.mark.parametrize(
     ("model", "body"),
@@ -125,6 +155,18 @@ INTEGRATION_BODY: dict[str, Any] = {
         (EvaluatorDoc, {"type": "CODE", "description": None, "created_by_user_id": "local"}),
         (IntegrationDoc, INTEGRATION_BODY),
         (TaskDoc, {"type": "CODE_EVALUATION"}),
+        (SpaceDoc, SPACE_BODY),
+        (SpaceDoc, {"description": "Created by the local engine on first start.", "is_private": False}),
+        (SpaceDoc, {}),
+        (OrganizationDoc, {"description": ""}),
+        (OrganizationDoc, {"description": None, "old": 1}),
+        (OrganizationDoc, {}),
+        (ProjectDoc, {"project_type": "APPLICATION"}),
+        (ProjectDoc, {"project_type": None, "old": {"x": 1}}),
+        (ProjectDoc, {}),
+        (AnnotationConfigDoc, CATEGORICAL_BODY),
+        (AnnotationConfigDoc, CONTINUOUS_BODY),
+        (AnnotationConfigDoc, {"type": "FREEFORM"}),
     ],
 )
 def test_round_trip_writes_the_stored_json(model: type[Document], body: dict[str, Any]) -> None:
@@ -191,3 +233,60 @@ def test_stored_object_accessors() -> None:
     stored = json.loads(conn.execute("SELECT body FROM objects WHERE num = ?", (obj.num,)).fetchone()[0])
     assert stored == {**RUN_BODY, "status": "FAILED", "num_errors": 2}
     assert obj.body == stored
+
+
+def test_space_organization_and_project_defaults_read_as_before() -> None:
+    # What ``body.get(key, default)`` gave: the default when absent, the stored value (even null) when present.
+    space = SpaceDoc.load({"from_an_older_engine": 1})
+    assert (space.is_private, space.ml_models_enabled, space.description, space.default_llm_integration) == (
+        False,
+        False,
+        None,
+        None,
+    )
+    assert space.to_body() == {"from_an_older_engine": 1}
+    assert OrganizationDoc.load({}).description == ""
+    assert OrganizationDoc.load({"description": None}).description is None
+    assert ProjectDoc.load({}).project_type is None
+    # The bodies the routes and the engine write, as the dict literals they replace wrote them.
+    assert OrganizationDoc().to_body() == {}
+    assert OrganizationDoc(description="").to_body() == {"description": ""}
+    assert SpaceDoc(description=None, is_private=False).to_body() == {"description": None, "is_private": False}
+    assert ProjectDoc(project_type="APPLICATION").to_body() == {"project_type": "APPLICATION"}
+
+
+def test_space_update_assigns_the_sent_fields() -> None:
+    doc = SpaceDoc.load(SPACE_BODY)
+    for field, value in {"description": "d", "default_llm_integration": None}.items():
+        setattr(doc, field, value)
+    assert doc.to_body() == {**SPACE_BODY, "description": "d", "default_llm_integration": None}
+
+
+def test_annotation_config_documents() -> None:
+    created = AnnotationConfigDoc(type="CONTINUOUS")
+    created.minimum_score, created.maximum_score = 0, 10
+    created.optimization_direction = "NONE"
+    assert json.dumps(created.to_body()) == json.dumps(
+        {"type": "CONTINUOUS", "minimum_score": 0, "maximum_score": 10, "optimization_direction": "NONE"}
+    )
+    assert AnnotationConfigDoc(type="FREEFORM").to_body() == {"type": "FREEFORM"}
+    doc = AnnotationConfigDoc.load(CONTINUOUS_BODY)
+    assert isinstance(doc.minimum_score, int) and doc.maximum_score == 1.5
+    assert doc.extra("legacy") is True
+    doc.maximum_score = 2
+    assert doc.to_body() == {**CONTINUOUS_BODY, "maximum_score": 2}
+    categorical = AnnotationConfigDoc.load(CATEGORICAL_BODY)
+    assert categorical.values is not None and categorical.values[0] == {"label": "good", "score": 1}
+
+
+def test_integration_scopings_compare_by_value() -> None:
+    # ``_resolve_scopings`` drops a repeated scoping by equality, as it did with dicts.
+    a = IntegrationScopingDoc(organization_num=1, space_num=None)
+    assert a == IntegrationScopingDoc(organization_num=1, space_num=None)
+    assert a != IntegrationScopingDoc(organization_num=1, space_num=2)
+    doc = IntegrationDoc.load(INTEGRATION_BODY)
+    doc.scopings = [a, IntegrationScopingDoc(organization_num=None, space_num=3)]
+    assert doc.to_body()["scopings"] == [
+        {"organization_num": 1, "space_num": None},
+        {"organization_num": None, "space_num": 3},
+    ]

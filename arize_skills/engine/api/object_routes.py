@@ -11,23 +11,33 @@ cursor, runs the fetch in one read, renders the items and makes the next cursor 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from ...models._base import ResponseModel
-from ...models.annotations import AnnotateRecordInput
+from ...models.datasets import AnnotateDatasetExamplesRequest
+from ...models.experiments import AnnotateExperimentRunsRequest
 from ..store.annotations import annotate_records
 from ..store.objects import StoredObject, check_name_free, list_objects, update_object
 from .context import engine_of
-from .http import decode_cursor, empty_response, encode_cursor, json_response, page_response, query_str, read_limit
+from .http import (
+    decode_cursor,
+    empty_response,
+    encode_cursor,
+    json_response,
+    page_response,
+    query_str,
+    read_body,
+    read_limit,
+)
 
 __all__ = [
     "Fetch",
     "Render",
-    "annotate_response",
+    "annotate_route",
     "delete_response",
     "object_page_response",
     "object_response",
@@ -46,6 +56,7 @@ Render = Callable[[sqlite3.Connection, StoredObject], Item]
 """The wire shape of one stored object (a response model, or a dict already in wire form)."""
 
 Require = Callable[[sqlite3.Connection, str], StoredObject]
+AnnotateRequest = type[AnnotateDatasetExamplesRequest] | type[AnnotateExperimentRunsRequest]
 """Load an object by global ID or raise a 404 problem."""
 
 
@@ -145,14 +156,24 @@ async def rename_response(
     return json_response(await engine.store.write(run))
 
 
-async def annotate_response(
-    request: Request, object_id: str, require: Require, target_kind: str, records: Sequence[AnnotateRecordInput]
-) -> Response:
-    """Annotate the ``target_kind`` records (``example`` or ``run``) of one stored object and answer 202."""
-    engine = engine_of(request)
+def annotate_route(
+    request_model: type[AnnotateDatasetExamplesRequest] | type[AnnotateExperimentRunsRequest],
+    id_param: str,
+    require: Require,
+    target_kind: str,
+) -> Callable[[Request], Awaitable[Response]]:
+    """The route that annotates the ``target_kind`` records (``example`` or ``run``) of the stored object named by
+    the path parameter ``id_param``, answering 202."""
 
-    def run(conn: sqlite3.Connection) -> None:
-        annotate_records(conn, target_kind, require(conn, object_id), records, now=engine.now())
+    async def annotate(request: Request) -> Response:
+        engine = engine_of(request)
+        body = await read_body(request, request_model)
+        object_id = request.path_params[id_param]
 
-    await engine.store.write(run)
-    return empty_response(202)
+        def run(conn: sqlite3.Connection) -> None:
+            annotate_records(conn, target_kind, require(conn, object_id), body.annotations, now=engine.now())
+
+        await engine.store.write(run)
+        return empty_response(202)
+
+    return annotate

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -54,7 +54,7 @@ from .columns import (
     sql_number,
 )
 
-__all__ = ["compile_span_filter", "example_filter_sql", "run_filter_sql", "span_filter_sql"]
+__all__ = ["compile_filter", "compile_span_filter", "example_filter_sql", "run_filter_sql", "span_filter_sql"]
 
 _MAX_LENGTH = 20_000
 _MAX_DEPTH = 64
@@ -556,15 +556,22 @@ def run_filter_sql(text: str) -> tuple[str, list[Any]]:
     return _compile(text, run_column)
 
 
-def compile_span_filter(text: str | None) -> tuple[str, list[Any]] | None:
-    """The SQL of a spans ``filter`` (``None`` when there is none).
+def compile_filter(
+    text: str | None, to_sql: Callable[[str], tuple[str, list[Any]]], *, every: str
+) -> tuple[str, list[Any]] | None:
+    """The SQL of a request's ``filter`` (``None`` when there is none), compiled by ``to_sql``.
 
     Raises:
-        ProblemError: 400 for an empty or whitespace-only filter.
+        ProblemError: 400 for an empty or whitespace-only filter (``every`` names what omitting it returns).
         FilterError: 400 pointing at the token that does not parse.
     """
     if text is None:
         return None
     if not text.strip():
-        raise ProblemError(400, "filter must not be empty or whitespace; omit it to match every span")
-    return span_filter_sql(text)
+        raise ProblemError(400, f"filter must not be empty or only whitespace; omit it to return every {every}")
+    return to_sql(text)
+
+
+def compile_span_filter(text: str | None) -> tuple[str, list[Any]] | None:
+    """The SQL of a spans ``filter`` (``None`` when there is none); see ``compile_filter``."""
+    return compile_filter(text, span_filter_sql, every="span")

@@ -39,6 +39,7 @@ from ...evals.judge import (
 from ...evals.mapping import MISSING, as_text, record_value
 from ...evals.providers import ChatMessage, ChatRequest, ChatResult, LlmClient, ProviderConfig, ToolCall, ToolSpec
 from ...models.ids import decode_id
+from ...models.tasks import DEFAULT_MAX_SPANS
 from ..query.filters import example_filter_sql
 from ..store.datasets import ExampleRow
 from ..store.documents import (
@@ -53,7 +54,7 @@ from ..store.documents import (
 from ..store.evaluations import upsert_evaluation
 from ..store.experiments import EXPERIMENT_KIND, SplitRun, insert_runs
 from ..store.objects import StoredObject, document, find_by_name, get_object, insert_object, update_document
-from ..store.tasks import DEFAULT_MAX_SPANS, TASK_KIND, TASK_RUN_KIND, active_run, insert_run, save_run
+from ..store.tasks import TASK_KIND, TASK_RUN_KIND, active_run, insert_run, save_run
 from .plans import ItemError, RunSetupError, client_key, load_integration, provider_failure_reason
 
 __all__ = ["ExperimentPlan", "GeneratedRun", "chain_evaluation_tasks", "ensure_experiment", "load_experiment_plan"]

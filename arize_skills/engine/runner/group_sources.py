@@ -33,7 +33,7 @@ from .sources import (
     Fragment,
     ProjectSource,
     and_all,
-    compile_filter,
+    compile_stored_filter,
     register_sampling,
     span_view,
 )
@@ -115,7 +115,8 @@ class _GroupSource(ProjectSource):
         self.queries: dict[str, str] = {f.id: f.filter for f in given.filters}
         self.expression: str | None = given.expression or None
         self.compiled = {
-            qid: compile_filter(text, span_filter_sql, f"query_filters {qid}") for qid, text in self.queries.items()
+            qid: compile_stored_filter(text, span_filter_sql, f"query_filters {qid}")
+            for qid, text in self.queries.items()
         }
 
     def _query(self, query_id: str) -> Fragment:

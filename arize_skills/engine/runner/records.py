@@ -51,8 +51,8 @@ from .sources import (
     SpanSource,
     Window,
     and_all,
-    compile_filter,
     describe_filters,
+    plan_filter,
     plural,
 )
 
@@ -94,11 +94,7 @@ class RunSource(RecordSource):
         return f"r.experiment_num IN ({','.join('?' * len(self.experiments))})", [e.num for e in self.experiments]
 
     def _filter(self, plan: EvaluatorPlan) -> Fragment | None:
-        parts = [compile_filter(self.task_filter, run_filter_sql, "the task's query_filter")]
-        parts += [
-            compile_filter(f, run_filter_sql, f"evaluator '{plan.evaluator_name}' filter") for f in plan.filters()
-        ]
-        return and_all(*parts)
+        return plan_filter(self.task_filter, plan, run_filter_sql)
 
     def _names(self) -> str:
         return ", ".join(f"'{e.name}'" for e in self.experiments)

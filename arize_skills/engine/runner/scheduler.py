@@ -42,19 +42,17 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
-from ...errors import FilterError
 from ...evals.providers import LlmClient, ProviderConfig
-from ..query.filters import span_filter_sql
+from ...models.tasks import DEFAULT_MAX_SPANS
 from ..store.documents import EvaluationRunParameters, TaskDoc, TaskRunDoc
 from ..store.objects import StoredObject, document, get_object, list_objects
 from ..store.tasks import (
     ACTIVE_RUN_STATUSES,
-    DEFAULT_MAX_SPANS,
     TASK_KIND,
     TASK_RUN_KIND,
     active_run,
@@ -68,7 +66,7 @@ from .experiment_tasks import chain_evaluation_tasks, ensure_experiment, load_ex
 from .host import RunnerHost
 from .plans import EvaluatorPlan, ProviderClients, Record, RunSetupError, load_plans
 from .records import Selection, select_records
-from .sources import Candidate, plural, sample_fraction
+from .sources import Candidate, Window, any_span_received, plural
 
 __all__ = ["CONTINUOUS_INTERVAL_ENV", "LLM_CONCURRENCY_ENV", "Runner"]
 
@@ -189,7 +187,6 @@ class Runner:
         engine = self.engine
 
         def tick(conn: sqlite3.Connection) -> list[str]:
-            conn.create_function("arize_sample", 1, sample_fraction, deterministic=True)
             tasks, _ = list_objects(
                 conn, TASK_KIND, limit=1_000_000, where=[("json_extract(body, '$.is_continuous') = ?", 1)]
             )
@@ -228,7 +225,6 @@ class Runner:
             if now <= called_at:
                 # A span received in the call's own millisecond belongs to a window that ends after it.
                 return "same millisecond"
-            conn.create_function("arize_sample", 1, sample_fraction, deterministic=True)
             made = _continuous_run(conn, task, now)
             # No run: nothing new matched (the cursor moved past the call) or the task cannot be ticked at all.
             return made.num if made is not None else "settled"
@@ -562,27 +558,24 @@ def _continuous_run(conn: sqlite3.Connection, task: StoredObject, now: str) -> S
     cursor = _cursor(task, doc)
     if cursor >= now:
         return None
-    sql = "SELECT 1 FROM spans AS s WHERE s.project_num = ? AND s.received_at >= ? AND s.received_at < ?"
-    params: list[Any] = [doc.project_num, cursor, now]
-    granularity = str(doc.data_granularity or "SPAN").upper()
-    if granularity == "SPAN":
-        if doc.query_filter:
-            try:
-                where, where_params = span_filter_sql(str(doc.query_filter))
-            except FilterError:
-                logger.warning("continuous task %s has a query_filter that no longer compiles; not ticked", task.id)
-                return None
-            sql += f" AND ({where})"
-            params.extend(where_params)
-        rate = doc.sampling_rate
-        if rate is not None and float(rate) < 1:
-            sql += " AND arize_sample(s.span_id) < ?"
-            params.append(float(rate))
-    found = conn.execute(sql + " LIMIT 1", params).fetchone()
+    window = Window(received_from=cursor, received_to=now)
+    # Trace and session tasks start on any new span; their filters apply to whole traces when the run selects.
+    span_shaped = str(doc.data_granularity or "SPAN").upper() == "SPAN"
+    try:
+        found = any_span_received(
+            conn,
+            doc.project_num,
+            window,
+            task_filter=doc.query_filter if span_shaped else None,
+            rate=float(doc.sampling_rate) if span_shaped and doc.sampling_rate is not None else 1.0,
+        )
+    except RunSetupError:
+        logger.warning("continuous task %s has a query_filter that no longer compiles; not ticked", task.id)
+        return None
     # The cursor moves even when nothing matched: those spans were seen; the next tick starts after them.
     doc.continuous_cursor = now
     run = None
-    if found is not None:
+    if found:
         parameters = EvaluationRunParameters(
             max_spans=DEFAULT_MAX_SPANS,
             override_evaluations=False,

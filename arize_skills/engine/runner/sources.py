@@ -37,11 +37,14 @@ __all__ = [
     "SpanSource",
     "Window",
     "and_all",
-    "compile_filter",
+    "any_span_received",
+    "compile_stored_filter",
+    "plan_filter",
     "describe_filters",
     "ns_text",
     "plural",
     "register_sampling",
+    "sampled",
     "sample_fraction",
     "span_view",
 ]
@@ -83,7 +86,9 @@ def and_all(*parts: Fragment | None) -> Fragment | None:
     return " AND ".join(f"({sql})" for sql, _ in present), [v for _, params in present for v in params]
 
 
-def compile_filter(text: str | None, compiler: Callable[[str], tuple[str, list[Any]]], label: str) -> Fragment | None:
+def compile_stored_filter(
+    text: str | None, compiler: Callable[[str], tuple[str, list[Any]]], label: str
+) -> Fragment | None:
     """Compile a stored filter, or raise ``RunSetupError`` naming it (``label``) when it no longer compiles."""
     if not text:
         return None
@@ -91,6 +96,40 @@ def compile_filter(text: str | None, compiler: Callable[[str], tuple[str, list[A
         return compiler(text)
     except FilterError as exc:
         raise RunSetupError(f'{label} "{text}" no longer compiles: {exc.detail}; fix it on the task') from None
+
+
+def plan_filter(
+    task_filter: str | None, plan: EvaluatorPlan, compiler: Callable[[str], tuple[str, list[Any]]]
+) -> Fragment | None:
+    """The records ``plan`` scores: the task's filter and the evaluator's own, compiled by ``compiler``."""
+    parts = [compile_stored_filter(task_filter, compiler, "the task's query_filter")]
+    parts += [compile_stored_filter(f, compiler, f"evaluator '{plan.evaluator_name}' filter") for f in plan.filters()]
+    return and_all(*parts)
+
+
+def sampled(rate: float, column: str) -> Fragment | None:
+    """The sampling rule as SQL: the records whose ``arize_sample(column)`` is below ``rate`` (``None``: all)."""
+    return (f"arize_sample({column}) < ?", [rate]) if rate < 1 else None
+
+
+def any_span_received(
+    conn: sqlite3.Connection, project_num: int, window: Window, *, task_filter: str | None, rate: float
+) -> bool:
+    """Whether a span of the project in ``window`` matches the task's filter and sampling: what a continuous tick
+    asks before it starts a run.
+
+    Raises:
+        RunSetupError: the task's filter no longer compiles.
+    """
+    register_sampling(conn)
+    where = and_all(
+        window.sql("s"),
+        compile_stored_filter(task_filter, span_filter_sql, "the task's query_filter"),
+        sampled(rate, "s.span_id"),
+    )
+    assert where is not None
+    sql = f"SELECT 1 FROM spans AS s WHERE s.project_num = ? AND {where[0]} LIMIT 1"
+    return conn.execute(sql, [project_num, *where[1]]).fetchone() is not None
 
 
 def describe_filters(task_filter: str | None, plan: EvaluatorPlan, *, task_label: str = "query_filter") -> str:
@@ -201,18 +240,14 @@ class ProjectSource(RecordSource):
         return int(row.fetchone()[0])
 
     def _sampling(self, column: str) -> Fragment | None:
-        return (f"arize_sample({column}) < ?", [self.rate]) if self.rate < 1 else None
+        return sampled(self.rate, column)
 
 
 class SpanSource(ProjectSource):
     """Spans of a project (span-shaped tasks)."""
 
     def _filter(self, plan: EvaluatorPlan) -> Fragment | None:
-        parts = [compile_filter(self.task_filter, span_filter_sql, "the task's query_filter")]
-        parts += [
-            compile_filter(f, span_filter_sql, f"evaluator '{plan.evaluator_name}' filter") for f in plan.filters()
-        ]
-        return and_all(*parts)
+        return plan_filter(self.task_filter, plan, span_filter_sql)
 
     def select(self, conn: sqlite3.Connection, limit: int) -> list[Candidate]:
         register_sampling(conn)

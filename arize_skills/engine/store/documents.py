@@ -1,4 +1,4 @@
-"""Typed documents: the JSON bodies of stored objects on the task and runner path, as pydantic models.
+"""Typed documents: the JSON bodies of stored objects, as pydantic models.
 
 ``document(obj, TaskDoc)`` parses an object's body once; code then reads fields by attribute, so the type checker
 catches a renamed field. ``doc.to_body()`` is the JSON to store again (``update_object(conn, obj, now=…,
@@ -18,6 +18,7 @@ from typing import Any, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "AnnotationConfigDoc",
     "CodeConfigDoc",
     "Document",
     "EvaluationRunParameters",
@@ -28,9 +29,12 @@ __all__ = [
     "IntegrationDoc",
     "IntegrationScopingDoc",
     "LlmConfigDoc",
+    "OrganizationDoc",
+    "ProjectDoc",
     "QueryFilterDoc",
     "QueryFiltersDoc",
     "RunConfigurationDoc",
+    "SpaceDoc",
     "TaskDoc",
     "TaskEvaluatorDoc",
     "TaskRunDoc",
@@ -308,3 +312,46 @@ class IntegrationDoc(Document):
     provider_metadata: dict[str, Any] | None = None
     scopings: list[IntegrationScopingDoc] | None = None
     created_by_user_id: str | None = None
+
+
+# --- organizations, spaces, projects ---------------------------------------------------------------------------
+
+
+class OrganizationDoc(Document):
+    """An ``Organization`` object's document (one stored without a description reads as ``""``, as on AX)."""
+
+    description: str | None = ""
+
+
+class SpaceDoc(Document):
+    """A ``Space`` object's document. ``default_llm_integration`` and ``default_agent_runtime`` are stored as the
+    JSON of their request models."""
+
+    description: str | None = None
+    is_private: bool | None = False
+    default_llm_integration: dict[str, Any] | None = None
+    ml_models_enabled: bool | None = False
+    gradient_start_color: str | None = None
+    gradient_end_color: str | None = None
+    default_agent_runtime: dict[str, Any] | None = None
+
+
+class ProjectDoc(Document):
+    """A project's (kind ``Model``) document."""
+
+    project_type: str | None = None
+
+
+# --- annotation configs ----------------------------------------------------------------------------------------
+
+
+class AnnotationConfigDoc(Document):
+    """An ``AnnotationConfig`` object's document: ``type`` and, by type, ``values`` (CATEGORICAL),
+    ``minimum_score``/``maximum_score`` (CONTINUOUS) and ``optimization_direction`` (both)."""
+
+    type: str
+    values: list[dict[str, Any]] | None = None
+    """Each ``{"label": …, "score": …}``, as the request gave it."""
+    minimum_score: Number | None = None
+    maximum_score: Number | None = None
+    optimization_direction: str | None = None

@@ -234,13 +234,7 @@ def span_page(
     if where is not None:
         sql += f" AND ({where[0]})"
         params.extend(where[1])
-    if after is not None:
-        sql += " AND (s.start_ns < ? OR (s.start_ns = ? AND s.row < ?))"
-        params.extend([after[0], after[0], after[1]])
-    sql += " ORDER BY s.start_ns DESC, s.row DESC LIMIT ?"
-    params.append(limit + 1)
-    rows = conn.execute(sql, params).fetchall()
-    return rows[:limit], len(rows) > limit
+    return _newest_first(conn, "s", sql, params, after, limit)
 
 
 def root_span_page(
@@ -265,12 +259,19 @@ def root_span_page(
             f" AND ({where[0]}))"
         )
         params.extend(where[1])
+    return _newest_first(conn, "r", sql, params, after, limit)
+
+
+def _newest_first(
+    conn: sqlite3.Connection, alias: str, sql: str, params: list[Any], after: tuple[int, int] | None, limit: int
+) -> tuple[list[sqlite3.Row], bool]:
+    """Run ``sql`` (spans as ``alias``) as one keyset page, newest first: at most ``limit`` rows after ``after``
+    (``(start_ns, row)`` of the previous page's last span, stable on ties), and whether more follow."""
     if after is not None:
-        sql += " AND (r.start_ns < ? OR (r.start_ns = ? AND r.row < ?))"
-        params.extend([after[0], after[0], after[1]])
-    sql += " ORDER BY r.start_ns DESC, r.row DESC LIMIT ?"
-    params.append(limit + 1)
-    rows = conn.execute(sql, params).fetchall()
+        sql += f" AND ({alias}.start_ns < ? OR ({alias}.start_ns = ? AND {alias}.row < ?))"
+        params = [*params, after[0], after[0], after[1]]
+    sql += f" ORDER BY {alias}.start_ns DESC, {alias}.row DESC LIMIT ?"
+    rows = conn.execute(sql, [*params, limit + 1]).fetchall()
     return rows[:limit], len(rows) > limit
 
 

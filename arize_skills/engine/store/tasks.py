@@ -52,10 +52,8 @@ from .objects import (
 __all__ = [
     "ACTIVE_RUN_STATUSES",
     "CONTINUOUS_CURSOR",
-    "DEFAULT_MAX_SPANS",
     "EXPERIMENT_KIND",
     "LOCAL_USER_ID",
-    "MAX_WINDOW_DAYS",
     "TASK_KIND",
     "TASK_RUN_KIND",
     "active_run",
@@ -83,8 +81,6 @@ EVALUATOR_VERSION_KIND = "EvaluatorVersion"
 ACTIVE_RUN_STATUSES = ("PENDING", "RUNNING")
 CONTINUOUS_CURSOR = "continuous_cursor"
 """Task document key (``TaskDoc.continuous_cursor``), named for SQL that reads it with ``json_extract``."""
-DEFAULT_MAX_SPANS = 10_000
-MAX_WINDOW_DAYS = 30
 LOCAL_USER_ID = LOCAL_ANNOTATOR["id"]
 
 # The evaluator type each evaluation task type runs.

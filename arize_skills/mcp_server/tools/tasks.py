@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from ...client import AsyncArizeClient
 from ...errors import ArizeSkillsError, ConflictError
 from ...models._base import iso
-from ...models.tasks import Task, TaskEvaluator, TaskRun
+from ...models.tasks import DEFAULT_MAX_SPANS, MAX_RUN_WINDOW, Task, TaskEvaluator, TaskRun, run_window_too_long
 from ..budget import collect, scope_of
 from ..confirm import Approval, Confirmed, approval, confirmation
 from ..errors import plain_validation, redact, tool_errors
@@ -107,8 +107,6 @@ __all__ = [
 CHECK_LOOKBACK = timedelta(days=30)
 """How far back the mapping checks look for recent spans (from now, or from the newest span when none is newer)."""
 
-MAX_WINDOW = timedelta(days=30)
-DEFAULT_MAX_SPANS = 10_000
 ONE_OFF_MARK = " (unsampled backfill "
 """A one-off task is named ``<task> (unsampled backfill <id>)``: the next backfill of ``<task>`` finds it so."""
 OWN_RUNS_READ = 200
@@ -1231,18 +1229,17 @@ async def _plan_backfill(
         else:
             raise ToolError(
                 f"start_time: task '{current.name}' has never run, so the window needs a start — e.g. "
-                "start_time='-7d' for the last 7 days (at most 30 days before end_time)"
+                f"start_time='-7d' for the last 7 days (at most {MAX_RUN_WINDOW.days} days before end_time)"
             )
         if start >= end:
             defaulted = "" if start_time else " (start_time defaulted to the end of the task's last run)"
             raise ToolError(
                 f"start_time: {iso(start)} is not before end_time {iso(end)}{defaulted}; pass an earlier one"
             )
-        if end - start > MAX_WINDOW:
+        if (days := run_window_too_long(start, end)) is not None:
             raise ToolError(
-                f"start_time, end_time: the window {iso(start)} .. {iso(end)} is "
-                f"{(end - start) / timedelta(days=1):.1f} days; a run covers at most 30 — split the backfill into "
-                "several runs"
+                f"start_time, end_time: the window {iso(start)} .. {iso(end)} is {days:.1f} days; a run covers at "
+                f"most {MAX_RUN_WINDOW.days} — split the backfill into several runs"
             )
         source = ProjectSource(client, project, start, end)
     else:

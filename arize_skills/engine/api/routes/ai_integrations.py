@@ -32,6 +32,7 @@ from ....models.ai_integrations import (
 )
 from ....models.ids import decode_id
 from ...store.annotations import LOCAL_ANNOTATOR
+from ...store.documents import IntegrationDoc, IntegrationScopingDoc
 from ...store.integrations import (
     HEADER_MASK,
     LLM_INTEGRATION_KIND,
@@ -40,7 +41,15 @@ from ...store.integrations import (
     require_integration,
     set_integration_secret,
 )
-from ...store.objects import StoredObject, check_name_free, delete_object, get_object, insert_object, update_object
+from ...store.objects import (
+    StoredObject,
+    check_name_free,
+    delete_object,
+    document,
+    get_object,
+    insert_object,
+    update_document,
+)
 from ..context import EngineContext, engine_of
 from ..http import json_response, read_body, read_limit
 from ..object_routes import delete_response, object_page_response, object_response, space_list_params
@@ -56,23 +65,24 @@ def _check_api_key(api_key: str | None) -> None:
         raise ProblemError(400, "api_key must not be empty; pass null (on update) to remove the stored key")
 
 
-def _check_metadata(doc: dict[str, Any]) -> None:
-    metadata = doc.get("provider_metadata")
+def _check_metadata(doc: IntegrationDoc) -> None:
+    metadata = doc.provider_metadata
     if metadata is None:
         return
-    wanted = METADATA_PROVIDER[metadata["kind"]]
-    if doc["provider"] != wanted:
+    kind = metadata["kind"]
+    wanted = METADATA_PROVIDER[kind]
+    if doc.provider != wanted:
         raise ProblemError(
             422,
-            f"provider_metadata of kind {metadata['kind']} configures {wanted} integrations, but the provider is "
-            f"{doc['provider']}; change the provider or drop provider_metadata",
+            f"provider_metadata of kind {kind} configures {wanted} integrations, but the provider is "
+            f"{doc.provider}; change the provider or drop provider_metadata",
         )
 
 
 def _resolve_scopings(
     conn: sqlite3.Connection, scopings: list[AiIntegrationScopingRequest] | None
-) -> list[dict[str, int | None]]:
-    resolved: list[dict[str, int | None]] = []
+) -> list[IntegrationScopingDoc]:
+    resolved: list[IntegrationScopingDoc] = []
     for index, scoping in enumerate(scopings or []):
         where = f"scopings[{index}]"
         org_num: int | None = None
@@ -98,7 +108,7 @@ def _resolve_scopings(
                     "give the space alone, or its own organization",
                 )
             space_num = space.num
-        entry = {"organization_num": org_num, "space_num": space_num}
+        entry = IntegrationScopingDoc(organization_num=org_num, space_num=space_num)
         if entry not in resolved:
             resolved.append(entry)
     return resolved
@@ -175,23 +185,23 @@ async def create_integration(request: Request) -> Response:
     body = await read_body(request, CreateAiIntegrationRequest)
     api_key = body.api_key.get_secret_value() if body.api_key is not None else None
     _check_api_key(api_key)
-    doc: dict[str, Any] = {
-        "provider": body.provider,
-        "base_url": body.base_url,
-        "model_names": body.model_names,
-        "headers": body.headers,
-        "enable_default_models": body.enable_default_models,
-        "function_calling_enabled": body.function_calling_enabled,
-        "auth_type": body.auth_type,
-        "provider_metadata": body.provider_metadata.model_dump(mode="json") if body.provider_metadata else None,
-        "created_by_user_id": LOCAL_ANNOTATOR["id"],
-    }
+    doc = IntegrationDoc(
+        provider=body.provider,
+        base_url=body.base_url,
+        model_names=body.model_names,
+        headers=body.headers,
+        enable_default_models=body.enable_default_models,
+        function_calling_enabled=body.function_calling_enabled,
+        auth_type=body.auth_type,
+        provider_metadata=body.provider_metadata.model_dump(mode="json") if body.provider_metadata else None,
+        created_by_user_id=LOCAL_ANNOTATOR["id"],
+    )
     _check_metadata(doc)
 
     def run(conn: sqlite3.Connection) -> AiIntegration:
         _check_name_free(conn, body.name)
-        doc["scopings"] = _resolve_scopings(conn, body.scopings)
-        integration = insert_object(conn, LLM_INTEGRATION_KIND, name=body.name, body=doc, now=engine.now())
+        doc.scopings = _resolve_scopings(conn, body.scopings)
+        integration = insert_object(conn, LLM_INTEGRATION_KIND, name=body.name, body=doc.to_body(), now=engine.now())
         set_integration_secret(conn, integration.num, api_key)
         return integration_model(conn, integration)
 
@@ -207,31 +217,39 @@ async def update_integration(request: Request) -> Response:
 
     def run(conn: sqlite3.Connection) -> AiIntegration:
         integration = require_integration(conn, request.path_params["integration_id"])
-        doc = dict(integration.body)
+        doc = document(integration, IntegrationDoc)
         if body.name is not None:
             _check_name_free(conn, body.name, integration.num)
-        for field in ("provider", "base_url", "model_names", "enable_default_models", "function_calling_enabled"):
-            if field in given:
-                doc[field] = getattr(body, field)
+        # ``provider`` and ``model_names`` are never null when sent (the request model refuses it).
+        if "provider" in given and body.provider is not None:
+            doc.provider = body.provider
+        if "base_url" in given:
+            doc.base_url = body.base_url
+        if "model_names" in given:
+            doc.model_names = body.model_names
+        if "enable_default_models" in given:
+            doc.enable_default_models = body.enable_default_models
+        if "function_calling_enabled" in given:
+            doc.function_calling_enabled = body.function_calling_enabled
         if "auth_type" in given:
-            doc["auth_type"] = body.auth_type
+            doc.auth_type = body.auth_type
         if "headers" in given:
-            stored = doc.get("headers") or {}
+            stored = doc.headers or {}
             # A masked value sent back (GET, edit, PATCH) means "keep the stored value".
-            doc["headers"] = (
+            doc.headers = (
                 {k: stored[k] if v == HEADER_MASK and k in stored else v for k, v in body.headers.items()}
                 if body.headers is not None
                 else None
             )
         if "provider_metadata" in given:
             metadata = body.provider_metadata
-            doc["provider_metadata"] = metadata.model_dump(mode="json") if metadata is not None else None
+            doc.provider_metadata = metadata.model_dump(mode="json") if metadata is not None else None
         if "scopings" in given:
-            doc["scopings"] = _resolve_scopings(conn, body.scopings)
+            doc.scopings = _resolve_scopings(conn, body.scopings)
         _check_metadata(doc)
         if "api_key" in given:
             set_integration_secret(conn, integration.num, api_key)
-        updated = update_object(conn, integration, now=engine.now(), body=doc, name=body.name)
+        updated = update_document(conn, integration, doc, now=engine.now(), name=body.name)
         return integration_model(conn, updated)
 
     return json_response(await engine.store.write(run))
@@ -265,7 +283,7 @@ async def integration_credentials(request: Request) -> Response:
 
     def run(conn: sqlite3.Connection) -> dict[str, Any]:
         integration = require_integration(conn, request.path_params["integration_id"])
-        headers = dict(integration.body.get("headers") or {})
+        headers = dict(document(integration, IntegrationDoc).headers or {})
         return {"api_key": integration_secret(conn, integration.num), "headers": headers}
 
     return json_response(await engine.store.read(run))

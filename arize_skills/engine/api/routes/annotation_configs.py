@@ -23,15 +23,19 @@ from ....models.annotation_configs import (
     CreateCategoricalAnnotationConfigRequest,
     CreateContinuousAnnotationConfigRequest,
     CreateFreeformAnnotationConfigRequest,
+    UpdateCategoricalAnnotationConfigRequest,
+    UpdateContinuousAnnotationConfigRequest,
 )
+from ...store.documents import AnnotationConfigDoc
 from ...store.objects import (
     StoredObject,
     check_name_free,
     delete_object,
+    document,
     insert_object,
     require_object,
     space_id_of,
-    update_object,
+    update_document,
 )
 from ..context import engine_of
 from ..http import read_body
@@ -52,17 +56,17 @@ def annotation_config_model(
     conn: sqlite3.Connection, config: StoredObject, space_id: str | None = None
 ) -> AnnotationConfig:
     """The wire model of a stored annotation config."""
-    doc = config.body
+    doc = document(config, AnnotationConfigDoc)
     return AnnotationConfig(
         id=config.id,
         name=config.name or "",
         created_at=config.created,
         space_id=space_id or space_id_of(conn, config.space_num),
-        type=doc["type"],
-        values=doc.get("values"),
-        minimum_score=doc.get("minimum_score"),
-        maximum_score=doc.get("maximum_score"),
-        optimization_direction=doc.get("optimization_direction"),
+        type=doc.type,
+        values=doc.values,
+        minimum_score=doc.minimum_score,
+        maximum_score=doc.maximum_score,
+        optimization_direction=doc.optimization_direction,
     )
 
 
@@ -107,20 +111,20 @@ async def create_config(request: Request) -> Response:
         | CreateContinuousAnnotationConfigRequest
         | CreateFreeformAnnotationConfigRequest,
     )
-    doc: dict[str, Any] = {"type": probe.annotation_config_type}
+    doc = AnnotationConfigDoc(type=probe.annotation_config_type)
     if isinstance(body, CreateCategoricalAnnotationConfigRequest):
-        doc["values"] = [v.model_dump(mode="json") for v in body.values]
-        doc["optimization_direction"] = body.optimization_direction or "NONE"
+        doc.values = [v.model_dump(mode="json") for v in body.values]
+        doc.optimization_direction = body.optimization_direction or "NONE"
     elif isinstance(body, CreateContinuousAnnotationConfigRequest):
         _check_range(body.minimum_score, body.maximum_score)
-        doc["minimum_score"], doc["maximum_score"] = body.minimum_score, body.maximum_score
-        doc["optimization_direction"] = body.optimization_direction or "NONE"
+        doc.minimum_score, doc.maximum_score = body.minimum_score, body.maximum_score
+        doc.optimization_direction = body.optimization_direction or "NONE"
 
     def run(conn: sqlite3.Connection) -> dict[str, Any]:
         space = engine.require_space(conn, body.space_id)
         _check_name_free(conn, body.name, space.num)
         config = insert_object(
-            conn, ANNOTATION_CONFIG_KIND, name=body.name, body=doc, now=engine.now(), space_num=space.num
+            conn, ANNOTATION_CONFIG_KIND, name=body.name, body=doc.to_body(), now=engine.now(), space_num=space.num
         )
         return annotation_config_model(conn, config, space.id).to_wire()
 
@@ -135,24 +139,35 @@ async def update_config(request: Request) -> Response:
 
     def run(conn: sqlite3.Connection) -> dict[str, Any]:
         config = _require_config(conn, request.path_params["config_id"])
-        stored_type = config.body["type"]
+        doc = document(config, AnnotationConfigDoc)
+        stored_type = doc.type
         if stored_type != probe.annotation_config_type:
             raise ProblemError(
                 400,
                 f"annotation_config_type is {probe.annotation_config_type}, but this config is {stored_type}; the "
                 f"type cannot change, so send annotation_config_type {stored_type} (or create a new config)",
             )
-        doc = dict(config.body)
-        for field in ("values", "minimum_score", "maximum_score", "optimization_direction"):
-            if field in given:
-                value = getattr(body, field)
-                doc[field] = [v.model_dump(mode="json") for v in value] if field == "values" else value
+        # A field sent is never null (the update models refuse nulls), and only the stored type's model is read.
+        if isinstance(body, UpdateCategoricalAnnotationConfigRequest):
+            if "values" in given and body.values is not None:
+                doc.values = [v.model_dump(mode="json") for v in body.values]
+            if "optimization_direction" in given:
+                doc.optimization_direction = body.optimization_direction
+        elif isinstance(body, UpdateContinuousAnnotationConfigRequest):
+            if "minimum_score" in given:
+                doc.minimum_score = body.minimum_score
+            if "maximum_score" in given:
+                doc.maximum_score = body.maximum_score
+            if "optimization_direction" in given:
+                doc.optimization_direction = body.optimization_direction
         if stored_type == "CONTINUOUS":
-            _check_range(doc["minimum_score"], doc["maximum_score"])
+            if doc.minimum_score is None or doc.maximum_score is None:
+                raise ProblemError(500, f"stored annotation config {config.id} is CONTINUOUS but lacks its score range")
+            _check_range(doc.minimum_score, doc.maximum_score)
         name = getattr(body, "name", None)
         if name is not None:
             _check_name_free(conn, name, config.space_num, config.num)
-        return _config_wire(conn, update_object(conn, config, now=engine.now(), body=doc, name=name))
+        return _config_wire(conn, update_document(conn, config, doc, now=engine.now(), name=name))
 
     return JSONResponse(await engine.store.write(run))
 

@@ -29,7 +29,7 @@ from ....models.datasets import (
     UpdateDatasetExamplesRequest,
     UpdateDatasetRequest,
 )
-from ...query.filters import example_filter_sql
+from ...query.filters import compile_filter, example_filter_sql
 from ...store.datasets import (
     DATASET_KIND,
     INITIAL_VERSION_NAME,
@@ -62,7 +62,7 @@ from ..http import (
     read_body,
     read_limit,
 )
-from ..object_routes import annotate_response, delete_response, object_response, rename_response, space_objects_response
+from ..object_routes import annotate_route, delete_response, object_response, rename_response, space_objects_response
 
 __all__ = ["dataset_model", "routes"]
 
@@ -220,11 +220,7 @@ async def search_examples(request: Request) -> Response:
     engine = engine_of(request)
     body = await read_body(request, SearchDatasetExamplesRequest, optional=True)
     dataset_id = request.path_params["dataset_id"]
-    compiled = None
-    if body.filter is not None:
-        if not body.filter.strip():
-            raise ProblemError(400, "filter must not be empty or only whitespace; omit it to return every example")
-        compiled = example_filter_sql(body.filter)
+    compiled = compile_filter(body.filter, example_filter_sql, every="example")
     version_id = body.dataset_version_id or None
     scope = f"examples-search|{dataset_id}|{version_id}|{body.filter}"
 
@@ -351,11 +347,7 @@ async def delete_examples(request: Request) -> Response:
     return json_response(await engine.store.write(run))
 
 
-async def annotate_examples(request: Request) -> Response:
-    body = await read_body(request, AnnotateDatasetExamplesRequest)
-    return await annotate_response(
-        request, request.path_params["dataset_id"], require_dataset, "example", body.annotations
-    )
+annotate_examples = annotate_route(AnnotateDatasetExamplesRequest, "dataset_id", require_dataset, "example")
 
 
 routes = [

@@ -26,7 +26,7 @@ from ....models.experiments import (
     ExperimentWithRunIds,
     SearchExperimentRunsRequest,
 )
-from ...query.filters import run_filter_sql
+from ...query.filters import compile_filter, run_filter_sql
 from ...store.datasets import require_dataset, resolve_version
 from ...store.experiments import (
     EXPERIMENT_KIND,
@@ -49,7 +49,7 @@ from ..http import (
     read_body,
     read_limit,
 )
-from ..object_routes import annotate_response, delete_response, object_page_response, object_response
+from ..object_routes import annotate_route, delete_response, object_page_response, object_response
 
 __all__ = ["experiment_model", "routes"]
 
@@ -210,14 +210,10 @@ async def search_runs(request: Request) -> Response:
     engine = engine_of(request)
     body = await read_body(request, SearchExperimentRunsRequest, optional=True)
     experiment_id = request.path_params["experiment_id"]
-    compiled: tuple[str, list[Any]] | None = None
-    if body.filter is not None:
-        if not body.filter.strip():
-            raise ProblemError(400, "filter must not be empty or only whitespace; omit it to return every run")
-        try:
-            compiled = run_filter_sql(body.filter)
-        except FilterError as exc:
-            raise ProblemError(422, exc.detail) from None
+    try:
+        compiled = compile_filter(body.filter, run_filter_sql, every="run")
+    except FilterError as exc:
+        raise ProblemError(422, exc.detail) from None
     scope = f"runs-search|{experiment_id}|{body.filter}"
     after = decode_cursor(body.cursor, scope)
     if after is not None and not isinstance(after, str):
@@ -257,11 +253,7 @@ async def append_runs(request: Request) -> Response:
     return json_response(await engine.store.write(run), 201)
 
 
-async def annotate_runs(request: Request) -> Response:
-    body = await read_body(request, AnnotateExperimentRunsRequest)
-    return await annotate_response(
-        request, request.path_params["experiment_id"], require_experiment, "run", body.annotations
-    )
+annotate_runs = annotate_route(AnnotateExperimentRunsRequest, "experiment_id", require_experiment, "run")
 
 
 routes = [

@@ -16,15 +16,17 @@ from starlette.routing import Route
 
 from ....errors import ProblemError
 from ....models.organizations import CreateOrganizationRequest, Organization, UpdateOrganizationRequest
+from ...store.documents import IntegrationDoc, OrganizationDoc
 from ...store.integrations import LLM_INTEGRATION_KIND
 from ...store.objects import (
     StoredObject,
     delete_object,
+    document,
     find_by_name,
     insert_object,
     list_objects,
     require_object,
-    update_object,
+    update_document,
 )
 from ..context import engine_of
 from ..http import (
@@ -53,7 +55,7 @@ def organization_model(organization: StoredObject) -> Organization:
     return Organization(
         id=organization.id,
         name=organization.name or "",
-        description=organization.body.get("description", ""),
+        description=document(organization, OrganizationDoc).description,
         created_at=organization.created,
     )
 
@@ -71,7 +73,8 @@ def _named(objects: list[StoredObject]) -> str:
 
 
 def _scoped_to(integration: StoredObject, organization: StoredObject) -> bool:
-    return any(s.get("organization_num") == organization.num for s in integration.body.get("scopings") or [])
+    scopings = document(integration, IntegrationDoc).scopings or []
+    return any(s.organization_num == organization.num for s in scopings)
 
 
 def _blocking_dependents(conn: sqlite3.Connection, organization: StoredObject) -> str | None:
@@ -117,8 +120,8 @@ async def create_organization(request: Request) -> Response:
 
     def run(conn: sqlite3.Connection) -> Organization:
         _name_taken(conn, body.name)
-        doc = {"description": body.description if body.description is not None else ""}
-        organization = insert_object(conn, ORGANIZATION_KIND, name=body.name, body=doc, now=engine.now())
+        doc = OrganizationDoc(description=body.description if body.description is not None else "")
+        organization = insert_object(conn, ORGANIZATION_KIND, name=body.name, body=doc.to_body(), now=engine.now())
         return organization_model(organization)
 
     return json_response(await engine.store.write(run), 201)
@@ -137,10 +140,10 @@ async def update_organization(request: Request) -> Response:
         organization = require_organization(conn, request.path_params["org_id"])
         if body.name is not None:
             _name_taken(conn, body.name, other_than=organization.num)
-        doc = dict(organization.body)
+        doc = document(organization, OrganizationDoc)
         if "description" in sent:
-            doc["description"] = body.description
-        updated = update_object(conn, organization, now=engine.now(), body=doc, name=body.name)
+            doc.description = body.description
+        updated = update_document(conn, organization, doc, now=engine.now(), name=body.name)
         return organization_model(updated)
 
     return json_response(await engine.store.write(run))

@@ -11,10 +11,12 @@ from starlette.routing import Route
 
 from ....errors import ProblemError
 from ....models.projects import CreateProjectRequest, Project, UpdateProjectRequest
+from ...store.documents import ProjectDoc
 from ...store.objects import (
     StoredObject,
     check_name_free,
     delete_object,
+    document,
     insert_object,
     list_objects,
     require_object,
@@ -42,7 +44,7 @@ def project_model(conn: sqlite3.Connection, project: StoredObject, space_id: str
         name=project.name or "",
         space_id=space_id or space_id_of(conn, project.space_num),
         created_at=project.created,
-        project_type=project.body.get("project_type"),
+        project_type=document(project, ProjectDoc).project_type,
     )
 
 
@@ -78,8 +80,10 @@ async def create_project(request: Request) -> Response:
     def run(conn: sqlite3.Connection) -> Project:
         space = engine.require_space(conn, body.space_id)
         check_name_free(conn, PROJECT_KIND, body.name, label="a project", space_num=space.num)
-        doc = {"project_type": "APPLICATION"}
-        project = insert_object(conn, PROJECT_KIND, name=body.name, body=doc, now=engine.now(), space_num=space.num)
+        doc = ProjectDoc(project_type="APPLICATION")
+        project = insert_object(
+            conn, PROJECT_KIND, name=body.name, body=doc.to_body(), now=engine.now(), space_num=space.num
+        )
         return project_model(conn, project, space.id)
 
     return json_response(await engine.store.write(run), 201)

@@ -12,16 +12,18 @@ from starlette.routing import Route
 from ....errors import ProblemError
 from ....models.ids import decode_id
 from ....models.spaces import CreateSpaceRequest, Space, UpdateSpaceRequest
+from ...store.documents import SpaceDoc
 from ...store.integrations import LLM_INTEGRATION_KIND
 from ...store.objects import (
     StoredObject,
     check_name_free,
     delete_object,
+    document,
     get_object,
     insert_object,
     list_objects,
     require_object,
-    update_object,
+    update_document,
 )
 from ..context import engine_of
 from ..http import json_response, query_str, read_body, read_limit
@@ -36,18 +38,19 @@ CLEARABLE_SPACE_FIELDS = frozenset({"description", "default_llm_integration", "d
 def space_model(conn: sqlite3.Connection, space: StoredObject) -> Space:
     """The wire shape of a stored space."""
     org = get_object(conn, "Organization", space.parent_num) if space.parent_num is not None else None
+    doc = document(space, SpaceDoc)
     return Space(
         id=space.id,
         organization_id=org.id if org else "",
         name=space.name or "",
-        description=space.body.get("description"),
+        description=doc.description,
         created_at=space.created,
-        is_private=space.body.get("is_private", False),
-        default_llm_integration=space.body.get("default_llm_integration"),
-        ml_models_enabled=space.body.get("ml_models_enabled", False),
-        gradient_start_color=space.body.get("gradient_start_color"),
-        gradient_end_color=space.body.get("gradient_end_color"),
-        default_agent_runtime=space.body.get("default_agent_runtime"),
+        is_private=doc.is_private,
+        default_llm_integration=doc.default_llm_integration,
+        ml_models_enabled=doc.ml_models_enabled,
+        gradient_start_color=doc.gradient_start_color,
+        gradient_end_color=doc.gradient_end_color,
+        default_agent_runtime=doc.default_agent_runtime,
     )
 
 
@@ -87,8 +90,8 @@ async def create_space(request: Request) -> Response:
         if org is None or org.kind != "Organization":
             raise ProblemError(404, f"organization '{body.organization_id}' was not found")
         check_name_free(conn, "Space", body.name, label="a space", where="in this organization", parent_num=org.num)
-        doc = {"description": body.description, "is_private": body.is_private}
-        space = insert_object(conn, "Space", name=body.name, body=doc, now=engine.now(), parent_num=org.num)
+        doc = SpaceDoc(description=body.description, is_private=body.is_private)
+        space = insert_object(conn, "Space", name=body.name, body=doc.to_body(), now=engine.now(), parent_num=org.num)
         conn.execute("UPDATE objects SET space_num = ? WHERE num = ?", (space.num, space.num))
         return space_model(conn, space)
 
@@ -121,9 +124,10 @@ async def update_space(request: Request) -> Response:
             check_name_free(
                 conn, "Space", body.name, label="a space", where="in this organization", parent_num=space.parent_num
             )
-        doc = dict(space.body)
-        doc.update(body.model_dump(mode="json", include=sent - {"name"}))
-        return space_model(conn, update_object(conn, space, now=engine.now(), body=doc, name=body.name))
+        doc = document(space, SpaceDoc)
+        for field, value in body.model_dump(mode="json", include=sent - {"name"}).items():
+            setattr(doc, field, value)  # the request's fields are the document's (``SpaceDoc``)
+        return space_model(conn, update_document(conn, space, doc, now=engine.now(), name=body.name))
 
     return json_response(await engine.store.write(run))
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -28,7 +27,9 @@ from starlette.routing import Route
 from ....errors import ProblemError
 from ....models._base import iso
 from ....models.tasks import (
+    DEFAULT_MAX_SPANS,
     EVALUATION_TASK_TYPES,
+    MAX_RUN_WINDOW,
     CreateEvaluationTaskRequest,
     CreateRunExperimentTaskRequest,
     Task,
@@ -38,6 +39,7 @@ from ....models.tasks import (
     TriggerRunExperimentTaskRunRequest,
     UpdateEvaluationTaskRequest,
     UpdateRunExperimentTaskRequest,
+    run_window_too_long,
 )
 from ...store.db import sql_chunks
 from ...store.documents import EvaluationRunParameters, ExperimentRunParameters, TaskDoc, TaskRunDoc
@@ -57,10 +59,8 @@ from ...store.tasks import (
     ACTIVE_RUN_STATUSES,
     DATASET_KIND,
     DATASET_VERSION_KIND,
-    DEFAULT_MAX_SPANS,
     EXPERIMENT_KIND,
     LOCAL_USER_ID,
-    MAX_WINDOW_DAYS,
     PROJECT_KIND,
     TASK_KIND,
     TASK_RUN_KIND,
@@ -414,8 +414,8 @@ def _evaluation_trigger(
             raise ProblemError(
                 400,
                 "data_start_time is required on the first run of a project task (it has never run, so there is no "
-                "last run to continue from): pass the start of the window to evaluate, at most 30 days before "
-                "data_end_time",
+                "last run to continue from): pass the start of the window to evaluate, at most "
+                f"{MAX_RUN_WINDOW.days} days before data_end_time",
             )
         end_time = body.data_end_time or now
         if start_time >= end_time:
@@ -424,12 +424,11 @@ def _evaluation_trigger(
                 f"data_start_time ({iso(start_time)}) must be before data_end_time ({iso(end_time)})"
                 + ("" if body.data_start_time else "; it defaulted to the task's last run, so pass data_start_time"),
             )
-        if end_time - start_time > timedelta(days=MAX_WINDOW_DAYS):
-            days = (end_time - start_time) / timedelta(days=1)
+        if (days := run_window_too_long(start_time, end_time)) is not None:
             raise ProblemError(
                 400,
                 f"the data window {iso(start_time)} .. {iso(end_time)} spans {days:.1f} days; a run covers at most "
-                f"{MAX_WINDOW_DAYS} days: split the backfill into several runs"
+                f"{MAX_RUN_WINDOW.days} days: split the backfill into several runs"
                 + ("" if body.data_start_time else " (data_start_time defaulted to the task's last run)"),
             )
         experiment_ids, experiment_nums = [], []
