@@ -125,6 +125,39 @@ class Resolver:
             suggestions=closest_names(value, names),
         )
 
+    async def _sole_named(
+        self,
+        kind: str,
+        path: str,
+        params: dict[str, Any],
+        value: str,
+        *,
+        owner: str,
+        where: str,
+        choose: str,
+        list_candidates: bool = True,
+    ) -> str:
+        """The ID of the one ``kind`` named ``value`` where names may repeat across ``owner``s (exactly, else but
+        for case); the listing's key is ``kind`` + "s", and ``choose`` tells how to pick among several."""
+        key = f"{kind}s"
+        listed = [item async for item in self._walk(path, key, {**params, "name": value})]
+        matches = _named(listed, value)
+        if not matches:
+            names = await self._suggestable_names(path, key, params)
+            raise NameNotFoundError(
+                f"no {kind} is named {value!r}{where}", kind=kind, name=value, suggestions=closest_names(value, names)
+            )
+        if len(matches) > 1:
+            candidates = [(m["id"], f"{owner} {m.get(f'{owner}_id')}") for m in matches]
+            described = ": " + ", ".join(f"{i} ({d})" for i, d in candidates) if list_candidates else ""
+            raise AmbiguousNameError(
+                f"{len(matches)} {kind}s are named {value!r}{described}; {choose}",
+                kind=kind,
+                name=value,
+                candidates=candidates,
+            )
+        return str(matches[0]["id"])
+
     async def space_id(self, space: str | None = None) -> str:
         """The ID of ``space`` (a name or an ID), or of the client's default space.
 
@@ -141,23 +174,9 @@ class Resolver:
             )
         if is_resource_id(value):
             return value
-        listed = [item async for item in self._walk("/v2/spaces", "spaces", {"name": value})]
-        matches = _named(listed, value)
-        if not matches:
-            names = await self._suggestable_names("/v2/spaces", "spaces", {})
-            raise NameNotFoundError(
-                f"no space is named {value!r}", kind="space", name=value, suggestions=closest_names(value, names)
-            )
-        if len(matches) > 1:
-            candidates = [(m["id"], f"organization {m.get('organization_id')}") for m in matches]
-            described = ", ".join(f"{i} ({d})" for i, d in candidates)
-            raise AmbiguousNameError(
-                f"{len(matches)} spaces are named {value!r}: {described}; pass the space ID instead",
-                kind="space",
-                name=value,
-                candidates=candidates,
-            )
-        return str(matches[0]["id"])
+        return await self._sole_named(
+            "space", "/v2/spaces", {}, value, owner="organization", where="", choose="pass the space ID instead"
+        )
 
     async def id_of(self, kind: str, value: str, *, space: str | None = None) -> str:
         """The ID of the ``kind`` resource named ``value`` (or ``value`` itself when it is an ID).
@@ -186,24 +205,13 @@ class Resolver:
             dataset_id = await self.id_of("dataset", dataset, space=space)
             return await self._match("experiment", "/v2/experiments", "experiments", {"dataset_id": dataset_id}, value)
         space_id = await self.space_id(space)
-        listed = [
-            item async for item in self._walk("/v2/experiments", "experiments", {"space_id": space_id, "name": value})
-        ]
-        matches = _named(listed, value)
-        if not matches:
-            names = await self._suggestable_names("/v2/experiments", "experiments", {"space_id": space_id})
-            raise NameNotFoundError(
-                f"no experiment is named {value!r} in space {space_id}",
-                kind="experiment",
-                name=value,
-                suggestions=closest_names(value, names),
-            )
-        if len(matches) > 1:
-            candidates = [(m["id"], f"dataset {m.get('dataset_id')}") for m in matches]
-            raise AmbiguousNameError(
-                f"{len(matches)} experiments are named {value!r}; pass dataset= or the experiment ID",
-                kind="experiment",
-                name=value,
-                candidates=candidates,
-            )
-        return str(matches[0]["id"])
+        return await self._sole_named(
+            "experiment",
+            "/v2/experiments",
+            {"space_id": space_id},
+            value,
+            owner="dataset",
+            where=f" in space {space_id}",
+            choose="pass dataset= or the experiment ID",
+            list_candidates=False,
+        )

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ..foundation.repeats import repeated
+
 __all__ = [
     "Agreement",
     "LabelAgreement",
@@ -104,9 +106,8 @@ def label_order(reference: Sequence[str], predicted: Sequence[str], labels: Sequ
     if labels is None:
         return seen
     order = list(labels)
-    repeated = sorted({label for label in order if order.count(label) > 1})
-    if repeated:
-        raise ValueError(f"labels must not repeat a label; repeated: {', '.join(map(repr, repeated))}")
+    if twice := repeated(order):
+        raise ValueError(f"labels must not repeat a label; repeated: {', '.join(map(repr, twice))}")
     missing = [label for label in seen if label not in order]
     if missing:
         raise ValueError(f"labels must list every label the pairs use; missing: {', '.join(map(repr, missing))}")

@@ -117,6 +117,29 @@ def _detail(exc: APIStatusError) -> str:
     return exc.detail or exc.title or "no detail given"
 
 
+def _status_hint(exc: APIStatusError) -> str:
+    """What to do about an error status, as a tail to its head and detail ("" when there is nothing to say)."""
+    if isinstance(exc, NotFoundError):
+        kind = _kind_of_path(exc.path)
+        return _find_hint(kind) if kind else " — check the ID"
+    if isinstance(exc, BadRequestError | UnprocessableEntityError):
+        return " — fix the argument this names and call again"
+    if isinstance(exc, ConflictError):
+        kind = _kind_of_path(exc.path)
+        reuse = f" (find(kind={kind!r}) lists what exists)" if kind else ""
+        return f" — it already exists: reuse it{reuse} or choose another name"
+    if isinstance(exc, AuthenticationError):
+        return " — the backend rejected the API key; check ARIZE_API_KEY (the status tool says where the key came from)"
+    if isinstance(exc, PermissionDeniedError):
+        return " — the API key may not do this here; ask an admin of the space"
+    if isinstance(exc, RateLimitError):
+        wait = f" (the server asked to wait {exc.retry_after:g} s)" if exc.retry_after else ""
+        return f" — the backend is rate limiting; retry later{wait}"
+    if isinstance(exc, InternalServerError):
+        return " — the backend failed; retry later"
+    return ""
+
+
 def _describe(exc: BaseException) -> str:
     """The message for one exception (before redaction and cutting)."""
     if isinstance(exc, AmbiguousNameError):
@@ -134,30 +157,8 @@ def _describe(exc: BaseException) -> str:
         return f"{_label(exc.kind)} {exc.name!r} not found ({exc}){_find_hint(exc.kind, exc.name)}"
     if isinstance(exc, ResolutionError):
         return f"{exc}{_find_hint(exc.kind)}"
-    if isinstance(exc, NotFoundError):
-        kind = _kind_of_path(exc.path)
-        hint = _find_hint(kind) if kind else " — check the ID"
-        return f"{_status_head(exc)}: {_detail(exc)}{hint}"
-    if isinstance(exc, BadRequestError | UnprocessableEntityError):
-        return f"{_status_head(exc)}: {_detail(exc)} — fix the argument this names and call again"
-    if isinstance(exc, ConflictError):
-        kind = _kind_of_path(exc.path)
-        reuse = f" (find(kind={kind!r}) lists what exists)" if kind else ""
-        return f"{_status_head(exc)}: {_detail(exc)} — it already exists: reuse it{reuse} or choose another name"
-    if isinstance(exc, AuthenticationError):
-        return (
-            f"{_status_head(exc)}: {_detail(exc)} — the backend rejected the API key; check ARIZE_API_KEY "
-            "(the status tool says where the key came from)"
-        )
-    if isinstance(exc, PermissionDeniedError):
-        return f"{_status_head(exc)}: {_detail(exc)} — the API key may not do this here; ask an admin of the space"
-    if isinstance(exc, RateLimitError):
-        wait = f" (the server asked to wait {exc.retry_after:g} s)" if exc.retry_after else ""
-        return f"{_status_head(exc)}: {_detail(exc)} — the backend is rate limiting; retry later{wait}"
-    if isinstance(exc, InternalServerError):
-        return f"{_status_head(exc)}: {_detail(exc)} — the backend failed; retry later"
     if isinstance(exc, APIStatusError):
-        return f"{_status_head(exc)}: {_detail(exc)}"
+        return f"{_status_head(exc)}: {_detail(exc)}{_status_hint(exc)}"
     if isinstance(exc, APITimeoutError):
         return f"the backend did not answer in time: {exc.message} — retry later"
     if isinstance(exc, APIConnectionError):

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..foundation.repeats import repeated
 from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 from .evaluators import OptimizationDirection
 
@@ -46,9 +47,8 @@ def _unique_labels(
     values: list[CategoricalAnnotationValueRequest] | None,
 ) -> list[CategoricalAnnotationValueRequest] | None:
     labels = [v.label for v in values or []]
-    repeated = sorted({label for label in labels if labels.count(label) > 1})
-    if repeated:
-        raise ValueError(f"labels must be unique; repeated: {', '.join(repeated)}")
+    if twice := repeated(labels):
+        raise ValueError(f"labels must be unique; repeated: {', '.join(twice)}")
     return values
 
 

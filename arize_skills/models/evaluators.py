@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from ..foundation.repeats import repeated
 from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 
 __all__ = [
@@ -253,9 +254,8 @@ class _CodeConfigBase(RequestModel):
     @classmethod
     def _unique_params(cls, value: list[StaticParamRequest] | None) -> list[StaticParamRequest] | None:
         names = [p.name for p in value or []]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"static param names must be unique; repeated: {', '.join(repeated)}")
+        if twice := repeated(names):
+            raise ValueError(f"static param names must be unique; repeated: {', '.join(twice)}")
         return value
 
 

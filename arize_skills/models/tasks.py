@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Discriminator, Field, Tag, field_validator, model_validator
 
+from ..foundation.repeats import repeated
 from ._base import Name, Pagination, RequestModel, ResponseModel, Timestamp
 from .evaluators import InvocationParamsRequest, ToolConfigRequest
 
@@ -234,8 +235,7 @@ class TaskQueryFiltersInput(RequestModel):
     @model_validator(mode="after")
     def _check(self) -> TaskQueryFiltersInput:
         ids = [f.id for f in self.filters]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
-        if duplicates:
+        if duplicates := repeated(ids):
             raise ValueError(f"filters: duplicate id {', '.join(duplicates)}; each filter needs its own id A-E")
         if self.expression is None:
             if len(ids) > 1:

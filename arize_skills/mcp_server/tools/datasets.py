@@ -162,6 +162,23 @@ class RowSource:
         for start in range(0, len(rows), size):
             yield [_inline_record(start + offset + 1, row) for offset, row in enumerate(rows[start : start + size])]
 
+    async def check_each(
+        self, ctx: ToolContext, size: int, check: Callable[[Record], object], *, argument: str, nothing_to: str
+    ) -> None:
+        """Pass every row to ``check``, in batches of ``size``, reporting progress after each batch.
+
+        Raises:
+            ToolError: there are no rows (the message names ``argument`` and what there is ``nothing_to`` do).
+        """
+        rows = 0
+        async for batch in self.batches(size):
+            for record in batch:
+                check(record)
+            rows += len(batch)
+            await ctx.report_progress(rows, None, f"checked {rows:,} rows")
+        if rows == 0:
+            raise ToolError(f"{argument}: no rows found in {self.describe()} — nothing to {nothing_to}")
+
 
 def _inline_record(number: int, row: Mapping[str, Any]) -> Record:
     return Record(number, {str(k): plain_value(v) for k, v in row.items()})
@@ -268,12 +285,8 @@ class _ExampleCheck:
 
 async def _check_examples(ctx: ToolContext, source: RowSource) -> _ExampleCheck:
     checker = _ExampleCheck()
-    async for batch in source.batches(MAX_EXAMPLES_PER_REQUEST):
-        for record in batch:
-            checker.check(record)
-        await ctx.report_progress(checker.rows, None, f"checked {checker.rows:,} rows")
-    if checker.rows == 0:
-        raise ToolError(f"{'file' if source.table else 'rows'}: no rows found in {source.describe()} — nothing to add")
+    argument = "file" if source.table else "rows"
+    await source.check_each(ctx, MAX_EXAMPLES_PER_REQUEST, checker.check, argument=argument, nothing_to="add")
     if checker.problems:
         raise checker.problems.refusal(
             f"nothing was written: {checker.problems.bad_rows:,} of {checker.rows:,} rows have problems"

@@ -358,14 +358,12 @@ async def _example_ids(client: AsyncArizeClient, dataset_id: str) -> set[str]:
 
 
 async def _check_runs(ctx: ToolContext, source: RowSource, checker: _RunCheck, spool: _Spool) -> None:
-    async for batch in source.batches(MAX_RUNS_PER_REQUEST):
-        for record in batch:
-            run = checker.check(record)
-            if run is not None and not checker.problems:
-                spool.add(run)
-        await ctx.report_progress(checker.rows, None, f"checked {checker.rows:,} rows")
-    if checker.rows == 0:
-        raise ToolError(f"runs: no rows found in {source.describe()} — nothing to upload")
+    def check(record: Record) -> None:
+        run = checker.check(record)
+        if run is not None and not checker.problems:
+            spool.add(run)
+
+    await source.check_each(ctx, MAX_RUNS_PER_REQUEST, check, argument="runs", nothing_to="upload")
     if checker.problems:
         raise checker.problems.refusal(
             f"nothing was written: {checker.rows:,} rows checked, {checker.problems.bad_rows:,} with problems"

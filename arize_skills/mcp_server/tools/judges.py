@@ -233,15 +233,16 @@ async def _template_of(state: AppState, name: str) -> EvaluatorTemplate | None:
     return found[0] if len(found) == 1 else None
 
 
-def _in_use_note(column: str, holders: Sequence[str], fix: str) -> str | None:
-    """The warning for an eval column that already holds values (or another evaluator writes), with the way out."""
+def _with_in_use_warning(line: str, column: str, holders: Sequence[str], fix: str) -> str:
+    """``line``, warned when the eval column already holds values (or another evaluator writes it), with the way
+    out."""
     if not holders:
-        return None
+        return line
     more = len(holders) - HOLDERS_SHOWN
     shown = ", ".join(holders[:HOLDERS_SHOWN]) + (f" and {more} more" if more > 0 else "")
     return (
-        f"eval.{column} is already in use ({shown}): a task running it there collides with the values there "
-        f"(trigger_backfill override replaces them); to write elsewhere, {fix}"
+        f"{line} Warning: eval.{column} is already in use ({shown}): a task running it there collides with the "
+        f"values there (trigger_backfill override replaces them); to write elsewhere, {fix}."
     )
 
 
@@ -273,8 +274,8 @@ class JudgeCreated(ToolResult):
             f"Created judge '{self.judge.name}': it writes eval.{self.eval_column}.label/score/explanation; "
             f"map {', '.join(self.template_variables)} in a task."
         )
-        warning = _in_use_note(self.eval_column, self.eval_column_in_use, _judge_fix(self.judge.name, self.eval_column))
-        return (f"{line} Warning: {warning}." if warning else line), None
+        fix = _judge_fix(self.judge.name, self.eval_column)
+        return _with_in_use_warning(line, self.eval_column, self.eval_column_in_use, fix), None
 
 
 @tool_errors
@@ -369,12 +370,8 @@ class CodeEvaluatorCreated(ToolResult):
             f"Created code evaluator '{self.evaluator.name}' writing eval.{self.eval_column}.label/score: "
             f"{self.decides.rstrip('.')} (score 1), else 'false' (0)."
         )
-        warning = _in_use_note(
-            self.eval_column,
-            self.eval_column_in_use,
-            f"delete(kind='evaluator', name='{self.evaluator.name}') and create it under another name",
-        )
-        return (f"{line} Warning: {warning}." if warning else line), "decides"
+        fix = f"delete(kind='evaluator', name='{self.evaluator.name}') and create it under another name"
+        return _with_in_use_warning(line, self.eval_column, self.eval_column_in_use, fix), "decides"
 
 
 def _param_value(check: str, spec: ParamSpec, value: ParamValueArg) -> str | list[str]:
@@ -499,8 +496,8 @@ class JudgeUpdated(ToolResult):
             f"Saved a new version of judge '{self.judge.name}' (now latest): {'; '.join(self.changes)}. It writes "
             f"eval.{self.eval_column}.label/score/explanation."
         )
-        warning = _in_use_note(self.eval_column, self.eval_column_in_use, _judge_fix(self.judge.name, self.eval_column))
-        return (f"{line} Warning: {warning}." if warning else line), "changes"
+        fix = _judge_fix(self.judge.name, self.eval_column)
+        return _with_in_use_warning(line, self.eval_column, self.eval_column_in_use, fix), "changes"
 
 
 def _word_diff(old: Sequence[str], new: Sequence[str]) -> str:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import ArizeSkillsError, ConflictError, NameNotFoundError
 from ...foundation.redact import is_credential_header
+from ...foundation.repeats import repeated
 from ...models.ai_integrations import AiIntegrationProvider
 from ...models.annotation_configs import AnnotationConfig
 from ...models.evaluators import OptimizationDirection
@@ -380,9 +381,8 @@ async def create_annotation_config(
             else [LabelArg(label=v) for v in labels]
         )
         names = [v.label for v in values]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ToolError(f"labels: each label must appear once; repeated: {', '.join(repeated)}")
+        if twice := repeated(names):
+            raise ToolError(f"labels: each label must appear once; repeated: {', '.join(twice)}")
         wanted = _Shape(
             "CATEGORICAL",
             labels=tuple(sorted((v.label, v.score) for v in values)),

@@ -20,6 +20,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
+from ...client import AsyncPaginator
 from ...evals.mapping import MISSING, as_text, span_latency_ms, span_value, span_view_of
 from ...foundation.cursors import seal, unseal
 from ...models.spans import Span
@@ -261,6 +262,17 @@ class Selection:
         return list(dict.fromkeys(columns)) or ["context.span_id"]
 
 
+_SELECTION_FLAGS = {
+    "input": "input",
+    "output": "output",
+    "evals": "all_evals",
+    "annotations": "all_annotations",
+    "attributes": "all_attributes",
+    "events": "events",
+}
+"""The ``fields`` items that turn on one flag of ``Selection``, and the flag."""
+
+
 def parse_fields(fields: Sequence[str] | None) -> tuple[Selection, list[str]]:
     """The selection ``fields`` asks for, and the fields as shown back.
 
@@ -270,18 +282,8 @@ def parse_fields(fields: Sequence[str] | None) -> tuple[Selection, list[str]]:
     items = [f.strip() for f in (fields if fields is not None else DEFAULT_FIELDS)]
     selection = Selection()
     for item in items:
-        if item == "input":
-            selection.input = True
-        elif item == "output":
-            selection.output = True
-        elif item == "evals":
-            selection.all_evals = True
-        elif item == "annotations":
-            selection.all_annotations = True
-        elif item == "attributes":
-            selection.all_attributes = True
-        elif item == "events":
-            selection.events = True
+        if item in _SELECTION_FLAGS:
+            setattr(selection, _SELECTION_FLAGS[item], True)
         elif item.startswith("eval.") and len(item) > 5 and "." not in item[5:]:
             selection.evals.append(item[5:])
         elif item.startswith("annotation.") and len(item) > 11 and "." not in item[11:]:
@@ -452,6 +454,35 @@ async def _project(state: AppState, project: str) -> Ref:
     return Ref(id=found.id, name=found.name)
 
 
+async def _list_spans(
+    state: AppState,
+    project: str,
+    cursor: str | None,
+    start_time: str | None,
+    end_time: str | None,
+    default_start: str,
+    *,
+    filter: str | None,
+    truncate_string_length: int | None,
+    limit: int,
+    included_columns: list[str] | None = None,
+) -> tuple[Ref, tuple[datetime, datetime], str | None, AsyncPaginator[Span]]:
+    """The project, the window (a cursor's, else the arguments'), the cursor within it, and the spans listed there."""
+    frozen, inner = _unwrap_cursor(cursor)
+    window = frozen or _window(state, start_time, end_time, default_start)
+    project_ref = await _project(state, project)
+    listing = state.client.spans.list(
+        project_ref.id,
+        start_time=window[0],
+        end_time=window[1],
+        filter=filter,
+        included_columns=included_columns,
+        truncate_string_length=truncate_string_length,
+        limit=limit,
+    )
+    return project_ref, window, inner, listing
+
+
 def _check_id(value: str, field_name: str) -> str:
     text = value.strip().lower()
     if not _ID.match(text):
@@ -566,13 +597,13 @@ async def search_spans(
     if filter is not None and not filter.strip():
         raise ToolError("filter: it is blank; omit filter to list every span of the window")
     selection, shown_fields = parse_fields(fields)
-    frozen, inner = _unwrap_cursor(cursor)
-    window = frozen or _window(state, start_time, end_time, SEARCH_WINDOW)
-    project_ref = await _project(state, project)
-    listing = state.client.spans.list(
-        project_ref.id,
-        start_time=window[0],
-        end_time=window[1],
+    project_ref, window, inner, listing = await _list_spans(
+        state,
+        project,
+        cursor,
+        start_time,
+        end_time,
+        SEARCH_WINDOW,
         filter=filter,
         included_columns=selection.included_columns(),
         truncate_string_length=BACKEND_TRUNCATE,
@@ -673,13 +704,13 @@ async def get_trace(
     state = app_state(ctx)
     trace = _check_id(trace_id, "trace_id")
     only = _check_id(span_id, "span_id") if span_id is not None else None
-    frozen, inner = _unwrap_cursor(cursor)
-    window = frozen or _window(state, start_time, None, TRACE_WINDOW)
-    project_ref = await _project(state, project)
-    listing = state.client.spans.list(
-        project_ref.id,
-        start_time=window[0],
-        end_time=window[1],
+    project_ref, window, inner, listing = await _list_spans(
+        state,
+        project,
+        cursor,
+        start_time,
+        None,
+        TRACE_WINDOW,
         filter=f"context.trace_id = '{trace}'",
         truncate_string_length=None if full else BACKEND_TRUNCATE,
         limit=TRACE_PAGE_SIZE,

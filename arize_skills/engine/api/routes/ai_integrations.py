@@ -51,8 +51,16 @@ from ...store.objects import (
     update_document,
 )
 from ..context import EngineContext, engine_of
-from ..http import json_response, read_body, read_limit
-from ..object_routes import delete_response, object_page_response, object_response, space_list_params
+from ..http import read_body, read_limit
+from ..object_routes import (
+    delete_route,
+    object_page_response,
+    object_route,
+    read_response,
+    resource_routes,
+    space_list_params,
+    write_response,
+)
 
 __all__ = ["routes"]
 
@@ -176,8 +184,7 @@ async def list_integrations(request: Request) -> Response:
     return await object_page_response(request, "ai_integrations", scope=scope, fetch=fetch, render=integration_model)
 
 
-async def get_integration(request: Request) -> Response:
-    return await object_response(request, request.path_params["integration_id"], require_integration, integration_model)
+get_integration = object_route("integration_id", require_integration, integration_model)
 
 
 async def create_integration(request: Request) -> Response:
@@ -205,7 +212,7 @@ async def create_integration(request: Request) -> Response:
         set_integration_secret(conn, integration.num, api_key)
         return integration_model(conn, integration)
 
-    return json_response(await engine.store.write(run), 201)
+    return await write_response(request, run, 201)
 
 
 async def update_integration(request: Request) -> Response:
@@ -252,7 +259,7 @@ async def update_integration(request: Request) -> Response:
         updated = update_document(conn, integration, doc, now=engine.now(), name=body.name)
         return integration_model(conn, updated)
 
-    return json_response(await engine.store.write(run))
+    return await write_response(request, run)
 
 
 def _presents_engine_secret(scope: Scope) -> bool:
@@ -279,14 +286,13 @@ async def integration_credentials(request: Request) -> Response:
     # Routing already checked the secret; checking again keeps the handler safe wherever it is mounted.
     if not _presents_engine_secret(request.scope):
         raise HTTPException(404)
-    engine = engine_of(request)
 
     def run(conn: sqlite3.Connection) -> dict[str, Any]:
         integration = require_integration(conn, request.path_params["integration_id"])
         headers = dict(document(integration, IntegrationDoc).headers or {})
         return {"api_key": integration_secret(conn, integration.num), "headers": headers}
 
-    return json_response(await engine.store.read(run))
+    return await read_response(request, run)
 
 
 def _delete_integration(conn: sqlite3.Connection, integration: StoredObject) -> None:
@@ -294,17 +300,18 @@ def _delete_integration(conn: sqlite3.Connection, integration: StoredObject) -> 
     delete_object(conn, integration)
 
 
-async def delete_integration(request: Request) -> Response:
-    return await delete_response(
-        request, request.path_params["integration_id"], require_integration, _delete_integration
-    )
+delete_integration = delete_route("integration_id", require_integration, _delete_integration)
 
 
 routes = [
-    Route("/v2/ai-integrations", list_integrations, methods=["GET"]),
-    Route("/v2/ai-integrations", create_integration, methods=["POST"]),
-    Route("/v2/ai-integrations/{integration_id}", get_integration, methods=["GET"]),
-    Route("/v2/ai-integrations/{integration_id}", update_integration, methods=["PATCH"]),
-    Route("/v2/ai-integrations/{integration_id}", delete_integration, methods=["DELETE"]),
+    *resource_routes(
+        "/v2/ai-integrations",
+        "integration_id",
+        list_integrations,
+        create_integration,
+        get_integration,
+        update_integration,
+        delete_integration,
+    ),
     _InProcessRoute("/v2/ai-integrations/{integration_id}/credentials", integration_credentials, methods=["GET"]),
 ]

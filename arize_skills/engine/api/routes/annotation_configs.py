@@ -11,8 +11,7 @@ import sqlite3
 from typing import Any, Literal
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
 
 from ....errors import ProblemError
 from ....models._base import ResponseModel
@@ -39,7 +38,7 @@ from ...store.objects import (
 )
 from ..context import engine_of
 from ..http import read_body
-from ..object_routes import delete_response, object_response, space_objects_response
+from ..object_routes import delete_route, object_route, resource_routes, space_objects_response, write_response
 
 __all__ = ["ANNOTATION_CONFIG_KIND", "annotation_config_model", "routes"]
 
@@ -97,8 +96,7 @@ async def list_configs(request: Request) -> Response:
     )
 
 
-async def get_config(request: Request) -> Response:
-    return await object_response(request, request.path_params["config_id"], _require_config, _config_wire)
+get_config = object_route("config_id", _require_config, _config_wire)
 
 
 async def create_config(request: Request) -> Response:
@@ -128,7 +126,7 @@ async def create_config(request: Request) -> Response:
         )
         return annotation_config_model(conn, config, space.id).to_wire()
 
-    return JSONResponse(await engine.store.write(run), status_code=201)
+    return await write_response(request, run, 201)
 
 
 async def update_config(request: Request) -> Response:
@@ -169,17 +167,12 @@ async def update_config(request: Request) -> Response:
             _check_name_free(conn, name, config.space_num, config.num)
         return _config_wire(conn, update_document(conn, config, doc, now=engine.now(), name=name))
 
-    return JSONResponse(await engine.store.write(run))
+    return await write_response(request, run)
 
 
-async def delete_config(request: Request) -> Response:
-    return await delete_response(request, request.path_params["config_id"], _require_config, delete_object)
+delete_config = delete_route("config_id", _require_config, delete_object)
 
 
-routes = [
-    Route("/v2/annotation-configs", list_configs, methods=["GET"]),
-    Route("/v2/annotation-configs", create_config, methods=["POST"]),
-    Route("/v2/annotation-configs/{config_id}", get_config, methods=["GET"]),
-    Route("/v2/annotation-configs/{config_id}", update_config, methods=["PATCH"]),
-    Route("/v2/annotation-configs/{config_id}", delete_config, methods=["DELETE"]),
-]
+routes = resource_routes(
+    "/v2/annotation-configs", "config_id", list_configs, create_config, get_config, update_config, delete_config
+)

@@ -44,25 +44,19 @@ from ...store.datasets import (
     versions_of,
 )
 from ...store.experiments import EXPERIMENT_KIND, delete_experiment
-from ...store.objects import (
-    StoredObject,
-    check_name_free,
-    delete_object,
-    insert_object,
-    list_objects,
-    space_id_of,
-)
+from ...store.objects import StoredObject, check_name_free, delete_object, insert_object, list_objects, space_id_of
 from ..context import engine_of
-from ..http import (
-    decode_cursor,
-    encode_cursor,
-    json_response,
-    page_response,
-    query_str,
-    read_body,
-    read_limit,
+from ..http import decode_cursor, encode_cursor, query_str, read_body, read_limit
+from ..object_routes import (
+    annotate_route,
+    delete_route,
+    object_route,
+    page_read_response,
+    rename_route,
+    resource_routes,
+    space_objects_response,
+    write_response,
 )
-from ..object_routes import annotate_route, delete_response, object_response, rename_response, space_objects_response
 
 __all__ = ["dataset_model", "routes"]
 
@@ -132,24 +126,14 @@ async def create_dataset(request: Request) -> Response:
         insert_examples(conn, dataset, version, body.examples, now=now)
         return dataset_model(conn, dataset, with_versions=True, space_id=space.id)
 
-    return json_response(await engine.store.write(run), 201)
+    return await write_response(request, run, 201)
 
 
-async def get_dataset(request: Request) -> Response:
-    return await object_response(request, request.path_params["dataset_id"], require_dataset, _dataset_with_versions)
+get_dataset = object_route("dataset_id", require_dataset, _dataset_with_versions)
 
-
-async def update_dataset(request: Request) -> Response:
-    body = await read_body(request, UpdateDatasetRequest)
-    return await rename_response(
-        request,
-        request.path_params["dataset_id"],
-        body.name,
-        require_dataset,
-        _dataset_with_versions,
-        kind=DATASET_KIND,
-        label="a dataset",
-    )
+update_dataset = rename_route(
+    UpdateDatasetRequest, "dataset_id", require_dataset, _dataset_with_versions, kind=DATASET_KIND, label="a dataset"
+)
 
 
 def _delete_dataset(conn: sqlite3.Connection, dataset: StoredObject) -> None:
@@ -160,8 +144,7 @@ def _delete_dataset(conn: sqlite3.Connection, dataset: StoredObject) -> None:
     delete_object(conn, dataset)
 
 
-async def delete_dataset(request: Request) -> Response:
-    return await delete_response(request, request.path_params["dataset_id"], require_dataset, _delete_dataset)
+delete_dataset = delete_route("dataset_id", require_dataset, _delete_dataset)
 
 
 def _examples_page(
@@ -201,7 +184,6 @@ def _examples_page(
 
 
 async def list_examples(request: Request) -> Response:
-    engine = engine_of(request)
     limit = read_limit(request, maximum=EXAMPLES_MAX_LIMIT)
     dataset_id, version_id = request.path_params["dataset_id"], query_str(request, "dataset_version_id")
     scope = f"examples|{dataset_id}|{version_id}"
@@ -212,12 +194,10 @@ async def list_examples(request: Request) -> Response:
             conn, dataset, version_id, limit=limit, cursor=request.query_params.get("cursor"), scope=scope
         )
 
-    items, cursor = await engine.store.read(run)
-    return page_response("examples", items, cursor)
+    return await page_read_response(request, "examples", run)
 
 
 async def search_examples(request: Request) -> Response:
-    engine = engine_of(request)
     body = await read_body(request, SearchDatasetExamplesRequest, optional=True)
     dataset_id = request.path_params["dataset_id"]
     compiled = compile_filter(body.filter, example_filter_sql, every="example")
@@ -236,8 +216,7 @@ async def search_examples(request: Request) -> Response:
             filter_sql=compiled,
         )
 
-    items, cursor = await engine.store.read(run)
-    return page_response("examples", items, cursor)
+    return await page_read_response(request, "examples", run)
 
 
 async def append_examples(request: Request) -> Response:
@@ -253,7 +232,7 @@ async def append_examples(request: Request) -> Response:
         touch_dataset(conn, dataset, version, now=now)
         return _written(conn, dataset, version, ids)
 
-    return json_response(await engine.store.write(run), 201)
+    return await write_response(request, run, 201)
 
 
 async def update_examples(request: Request) -> Response:
@@ -304,7 +283,7 @@ async def update_examples(request: Request) -> Response:
         touch_dataset(conn, dataset, version, now=now)
         return _written(conn, dataset, version, [i for i in wanted if i in found])
 
-    return json_response(await engine.store.write(run))
+    return await write_response(request, run)
 
 
 async def delete_examples(request: Request) -> Response:
@@ -344,18 +323,16 @@ async def delete_examples(request: Request) -> Response:
             not_deleted_example_ids=[i for i in body.example_ids if i not in present],
         )
 
-    return json_response(await engine.store.write(run))
+    return await write_response(request, run)
 
 
 annotate_examples = annotate_route(AnnotateDatasetExamplesRequest, "dataset_id", require_dataset, "example")
 
 
 routes = [
-    Route("/v2/datasets", list_datasets, methods=["GET"]),
-    Route("/v2/datasets", create_dataset, methods=["POST"]),
-    Route("/v2/datasets/{dataset_id}", get_dataset, methods=["GET"]),
-    Route("/v2/datasets/{dataset_id}", update_dataset, methods=["PATCH"]),
-    Route("/v2/datasets/{dataset_id}", delete_dataset, methods=["DELETE"]),
+    *resource_routes(
+        "/v2/datasets", "dataset_id", list_datasets, create_dataset, get_dataset, update_dataset, delete_dataset
+    ),
     Route("/v2/datasets/{dataset_id}/examples", list_examples, methods=["GET"]),
     Route("/v2/datasets/{dataset_id}/examples", append_examples, methods=["POST"]),
     Route("/v2/datasets/{dataset_id}/examples", update_examples, methods=["PATCH"]),

@@ -23,7 +23,7 @@ import sqlite3
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ....errors import FilterError, ProblemError
@@ -71,7 +71,14 @@ from ...store.objects import (
 )
 from ..context import engine_of
 from ..http import json_response, query_str, read_body, read_limit
-from ..object_routes import delete_response, object_page_response, space_list_params
+from ..object_routes import (
+    delete_route,
+    object_page_response,
+    read_response,
+    resource_routes,
+    space_list_params,
+    write_response,
+)
 
 __all__ = [
     "EVALUATOR_KIND",
@@ -338,11 +345,10 @@ async def create_evaluator(request: Request) -> Response:
         version = _insert_version(conn, evaluator, doc, now)
         return _with_version_wire(conn, evaluator, version, space.id)
 
-    return JSONResponse(await engine.store.write(run), status_code=201)
+    return await write_response(request, run, 201)
 
 
 async def get_evaluator(request: Request) -> Response:
-    engine = engine_of(request)
     version_id = query_str(request, "version_id", max_length=1000)
 
     def run(conn: sqlite3.Connection) -> dict[str, Any]:
@@ -356,7 +362,7 @@ async def get_evaluator(request: Request) -> Response:
             )
         return _with_version_wire(conn, evaluator, version)
 
-    return JSONResponse(await engine.store.read(run))
+    return await read_response(request, run)
 
 
 async def update_evaluator(request: Request) -> Response:
@@ -379,7 +385,7 @@ async def update_evaluator(request: Request) -> Response:
             doc.description = body.description
         return evaluator_model(conn, update_document(conn, evaluator, doc, now=engine.now(), name=body.name))
 
-    return json_response(await engine.store.write(run))
+    return await write_response(request, run)
 
 
 def _delete_evaluator(conn: sqlite3.Connection, evaluator: StoredObject) -> None:
@@ -395,8 +401,7 @@ def _delete_evaluator(conn: sqlite3.Connection, evaluator: StoredObject) -> None
     delete_object(conn, evaluator)
 
 
-async def delete_evaluator(request: Request) -> Response:
-    return await delete_response(request, request.path_params["evaluator_id"], require_evaluator, _delete_evaluator)
+delete_evaluator = delete_route("evaluator_id", require_evaluator, _delete_evaluator)
 
 
 async def create_version(request: Request) -> Response:
@@ -414,7 +419,7 @@ async def create_version(request: Request) -> Response:
         update_object(conn, evaluator, now=now)
         return _version_wire(version, evaluator)
 
-    return JSONResponse(await engine.store.write(run), status_code=201)
+    return await write_response(request, run, 201)
 
 
 async def list_versions(request: Request) -> Response:
@@ -480,11 +485,10 @@ async def delete_versions(request: Request) -> Response:
             completed=True, deleted_version_ids=list(chosen.values()), not_deleted_version_ids=missing
         )
 
-    return json_response(await engine.store.write(run))
+    return await write_response(request, run)
 
 
 async def get_version(request: Request) -> Response:
-    engine = engine_of(request)
 
     def run(conn: sqlite3.Connection) -> dict[str, Any]:
         version = require_object(
@@ -495,7 +499,7 @@ async def get_version(request: Request) -> Response:
             raise ProblemError(404, f"evaluator version '{request.path_params['version_id']}' was not found")
         return _version_wire(version, evaluator)
 
-    return JSONResponse(await engine.store.read(run))
+    return await read_response(request, run)
 
 
 async def list_templates(request: Request) -> Response:
@@ -503,11 +507,15 @@ async def list_templates(request: Request) -> Response:
 
 
 routes = [
-    Route("/v2/evaluators", list_evaluators, methods=["GET"]),
-    Route("/v2/evaluators", create_evaluator, methods=["POST"]),
-    Route("/v2/evaluators/{evaluator_id}", get_evaluator, methods=["GET"]),
-    Route("/v2/evaluators/{evaluator_id}", update_evaluator, methods=["PATCH"]),
-    Route("/v2/evaluators/{evaluator_id}", delete_evaluator, methods=["DELETE"]),
+    *resource_routes(
+        "/v2/evaluators",
+        "evaluator_id",
+        list_evaluators,
+        create_evaluator,
+        get_evaluator,
+        update_evaluator,
+        delete_evaluator,
+    ),
     Route("/v2/evaluators/{evaluator_id}/versions", create_version, methods=["POST"]),
     Route("/v2/evaluators/{evaluator_id}/versions", list_versions, methods=["GET"]),
     Route("/v2/evaluators/{evaluator_id}/versions", delete_versions, methods=["DELETE"]),

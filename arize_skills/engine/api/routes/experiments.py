@@ -40,16 +40,15 @@ from ...store.experiments import (
 )
 from ...store.objects import StoredObject, find_by_name, insert_object, list_objects, space_id_of, update_object
 from ..context import engine_of
-from ..http import (
-    decode_cursor,
-    encode_cursor,
-    json_response,
-    page_response,
-    query_str,
-    read_body,
-    read_limit,
+from ..http import decode_cursor, encode_cursor, query_str, read_body, read_limit
+from ..object_routes import (
+    annotate_route,
+    delete_route,
+    object_page_response,
+    object_route,
+    page_read_response,
+    write_response,
 )
-from ..object_routes import annotate_route, delete_response, object_page_response, object_response
 
 __all__ = ["experiment_model", "routes"]
 
@@ -163,15 +162,12 @@ async def create_experiment(request: Request) -> Response:
         insert_runs(conn, experiment, runs, now=now)
         return experiment_model(conn, experiment)
 
-    return json_response(await engine.store.write(run), 201)
+    return await write_response(request, run, 201)
 
 
-async def get_experiment(request: Request) -> Response:
-    return await object_response(request, request.path_params["experiment_id"], require_experiment, experiment_model)
+get_experiment = object_route("experiment_id", require_experiment, experiment_model)
 
-
-async def delete_experiment_route(request: Request) -> Response:
-    return await delete_response(request, request.path_params["experiment_id"], require_experiment, delete_experiment)
+delete_experiment_route = delete_route("experiment_id", require_experiment, delete_experiment)
 
 
 def _runs_page(
@@ -186,7 +182,6 @@ def _runs_page(
 
 
 async def list_runs(request: Request) -> Response:
-    engine = engine_of(request)
     limit = read_limit(request, maximum=RUNS_MAX_LIMIT)
     experiment_id = request.path_params["experiment_id"]
     scope = f"runs|{experiment_id}"
@@ -202,12 +197,10 @@ async def list_runs(request: Request) -> Response:
         ).fetchall()
         return _runs_page(conn, found, limit, scope, "row")
 
-    items, cursor = await engine.store.read(run)
-    return page_response("experiment_runs", items, cursor)
+    return await page_read_response(request, "experiment_runs", run)
 
 
 async def search_runs(request: Request) -> Response:
-    engine = engine_of(request)
     body = await read_body(request, SearchExperimentRunsRequest, optional=True)
     experiment_id = request.path_params["experiment_id"]
     try:
@@ -230,8 +223,7 @@ async def search_runs(request: Request) -> Response:
         found = conn.execute(sql + " ORDER BY r.run_id LIMIT ?", [*params, limit + 1]).fetchall()
         return _runs_page(conn, found, limit, scope, "run_id")
 
-    items, cursor = await engine.store.read(run)
-    return page_response("experiment_runs", items, cursor)
+    return await page_read_response(request, "experiment_runs", run)
 
 
 async def append_runs(request: Request) -> Response:
@@ -250,7 +242,7 @@ async def append_runs(request: Request) -> Response:
         update_object(conn, experiment, now=now)
         return ExperimentWithRunIds(**experiment_model(conn, experiment).model_dump(), run_ids=ids)
 
-    return json_response(await engine.store.write(run), 201)
+    return await write_response(request, run, 201)
 
 
 annotate_runs = annotate_route(AnnotateExperimentRunsRequest, "experiment_id", require_experiment, "run")

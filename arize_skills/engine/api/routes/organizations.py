@@ -12,7 +12,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ....errors import ProblemError
 from ....models.organizations import CreateOrganizationRequest, Organization, UpdateOrganizationRequest
@@ -29,14 +28,8 @@ from ...store.objects import (
     update_document,
 )
 from ..context import engine_of
-from ..http import (
-    empty_response,
-    json_response,
-    query_str,
-    read_body,
-    read_limit,
-)
-from ..object_routes import object_page_response, object_response
+from ..http import query_str, read_body, read_limit
+from ..object_routes import delete_response, object_page_response, object_route, resource_routes, write_response
 
 __all__ = ["ORGANIZATION_KIND", "organization_model", "require_organization", "routes"]
 
@@ -108,10 +101,7 @@ async def list_organizations(request: Request) -> Response:
     )
 
 
-async def get_organization(request: Request) -> Response:
-    return await object_response(
-        request, request.path_params["org_id"], require_organization, lambda conn, org: organization_model(org)
-    )
+get_organization = object_route("org_id", require_organization, lambda conn, org: organization_model(org))
 
 
 async def create_organization(request: Request) -> Response:
@@ -124,7 +114,7 @@ async def create_organization(request: Request) -> Response:
         organization = insert_object(conn, ORGANIZATION_KIND, name=body.name, body=doc.to_body(), now=engine.now())
         return organization_model(organization)
 
-    return json_response(await engine.store.write(run), 201)
+    return await write_response(request, run, 201)
 
 
 async def update_organization(request: Request) -> Response:
@@ -146,14 +136,13 @@ async def update_organization(request: Request) -> Response:
         updated = update_document(conn, organization, doc, now=engine.now(), name=body.name)
         return organization_model(updated)
 
-    return json_response(await engine.store.write(run))
+    return await write_response(request, run)
 
 
 async def delete_organization(request: Request) -> Response:
     engine = engine_of(request)
 
-    def run(conn: sqlite3.Connection) -> None:
-        organization = require_organization(conn, request.path_params["org_id"])
+    def remove(conn: sqlite3.Connection, organization: StoredObject) -> None:
         reason = _blocking_dependents(conn, organization)
         if reason is not None and organization.num == engine.organization_num:
             reason = f"the engine's default organization '{organization.name}' cannot be deleted: {reason}"
@@ -161,14 +150,15 @@ async def delete_organization(request: Request) -> Response:
             raise ProblemError(409, reason)
         delete_object(conn, organization)
 
-    await engine.store.write(run)
-    return empty_response()
+    return await delete_response(request, request.path_params["org_id"], require_organization, remove)
 
 
-routes = [
-    Route("/v2/organizations", list_organizations, methods=["GET"]),
-    Route("/v2/organizations", create_organization, methods=["POST"]),
-    Route("/v2/organizations/{org_id}", get_organization, methods=["GET"]),
-    Route("/v2/organizations/{org_id}", update_organization, methods=["PATCH"]),
-    Route("/v2/organizations/{org_id}", delete_organization, methods=["DELETE"]),
-]
+routes = resource_routes(
+    "/v2/organizations",
+    "org_id",
+    list_organizations,
+    create_organization,
+    get_organization,
+    update_organization,
+    delete_organization,
+)

@@ -7,7 +7,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ....errors import ProblemError
 from ....models.projects import CreateProjectRequest, Project, UpdateProjectRequest
@@ -18,13 +17,20 @@ from ...store.objects import (
     delete_object,
     document,
     insert_object,
-    list_objects,
     require_object,
     space_id_of,
 )
 from ..context import engine_of
-from ..http import json_response, query_str, read_body, read_limit
-from ..object_routes import delete_response, object_page_response, object_response, rename_response, space_list_params
+from ..http import query_str, read_body, read_limit
+from ..object_routes import (
+    delete_route,
+    object_route,
+    rename_route,
+    resource_routes,
+    space_list_params,
+    space_objects_response,
+    write_response,
+)
 
 __all__ = ["PROJECT_KIND", "project_model", "require_project", "routes"]
 
@@ -49,28 +55,27 @@ def project_model(conn: sqlite3.Connection, project: StoredObject, space_id: str
 
 
 async def list_projects(request: Request) -> Response:
-    engine = engine_of(request)
-    limit = read_limit(request)
-    space_id, space_name, name = space_list_params(request)
+    limit, spaces = read_limit(request), space_list_params(request)
     project_type = query_str(request, "project_type")
     if project_type is not None and project_type not in PROJECT_TYPES:
         raise ProblemError(400, f"project_type must be one of {', '.join(PROJECT_TYPES)}, got {project_type!r}")
     where: list[tuple[str, Any]] = []
     if project_type is not None:
         where.append(("json_extract(body, '$.project_type') = ?", project_type))
+    return await space_objects_response(
+        request,
+        PROJECT_KIND,
+        "projects",
+        scope="projects",
+        render=project_model,
+        limit=limit,
+        spaces=spaces,
+        where=lambda conn: where,
+        scope_params=(project_type,),
+    )
 
-    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
-        space_nums = engine.space_scope(conn, space_id, space_name)
-        return list_objects(
-            conn, PROJECT_KIND, limit=limit, after=after, space_nums=space_nums, name_contains=name, where=where
-        )
 
-    scope = f"projects|{space_id}|{space_name}|{name}|{project_type}"
-    return await object_page_response(request, "projects", scope=scope, fetch=fetch, render=project_model)
-
-
-async def get_project(request: Request) -> Response:
-    return await object_response(request, request.path_params["project_id"], require_project, project_model)
+get_project = object_route("project_id", require_project, project_model)
 
 
 async def create_project(request: Request) -> Response:
@@ -86,20 +91,12 @@ async def create_project(request: Request) -> Response:
         )
         return project_model(conn, project, space.id)
 
-    return json_response(await engine.store.write(run), 201)
+    return await write_response(request, run, 201)
 
 
-async def update_project(request: Request) -> Response:
-    body = await read_body(request, UpdateProjectRequest)
-    return await rename_response(
-        request,
-        request.path_params["project_id"],
-        body.name,
-        require_project,
-        project_model,
-        kind=PROJECT_KIND,
-        label="a project",
-    )
+update_project = rename_route(
+    UpdateProjectRequest, "project_id", require_project, project_model, kind=PROJECT_KIND, label="a project"
+)
 
 
 def _delete_project(conn: sqlite3.Connection, project: StoredObject) -> None:
@@ -110,14 +107,9 @@ def _delete_project(conn: sqlite3.Connection, project: StoredObject) -> None:
     delete_object(conn, project)
 
 
-async def delete_project(request: Request) -> Response:
-    return await delete_response(request, request.path_params["project_id"], require_project, _delete_project)
+delete_project = delete_route("project_id", require_project, _delete_project)
 
 
-routes = [
-    Route("/v2/projects", list_projects, methods=["GET"]),
-    Route("/v2/projects", create_project, methods=["POST"]),
-    Route("/v2/projects/{project_id}", get_project, methods=["GET"]),
-    Route("/v2/projects/{project_id}", update_project, methods=["PATCH"]),
-    Route("/v2/projects/{project_id}", delete_project, methods=["DELETE"]),
-]
+routes = resource_routes(
+    "/v2/projects", "project_id", list_projects, create_project, get_project, update_project, delete_project
+)

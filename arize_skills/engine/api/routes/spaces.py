@@ -7,7 +7,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from ....errors import ProblemError
 from ....models.ids import decode_id
@@ -26,8 +25,8 @@ from ...store.objects import (
     update_document,
 )
 from ..context import engine_of
-from ..http import json_response, query_str, read_body, read_limit
-from ..object_routes import delete_response, object_page_response, object_response
+from ..http import query_str, read_body, read_limit
+from ..object_routes import delete_response, object_page_response, object_response, resource_routes, write_response
 
 __all__ = ["routes", "space_model"]
 
@@ -95,7 +94,7 @@ async def create_space(request: Request) -> Response:
         conn.execute("UPDATE objects SET space_num = ? WHERE num = ?", (space.num, space.num))
         return space_model(conn, space)
 
-    return json_response(await engine.store.write(run), 201)
+    return await write_response(request, run, 201)
 
 
 async def update_space(request: Request) -> Response:
@@ -129,7 +128,7 @@ async def update_space(request: Request) -> Response:
             setattr(doc, field, value)  # the request's fields are the document's (``SpaceDoc``)
         return space_model(conn, update_document(conn, space, doc, now=engine.now(), name=body.name))
 
-    return json_response(await engine.store.write(run))
+    return await write_response(request, run)
 
 
 async def delete_space(request: Request) -> Response:
@@ -146,10 +145,4 @@ async def delete_space(request: Request) -> Response:
     return await delete_response(request, request.path_params["space_id"], engine.require_space, remove)
 
 
-routes = [
-    Route("/v2/spaces", list_spaces, methods=["GET"]),
-    Route("/v2/spaces", create_space, methods=["POST"]),
-    Route("/v2/spaces/{space_id}", get_space, methods=["GET"]),
-    Route("/v2/spaces/{space_id}", update_space, methods=["PATCH"]),
-    Route("/v2/spaces/{space_id}", delete_space, methods=["DELETE"]),
-]
+routes = resource_routes("/v2/spaces", "space_id", list_spaces, create_space, get_space, update_space, delete_space)

@@ -76,7 +76,15 @@ from ...store.tasks import (
 )
 from ..context import EngineContext, engine_of
 from ..http import describe_validation_error, json_response, query_str, read_body, read_limit
-from ..object_routes import delete_response, object_page_response, object_response, space_list_params
+from ..object_routes import (
+    delete_route,
+    object_page_response,
+    object_route,
+    resource_routes,
+    space_list_params,
+    space_objects_response,
+    write_response,
+)
 from ..task_bodies import (
     check_example_filter,
     check_query_filters,
@@ -145,15 +153,13 @@ def _source(conn: sqlite3.Connection, task: StoredObject, kind: str, num: int | 
 
 
 async def list_tasks(request: Request) -> Response:
-    engine = engine_of(request)
-    limit = read_limit(request)
-    space_id, space_name, name = space_list_params(request)
+    limit, spaces = read_limit(request), space_list_params(request)
     task_type = query_str(request, "type")
     project_id, dataset_id = query_str(request, "project_id"), query_str(request, "dataset_id")
     if task_type is not None and task_type not in TASK_TYPES:
         raise ProblemError(400, f"type must be one of {', '.join(TASK_TYPES)}, got {task_type!r}")
 
-    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
+    def where(conn: sqlite3.Connection) -> list[tuple[str, Any]]:
         where: list[tuple[str, Any]] = []
         if project_id is not None:
             project = require_object(conn, PROJECT_KIND, project_id, label="project")
@@ -163,17 +169,22 @@ async def list_tasks(request: Request) -> Response:
             where.append(("json_extract(body, '$.dataset_num') = ?", dataset.num))
         if task_type is not None:
             where.append(("json_extract(body, '$.type') = ?", task_type))
-        space_nums = engine.space_scope(conn, space_id, space_name)
-        return list_objects(
-            conn, TASK_KIND, limit=limit, after=after, space_nums=space_nums, name_contains=name, where=where
-        )
+        return where
 
-    scope = f"tasks|{space_id}|{space_name}|{name}|{task_type}|{project_id}|{dataset_id}"
-    return await object_page_response(request, "tasks", scope=scope, fetch=fetch, render=task_model)
+    return await space_objects_response(
+        request,
+        TASK_KIND,
+        "tasks",
+        scope="tasks",
+        render=task_model,
+        limit=limit,
+        spaces=spaces,
+        where=where,
+        scope_params=(task_type, project_id, dataset_id),
+    )
 
 
-async def get_task(request: Request) -> Response:
-    return await object_response(request, request.path_params["task_id"], require_task, task_model)
+get_task = object_route("task_id", require_task, task_model)
 
 
 def _evaluation_task_doc(
@@ -273,7 +284,7 @@ async def create_task(request: Request) -> Response:
         )
         return task_model(conn, task)
 
-    return json_response(await engine.store.write(run), 201)
+    return await write_response(request, run, 201)
 
 
 def _update_evaluation_task(
@@ -361,11 +372,10 @@ async def update_task(request: Request) -> Response:
             doc.run_configuration = resolve_run_configuration(conn, body.run_configuration, space_num=task.space_num)
         return task_model(conn, update_document(conn, task, doc, now=engine.now(), name=body.name))
 
-    return json_response(await engine.store.write(run))
+    return await write_response(request, run)
 
 
-async def delete_task(request: Request) -> Response:
-    return await delete_response(request, request.path_params["task_id"], require_task, delete_task_records)
+delete_task = delete_route("task_id", require_task, delete_task_records)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -575,7 +585,7 @@ async def trigger_task(request: Request) -> Response:
         _store_body(conn, task, doc)
         return run_model(conn, created)
 
-    response = json_response(await engine.store.write(run), 201)
+    response = await write_response(request, run, 201)
     engine.runner.notify()
     return response
 
@@ -605,8 +615,7 @@ async def list_runs(request: Request) -> Response:
     return await object_page_response(request, "task_runs", scope=scope, fetch=fetch, render=run_model)
 
 
-async def get_run(request: Request) -> Response:
-    return await object_response(request, request.path_params["run_id"], require_run, run_model)
+get_run = object_route("run_id", require_run, run_model)
 
 
 async def cancel_run(request: Request) -> Response:
@@ -633,11 +642,7 @@ async def cancel_run(request: Request) -> Response:
 
 
 routes = [
-    Route("/v2/tasks", list_tasks, methods=["GET"]),
-    Route("/v2/tasks", create_task, methods=["POST"]),
-    Route("/v2/tasks/{task_id}", get_task, methods=["GET"]),
-    Route("/v2/tasks/{task_id}", update_task, methods=["PATCH"]),
-    Route("/v2/tasks/{task_id}", delete_task, methods=["DELETE"]),
+    *resource_routes("/v2/tasks", "task_id", list_tasks, create_task, get_task, update_task, delete_task),
     Route("/v2/tasks/{task_id}/trigger", trigger_task, methods=["POST"]),
     Route("/v2/tasks/{task_id}/runs", list_runs, methods=["GET"]),
     Route("/v2/task-runs/{run_id}", get_run, methods=["GET"]),
