@@ -36,7 +36,6 @@ __all__ = [
     "ns_to_datetime",
     "require_span_time",
     "resolve_window",
-    "root_span_page",
     "session_root_spans",
     "span_key",
     "span_page",
@@ -224,52 +223,31 @@ def span_page(
     where: Filter | None,
     after: tuple[int, int] | None,
     limit: int,
+    roots: bool = False,
 ) -> tuple[list[sqlite3.Row], bool]:
     """One page of a project's spans starting inside ``[start_ns, end_ns]``, newest first, and whether more follow.
 
-    ``after`` is ``(start_ns, row)`` of the last span of the previous page (keyset paging, stable on ties).
+    ``after`` is ``(start_ns, row)`` of the last span of the previous page (keyset paging, stable on ties). With
+    ``roots``, the page holds root spans (no parent) whose trace has *any* span matching ``where``: one per trace.
     """
-    sql = f"SELECT {_columns('s')} FROM spans AS s WHERE s.project_num = ? AND s.start_ns >= ? AND s.start_ns <= ?"
-    params: list[Any] = [project_num, start_ns, end_ns]
-    if where is not None:
-        sql += f" AND ({where[0]})"
-        params.extend(where[1])
-    return _newest_first(conn, "s", sql, params, after, limit)
-
-
-def root_span_page(
-    conn: sqlite3.Connection,
-    project_num: int,
-    start_ns: int,
-    end_ns: int,
-    *,
-    where: Filter | None,
-    after: tuple[int, int] | None,
-    limit: int,
-) -> tuple[list[sqlite3.Row], bool]:
-    """One page of root spans (no parent) inside the window, newest first, whose trace has *any* matching span."""
+    alias = "r" if roots else "s"
     sql = (
-        f"SELECT {_columns('r')} FROM spans AS r WHERE r.project_num = ? AND r.parent_id IS NULL"
-        " AND r.start_ns >= ? AND r.start_ns <= ?"
+        f"SELECT {_columns(alias)} FROM spans AS {alias} WHERE {alias}.project_num = ?"
+        f"{f' AND {alias}.parent_id IS NULL' if roots else ''} AND {alias}.start_ns >= ? AND {alias}.start_ns <= ?"
     )
     params: list[Any] = [project_num, start_ns, end_ns]
-    if where is not None:
+    if where is not None and roots:
         sql += (
             " AND EXISTS (SELECT 1 FROM spans AS s WHERE s.project_num = r.project_num AND s.trace_id = r.trace_id"
             f" AND ({where[0]}))"
         )
+    elif where is not None:
+        sql += f" AND ({where[0]})"
+    if where is not None:
         params.extend(where[1])
-    return _newest_first(conn, "r", sql, params, after, limit)
-
-
-def _newest_first(
-    conn: sqlite3.Connection, alias: str, sql: str, params: list[Any], after: tuple[int, int] | None, limit: int
-) -> tuple[list[sqlite3.Row], bool]:
-    """Run ``sql`` (spans as ``alias``) as one keyset page, newest first: at most ``limit`` rows after ``after``
-    (``(start_ns, row)`` of the previous page's last span, stable on ties), and whether more follow."""
     if after is not None:
         sql += f" AND ({alias}.start_ns < ? OR ({alias}.start_ns = ? AND {alias}.row < ?))"
-        params = [*params, after[0], after[0], after[1]]
+        params.extend([after[0], after[0], after[1]])
     sql += f" ORDER BY {alias}.start_ns DESC, {alias}.row DESC LIMIT ?"
     rows = conn.execute(sql, [*params, limit + 1]).fetchall()
     return rows[:limit], len(rows) > limit

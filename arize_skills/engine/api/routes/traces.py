@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from ....models.traces import ListTracesRequest, Trace
 from ...query.filters import compile_span_filter
-from ...store.spans import ns_to_datetime, root_span_page, spans_from_rows, trace_spans
+from ...store.spans import ns_to_datetime, span_page, spans_from_rows, trace_spans
 from ..context import engine_of
 from ..http import page_response, read_body, read_limit
 from .projects import require_project
@@ -37,8 +37,8 @@ async def list_traces(request: Request) -> Response:
 
     def run(conn: sqlite3.Connection) -> tuple[list[Trace], str | None]:
         project = require_project(conn, body.project_id)
-        roots, more = root_span_page(
-            conn, project.num, page.start_ns, page.end_ns, where=where, after=page.after, limit=limit
+        roots, more = span_page(
+            conn, project.num, page.start_ns, page.end_ns, where=where, after=page.after, limit=limit, roots=True
         )
         summaries = [trace_spans(conn, project.num, root, cap=MAX_TRACE_SPANS) for root in roots]
         spans = iter(spans_from_rows(conn, project.num, [row for s in summaries for row in s.rows]))
