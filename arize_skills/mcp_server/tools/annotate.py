@@ -477,6 +477,7 @@ async def _write_all(ctx: ToolContext, plan: _AnnotatePlan) -> None:
 async def annotate(
     ctx: ToolContext,
     plan: Annotated[_AnnotatePlan, Resolve(_plan_annotate)],
+    # Resolved before the body runs: asks the user when the plan would replace values (see confirm.approval).
     approved: Annotated[Approval, approval(Resolve(_plan_annotate))],
     name: Annotated[str, Field(min_length=1, max_length=255, description="The annotation config.")],
     records: Annotated[
@@ -516,7 +517,7 @@ async def annotate(
         annotation_config=Ref(id=plan.config.id, name=plan.config.name),
         records=len(plan.values),
         matched=len(matched),
-        replaced=len(plan.replaced()) if approved.how else 0,
+        replaced=len(plan.replaced()),
         unmatched_count=len(unmatched),
         unmatched=_grouped(unmatched),
         note=note,
