@@ -36,6 +36,7 @@ from ...models.annotations import (
     SPAN_ANNOTATE_WINDOW,
     Annotation,
 )
+from ...models.filters import any_of
 from ...models.spans import Span
 from ..confirm import Approval, approval
 from ..errors import tool_errors
@@ -149,14 +150,6 @@ def _annotation_values(
     return values
 
 
-def _quoted(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def _any_of(column: str, ids: Sequence[str]) -> str:
-    return " OR ".join(f"{column} = {_quoted(i)}" for i in ids)
-
-
 def _prior(record_id: str, annotations: Sequence[Annotation] | None, name: str, into: Prior) -> None:
     for annotation in annotations or []:
         if annotation.name == name:
@@ -192,7 +185,7 @@ async def _spans_found(
             project_id,
             start_time=start,
             end_time=end,
-            filter=_any_of(column, chunk if session else [i.lower() for i in chunk]),
+            filter=any_of(column, chunk if session else [i.lower() for i in chunk]),
             included_columns=[column] if session else ["context.span_id", *held],
             limit=LOOKUP_PAGE,
         )
@@ -228,7 +221,7 @@ async def _examples_found(
             break
         for chunk in chunked(missing, LOOKUP_CHUNK):
             listing = state.client.datasets.search_examples(
-                dataset_id, filter=_any_of("id", chunk), version=version, limit=LOOKUP_PAGE
+                dataset_id, filter=any_of("id", chunk), version=version, limit=LOOKUP_PAGE
             )
             async for example in listing:
                 found.add(example.id)
@@ -241,7 +234,7 @@ async def _runs_found(state: AppState, experiment_id: str, ids: Sequence[str], c
     found: set[str] = set()
     prior: Prior = {}
     for chunk in chunked(ids, LOOKUP_CHUNK):
-        listing = state.client.experiments.search_runs(experiment_id, filter=_any_of("id", chunk), limit=LOOKUP_PAGE)
+        listing = state.client.experiments.search_runs(experiment_id, filter=any_of("id", chunk), limit=LOOKUP_PAGE)
         async for run in listing:
             found.add(run.id)
             _prior(run.id, run.annotations, config, prior)

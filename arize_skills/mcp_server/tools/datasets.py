@@ -30,8 +30,10 @@ from pydantic import BaseModel, Field
 from ...client import AsyncArizeClient, Page
 from ...errors import BadRequestError, NameNotFoundError, UnprocessableEntityError
 from ...evals.mapping import MISSING, SpanView, record_value, span_value, span_view_of
+from ...foundation.chunks import chunked
 from ...models._base import NAME_MAX_LENGTH, iso
 from ...models.datasets import MAX_EXAMPLES_PER_REQUEST, Dataset, DatasetExample
+from ...models.filters import any_of
 from ..budget import collect, compact, json_size, scope_of
 from ..errors import tool_errors
 from ..files import FileFormat, Record, RowProblems, TableFile, open_table, plain_value, record_batches
@@ -426,9 +428,8 @@ def _span_filters(filter: str | None, span_ids: Sequence[str] | None) -> list[st
     if not span_ids:
         return [filter]
     filters: list[str | None] = []
-    for start in range(0, len(span_ids), _IDS_PER_FILTER):
-        chunk = span_ids[start : start + _IDS_PER_FILTER]
-        ids = " OR ".join(f"context.span_id = '{span_id}'" for span_id in chunk)
+    for chunk in chunked(span_ids, _IDS_PER_FILTER):
+        ids = any_of("context.span_id", chunk)
         filters.append(f"({filter}) AND ({ids})" if filter else ids)
     return filters
 
@@ -451,8 +452,8 @@ async def _sibling_spans(
     found: dict[str, list[SpanView]] = {}
     # A trace's other spans may start a little before or after the window its chosen span is in.
     start, end = window[0] - SIBLING_MARGIN, window[1] + SIBLING_MARGIN
-    for first in range(0, len(traces), _IDS_PER_FILTER):
-        ids = " OR ".join(f"context.trace_id = '{trace}'" for trace in traces[first : first + _IDS_PER_FILTER])
+    for chunk in chunked(traces, _IDS_PER_FILTER):
+        ids = any_of("context.trace_id", chunk)
         listing = client.spans.list(
             project_id,
             space=space_id,
@@ -714,8 +715,8 @@ async def _create_from_spans(
     records = built.records
 
     async def batches() -> AsyncIterator[list[dict[str, Any]]]:
-        for start in range(0, len(records), MAX_EXAMPLES_PER_REQUEST):
-            yield records[start : start + MAX_EXAMPLES_PER_REQUEST]
+        for chunk in chunked(records, MAX_EXAMPLES_PER_REQUEST):
+            yield list(chunk)
 
     dataset, version_id, _, cleaned = await write_examples(ctx, client, name, where, batches, len(records))
     version = await _version_ref(client, dataset, version_id)

@@ -28,6 +28,7 @@ from ....models.experiments import (
 )
 from ...query.filters import compile_filter, run_filter_sql
 from ...store.datasets import require_dataset, resolve_version
+from ...store.documents import ExperimentDoc
 from ...store.experiments import (
     EXPERIMENT_KIND,
     RunRow,
@@ -38,7 +39,15 @@ from ...store.experiments import (
     run_payloads,
     split_run,
 )
-from ...store.objects import StoredObject, find_by_name, insert_object, list_objects, space_id_of, update_object
+from ...store.objects import (
+    StoredObject,
+    document,
+    find_by_name,
+    insert_object,
+    list_objects,
+    space_id_of,
+    update_object,
+)
 from ..context import engine_of
 from ..http import decode_cursor, encode_cursor, query_str, read_body, read_limit
 from ..object_routes import (
@@ -57,12 +66,13 @@ RUNS_MAX_LIMIT = 500
 
 def experiment_model(conn: sqlite3.Connection, experiment: StoredObject) -> Experiment:
     """The wire shape of a stored experiment."""
+    doc = document(experiment, ExperimentDoc)
     return Experiment(
         id=experiment.id,
         name=experiment.name or "",
         space_id=space_id_of(conn, experiment.space_num),
-        dataset_id=experiment.body.get("dataset_id"),
-        dataset_version_id=experiment.body.get("dataset_version_id"),
+        dataset_id=doc.dataset_id,
+        dataset_version_id=doc.dataset_version_id,
         created_at=experiment.created,
         updated_at=experiment.updated,
         experiment_traces_project_id=None,
