@@ -22,7 +22,7 @@ from mcp.types import ElicitRequestParams, ElicitResult
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.runner.sources import sample_fraction
+from arize_skills.engine.store.db import sample_fraction
 from arize_skills.mcp_server.state import AppState
 from tests.engine.runner_support import add_spans, code_evaluator, judge_integration
 from tests.mcp_server.conftest import FIXED_NOW, call, call_error

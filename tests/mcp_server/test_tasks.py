@@ -22,8 +22,9 @@ from mcp import Client
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.engine import Engine
-from arize_skills.engine.store.objects import get_object
-from arize_skills.engine.store.tasks import TASK_RUN_KIND, update_run
+from arize_skills.engine.store.documents import TaskRunDoc
+from arize_skills.engine.store.objects import document, get_object
+from arize_skills.engine.store.tasks import TASK_RUN_KIND, save_run
 from arize_skills.mcp_server.tools.task_runs import diagnose
 from arize_skills.models.ids import decode_id
 from arize_skills.models.tasks import TaskRun
@@ -692,9 +693,9 @@ async def test_a_run_cancelled_with_no_reason_says_the_backend_gave_none_and_wha
         stored = get_object(conn, TASK_RUN_KIND, decoded.number)
         assert stored is not None
         moment = "2026-08-10T12:30:00Z"
-        update_run(
-            conn, stored, now=moment, status="CANCELLED", run_started_at=moment, run_finished_at="2026-08-10T12:30:02Z"
-        )
+        doc = document(stored, TaskRunDoc)
+        doc.status, doc.run_started_at, doc.run_finished_at = "CANCELLED", moment, "2026-08-10T12:30:02Z"
+        save_run(conn, stored, doc, now=moment)
 
     await engine.store.write(cancel_silently)
     result = await call(mcp_client, "get_task_runs", {"run_id": started["run"]["id"]})

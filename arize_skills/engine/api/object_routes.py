@@ -50,7 +50,6 @@ __all__ = [
     "object_route",
     "page_read_response",
     "read_response",
-    "rename_response",
     "rename_route",
     "resource_routes",
     "space_list_params",
@@ -200,23 +199,6 @@ def delete_route(id_param: str, require: Require, remove: Remove) -> Handler:
     return delete
 
 
-async def rename_response(
-    request: Request, object_id: str, name: str, require: Require, render: Render, *, kind: str, label: str
-) -> Response:
-    """Rename one stored object in one transaction and answer with it (a PATCH whose only field is ``name``).
-
-    Another ``kind`` of the same space with that name is a 409 problem naming it as ``label``.
-    """
-    engine = engine_of(request)
-
-    def run(conn: sqlite3.Connection) -> Item:
-        obj = require(conn, object_id)
-        check_name_free(conn, kind, name, label=label, space_num=obj.space_num, own_num=obj.num)
-        return render(conn, update_object(conn, obj, now=engine.now(), name=name))
-
-    return await write_response(request, run)
-
-
 def rename_route(
     request_model: type[UpdateDatasetRequest] | type[UpdateProjectRequest],
     id_param: str,
@@ -227,13 +209,19 @@ def rename_route(
     label: str,
 ) -> Handler:
     """The PATCH route of one stored object named by the path parameter ``id_param`` whose request's only field
-    is ``name`` (see ``rename_response``)."""
+    is ``name``: it renames the object in one transaction and answers with it. Another ``kind`` of the same space
+    with that name is a 409 problem naming it as ``label``."""
 
     async def rename(request: Request) -> Response:
         body = await read_body(request, request_model)
-        return await rename_response(
-            request, request.path_params[id_param], body.name, require, render, kind=kind, label=label
-        )
+        engine, object_id = engine_of(request), request.path_params[id_param]
+
+        def run(conn: sqlite3.Connection) -> Item:
+            obj = require(conn, object_id)
+            check_name_free(conn, kind, body.name, label=label, space_num=obj.space_num, own_num=obj.num)
+            return render(conn, update_object(conn, obj, now=engine.now(), name=body.name))
+
+        return await write_response(request, run)
 
     return rename
 

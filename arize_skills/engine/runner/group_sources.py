@@ -9,7 +9,7 @@
   of the session's earliest trace in the window (else on its earliest span). Sampling hashes the session ID.
 
 Each loaded record carries its spans (oldest first) and, per query ID, the spans matching that query, which is
-what ``query_mappings`` read (``run_plans.bind``).
+what ``query_mappings`` read (``plans.bind``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from .sources import (
     ProjectSource,
     and_all,
     compile_stored_filter,
-    register_sampling,
     span_view,
 )
 
@@ -186,7 +185,6 @@ class TraceSource(_GroupSource):
         return compile_expression(self.expression or " AND ".join(self.queries), atom)
 
     def select(self, conn: sqlite3.Connection, limit: int) -> list[Candidate]:
-        register_sampling(conn)
         where = and_all(self.window.sql("r"), self._where(), self._sampling("r.trace_id"))
         assert where is not None
         rows = conn.execute(
@@ -255,7 +253,6 @@ class SessionSource(_GroupSource):
         return compile_expression(self.expression or " AND ".join(self.queries), atom)
 
     def _sessions(self, conn: sqlite3.Connection, limit: int, *, sampled: bool, filtered: bool) -> list[str]:
-        register_sampling(conn)
         where = and_all(self.window.sql("s"), (f"{SESSION_ID} IS NOT NULL", []))
         if sampled:
             where = and_all(where, self._sampling(SESSION_ID))

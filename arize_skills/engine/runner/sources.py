@@ -3,14 +3,13 @@
 A ``RecordSource`` selects the records of one kind of task (``select``), says why it found none (``why_empty``)
 and loads them (``load``). ``SpanSource`` is the span-shaped project task: spans in the window (start time, both
 ends inclusive; or, for continuous runs, received in ``[received_from, received_to)``) matching the task's
-``query_filter`` AND each evaluator's filters, sampled by a hash of the span ID (``sample_fraction``, registered
-in SQLite as ``arize_sample``), newest first. The trace and session sources are in ``run_group_sources``, the
-dataset source and the selection itself in ``run_records``.
+``query_filter`` AND each evaluator's filters, sampled by a hash of the span ID (``store.db.sample_fraction``,
+which the store's connection offers as ``arize_sample``), newest first. The trace and session sources are in
+``group_sources``, the dataset source and the selection itself in ``records``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 from abc import ABC, abstractmethod
@@ -43,9 +42,7 @@ __all__ = [
     "describe_filters",
     "ns_text",
     "plural",
-    "register_sampling",
     "sampled",
-    "sample_fraction",
     "span_view",
 ]
 
@@ -55,17 +52,6 @@ SPAN_COLUMNS = (
 )
 SESSION_ID = "CAST(json_extract(s.attributes, '$.\"session.id\"') AS TEXT)"
 Fragment = tuple[str, list[Any]]
-
-
-def sample_fraction(value: str | None) -> float:
-    """Where a record ID falls in [0, 1): the deterministic hash sampling compares with ``sampling_rate``."""
-    digest = hashlib.sha256(str(value).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
-
-
-def register_sampling(conn: sqlite3.Connection) -> None:
-    """Make ``arize_sample(id)`` (``sample_fraction``) callable from SQL on this connection."""
-    conn.create_function("arize_sample", 1, sample_fraction, deterministic=True)
 
 
 @dataclass
@@ -121,7 +107,6 @@ def any_span_received(
     Raises:
         RunSetupError: the task's filter no longer compiles.
     """
-    register_sampling(conn)
     where = and_all(
         window.sql("s"),
         compile_stored_filter(task_filter, span_filter_sql, "the task's query_filter"),
@@ -250,7 +235,6 @@ class SpanSource(ProjectSource):
         return plan_filter(self.task_filter, plan, span_filter_sql)
 
     def select(self, conn: sqlite3.Connection, limit: int) -> list[Candidate]:
-        register_sampling(conn)
         found: dict[str, tuple[int, int, list[int]]] = {}
         for plan in self.plans:
             where = and_all(self.window.sql("s"), self._filter(plan), self._sampling("s.span_id"))

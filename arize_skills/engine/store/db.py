@@ -12,6 +12,7 @@ a checkpoint or restart) the database file's mode, so they are 0600 too, whateve
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sqlite3
@@ -27,7 +28,7 @@ import anyio.to_thread
 from ...foundation.chunks import chunked
 from .migrations import apply_migrations
 
-__all__ = ["SQL_CHUNK", "HomePrivacy", "Store", "private_home", "sql_chunks"]
+__all__ = ["SQL_CHUNK", "HomePrivacy", "Store", "private_home", "sample_fraction", "sql_chunks"]
 
 T = TypeVar("T")
 
@@ -112,6 +113,7 @@ class Store:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("PRAGMA busy_timeout=5000")
+        self._conn.create_function("arize_sample", 1, sample_fraction, deterministic=True)
         self._lock = anyio.Lock()
         apply_migrations(self._conn)
 
@@ -145,3 +147,10 @@ def sql_chunks(values: Sequence[T]) -> Iterator[list[T]]:
     """``values`` in lists of at most ``SQL_CHUNK``, one statement each."""
     for chunk in chunked(values, SQL_CHUNK):
         yield list(chunk)
+
+
+def sample_fraction(value: str | None) -> float:
+    """Where a record ID falls in [0, 1): the deterministic hash that ``sampling_rate`` is compared with. The store's
+    connection offers it to SQL as ``arize_sample(id)``."""
+    digest = hashlib.sha256(str(value).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64

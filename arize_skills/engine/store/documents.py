@@ -39,7 +39,6 @@ __all__ = [
     "TaskEvaluatorDoc",
     "TaskRunDoc",
     "TemplateConfigDoc",
-    "parse_document",
 ]
 
 Number = int | float
@@ -70,11 +69,6 @@ class Document(BaseModel):
     def extra(self, key: str) -> Any:
         """The value of a key this model does not name, or ``None``."""
         return (self.model_extra or {}).get(key)
-
-
-def parse_document(body: dict[str, Any], model: type[D]) -> D:
-    """Parse ``body`` as ``model``."""
-    return model.load(body)
 
 
 # --- tasks -----------------------------------------------------------------------------------------------------

@@ -46,7 +46,6 @@ from .objects import (
     list_objects,
     require_object,
     update_document,
-    update_object,
 )
 
 __all__ = [
@@ -66,7 +65,6 @@ __all__ = [
     "run_model",
     "save_run",
     "task_model",
-    "update_run",
 ]
 
 TASK_KIND = "Task"
@@ -221,12 +219,6 @@ def insert_run(
 def save_run(conn: sqlite3.Connection, run: StoredObject, doc: TaskRunDoc, *, now: str) -> StoredObject:
     """Store a run's changed document (status, counts, times, failure_reason, experiment…)."""
     return update_document(conn, run, doc, now=now)
-
-
-def update_run(conn: sqlite3.Connection, run: StoredObject, *, now: str, **changes: Any) -> StoredObject:
-    """Store new values for fields of a run's document by name (tests use it to plant states; the engine uses
-    ``save_run``, whose typed document the type checker follows)."""
-    return update_object(conn, run, now=now, body={**run.body, **changes})
 
 
 def delete_task_records(conn: sqlite3.Connection, task: StoredObject) -> None:
