@@ -40,6 +40,20 @@ __all__ = ["main"]
 logger = logging.getLogger("arize_skills")
 
 
+def _add_server_arguments(parser: argparse.ArgumentParser, *, port: int, home: str, http_only: bool) -> None:
+    """``--host``, ``--port``, ``--home`` and ``--token-env``, as every serving command takes them."""
+    http = "HTTP " if http_only else ""
+    parser.add_argument("--host", default="127.0.0.1", help=f"{http}address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=port, help=f"{http}port (default {port}; 0 picks a free one)")
+    parser.add_argument("--home", type=Path, help=f"{home} (default $ARIZE_SKILLS_HOME or ~/.arize-skills)")
+    parser.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help=f"{'HTTP only: ' if http_only else ''}name of an environment variable holding a bearer token every "
+        "request must carry (required when --host is not a loopback address)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="arize-skills", description="LLM evaluation work from your coding agent.")
     parser.add_argument("--version", action="version", version=f"arize-skills {__version__}")
@@ -52,15 +66,7 @@ def _parser() -> argparse.ArgumentParser:
 
     mcp = commands.add_parser("mcp", help="serve the MCP tools to a coding agent (stdio, or HTTP on loopback)")
     mcp.add_argument("--transport", choices=("stdio", "http"), default="stdio", help="default stdio")
-    mcp.add_argument("--host", default="127.0.0.1", help="HTTP address to bind (default 127.0.0.1)")
-    mcp.add_argument("--port", type=int, default=8766, help="HTTP port (default 8766; 0 picks a free one)")
-    mcp.add_argument("--home", type=Path, help="embedded engine state (default $ARIZE_SKILLS_HOME or ~/.arize-skills)")
-    mcp.add_argument(
-        "--token-env",
-        metavar="VAR",
-        help="HTTP only: name of an environment variable holding a bearer token every request must carry "
-        "(required when --host is not a loopback address)",
-    )
+    _add_server_arguments(mcp, port=8766, home="embedded engine state", http_only=True)
     mcp.add_argument(
         "--files-root",
         type=Path,
@@ -85,15 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     engine = commands.add_parser("engine", help="the local AX-compatible engine")
     engine_commands = engine.add_subparsers(dest="engine_command", required=True)
     serve = engine_commands.add_parser("serve", help="serve the engine over HTTP (loopback by default)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 picks a free one)")
-    serve.add_argument("--home", type=Path, help="state directory (default $ARIZE_SKILLS_HOME or ~/.arize-skills)")
-    serve.add_argument(
-        "--token-env",
-        metavar="VAR",
-        help="name of an environment variable holding a bearer token that every request must carry "
-        "(required when --host is not a loopback address)",
-    )
+    _add_server_arguments(serve, port=8765, home="state directory", http_only=False)
     skills = commands.add_parser("skills", help="the agent skills shipped with arize-skills")
     skills_commands = skills.add_subparsers(dest="skills_command", required=True)
     install = skills_commands.add_parser("install", help="copy the skills where an agent reads them")

@@ -85,46 +85,27 @@ Rules every tool keeps:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Unpack
 
 from .. import __version__
 from ..models._base import utcnow
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from mcp.server.mcpserver import MCPServer
 
-    from ..engine import Engine
     from ..settings import Settings
-    from .state import AppState
+    from .state import AppState, StateOptions
 
 __all__ = ["SERVER_NAME", "build_server"]
 
 SERVER_NAME = "arize-skills"
 
 
-def build_server(
-    settings: Settings,
-    *,
-    engine: Engine | None = None,
-    clock: Callable[[], datetime] = utcnow,
-    secrets: tuple[str, ...] = (),
-    files_root: Path | None = None,
-    allow_env: frozenset[str] | None = None,
-) -> MCPServer[AppState]:
-    """The MCP server for ``settings``, with every tool family registered.
+def build_server(settings: Settings, **options: Unpack[StateOptions]) -> MCPServer[AppState]:
+    """The MCP server for ``settings`` (``Settings.resolve()``), with every tool family registered.
 
-    Args:
-        settings: the resolved backend settings (``Settings.resolve()``).
-        engine: for the ``embedded`` backend, an engine the caller opened and owns (tests); without it the
-            lifespan opens the engine in ``settings.home`` with its background task runner.
-        clock: the current time, for the date in the instructions and in ``status``.
-        secrets: values no tool message may contain besides the API key (the HTTP bearer token).
-        files_root: the only folder tools read files from (the HTTP transport); ``None``: any (stdio).
-        allow_env: variables sent as keys besides key-like names (the HTTP transport); ``None``: any (stdio).
+    ``options`` are those of its state (``StateOptions``): an engine the caller owns, a clock, more secrets, and
+    the HTTP transport's confinement.
     """
     from mcp.server.mcpserver import MCPServer
 
@@ -136,11 +117,9 @@ def build_server(
         name=SERVER_NAME,
         title="arize-skills",
         description="Tasks, backfills, experiments, judges and datasets on Arize AX or the local engine.",
-        instructions=instructions_for(None, settings, clock()),
+        instructions=instructions_for(None, settings, options.get("clock", utcnow)()),
         version=__version__,
-        lifespan=lambda _server: open_state(
-            settings, engine=engine, clock=clock, secrets=secrets, files_root=files_root, allow_env=allow_env
-        ),
+        lifespan=lambda _server: open_state(settings, **options),
         middleware=[InstructionsMiddleware(), FilesRootMiddleware()],
     )
     register_all(server)

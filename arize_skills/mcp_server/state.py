@@ -21,7 +21,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
@@ -172,24 +172,30 @@ def _backend_info(settings: Settings) -> BackendInfo:
     return BackendInfo("embedded", None, f"the embedded local engine (state in {settings.home})")
 
 
-@asynccontextmanager
-async def open_state(
-    settings: Settings,
-    *,
-    engine: Engine | None = None,
-    clock: Callable[[], datetime] = utcnow,
-    secrets: tuple[str, ...] = (),
-    files_root: Path | None = None,
-    allow_env: frozenset[str] | None = None,
-) -> AsyncIterator[AppState]:
-    """Open the backend the settings chose and yield the server's ``AppState`` until the block ends.
+class StateOptions(TypedDict, total=False):
+    """What a server's state takes besides its settings; each is optional.
 
     ``engine``: for the ``embedded`` backend, an engine the caller already opened (and keeps running and
-    closes); without it, the engine in ``settings.home`` is opened here with its background task runner.
-    ``secrets``: more values to keep out of every tool message (the HTTP transport's bearer token).
-    ``files_root``, ``allow_env``: the HTTP transport's confinement (see ``AppState``); ``None``: none (stdio).
+    closes); without it, the engine in ``settings.home`` is opened with its background task runner.
+    ``clock``: the current time, for the date in the instructions and in ``status`` (default: now, UTC).
+    ``secrets``: values no tool message may contain besides the API key (the HTTP transport's bearer token).
+    ``files_root``: the only folder tools read files from (the HTTP transport); unset or ``None``: any (stdio).
+    ``allow_env``: variables sent as keys besides key-like names (the HTTP transport); unset or ``None``: any.
     """
-    keep_out = tuple(s for s in (settings.api_key, *secrets) if s)
+
+    engine: Engine | None
+    clock: Callable[[], datetime]
+    secrets: tuple[str, ...]
+    files_root: Path | None
+    allow_env: frozenset[str] | None
+
+
+@asynccontextmanager
+async def open_state(settings: Settings, **options: Unpack[StateOptions]) -> AsyncIterator[AppState]:
+    """Open the backend the settings chose and yield the server's ``AppState`` until the block ends."""
+    engine = options.get("engine")
+    files_root = options.get("files_root")
+    keep_out = tuple(s for s in (settings.api_key, *options.get("secrets", ())) if s)
     async with AsyncExitStack() as stack:
         if settings.backend == "embedded":
             if engine is None:
@@ -206,9 +212,9 @@ async def open_state(
             backend=_backend_info(settings),
             engine=engine,
             secrets=keep_out,
-            clock=clock,
+            clock=options.get("clock", utcnow),
             files_root=files_root.resolve() if files_root is not None else None,
-            allow_env=allow_env,
+            allow_env=options.get("allow_env"),
         )
         try:
             await state.resolve_space()

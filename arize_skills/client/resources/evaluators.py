@@ -5,7 +5,7 @@ from __future__ import annotations
 import builtins
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from pydantic import BaseModel
 
@@ -32,9 +32,21 @@ from .._resource import Resource, given
 from .projects import space_params
 from .tasks import NOT_GIVEN, NotGiven
 
-__all__ = ["Evaluators", "column_name_for"]
+__all__ = ["Evaluators", "JudgeOptions", "column_name_for"]
 
 DEFAULT_COMMIT_MESSAGE = "Initial version"
+
+
+class JudgeOptions(TypedDict, total=False):
+    """``create_judge``'s keywords that ``create_from_template`` passes on as given."""
+
+    include_explanations: bool
+    use_function_calling: bool
+    invocation_parameters: InvocationParamsRequest | Mapping[str, Any] | None
+    provider_parameters: ProviderParamsRequest | Mapping[str, Any] | None
+    description: str | None
+    commit_message: str
+    space: str | None
 
 
 def column_name_for(name: str) -> str:
@@ -158,16 +170,11 @@ class Evaluators(Resource):
         ai_integration: str,
         model_name: str,
         name: str | None = None,
-        include_explanations: bool = True,
-        use_function_calling: bool = True,
-        invocation_parameters: InvocationParamsRequest | Mapping[str, Any] | None = None,
-        provider_parameters: ProviderParamsRequest | Mapping[str, Any] | None = None,
-        description: str | None = None,
-        commit_message: str = DEFAULT_COMMIT_MESSAGE,
-        space: str | None = None,
+        **options: Unpack[JudgeOptions],
     ) -> EvaluatorWithVersion:
         """Create a judge from a built-in template (by ``column_name``, e.g. ``"hallucination"``), mapping its
-        fields as AX documents. The evaluator is named ``name`` or the template's display name."""
+        fields as AX documents. The evaluator is named ``name`` or the template's display name; ``options`` are
+        ``create_judge``'s, with the same defaults."""
         templates = await self.list_templates()
         found = next((t for t in templates if t.column_name == template), None)
         if found is None:
@@ -180,15 +187,9 @@ class Evaluators(Resource):
             model_name=model_name,
             classification_choices=found.classification_choices,
             column_name=found.column_name,
-            include_explanations=include_explanations,
-            use_function_calling=use_function_calling,
             direction=found.direction,
             data_granularity=found.data_granularity,
-            invocation_parameters=invocation_parameters,
-            provider_parameters=provider_parameters,
-            description=description,
-            commit_message=commit_message,
-            space=space,
+            **options,
         )
 
     async def create_code_evaluator(

@@ -84,6 +84,18 @@ async def read_body(request: Request, model: type[M], *, optional: bool = False)
         raise ProblemError(400, describe_validation_error(exc)) from None
 
 
+async def read_patch(request: Request, model: type[M], *, clearable: frozenset[str] = frozenset()) -> M:
+    """Parse a PATCH body: at least one field, and ``null`` only for the ``clearable`` ones."""
+    body = await read_body(request, model)
+    sent = body.model_fields_set
+    if not sent:
+        raise ProblemError(400, f"at least one of {', '.join(model.model_fields)} is required")
+    for field in sorted(sent - clearable):
+        if getattr(body, field) is None:
+            raise ProblemError(400, f"{field} cannot be null: omit it to keep the current value")
+    return body
+
+
 def read_limit(request: Request, *, default: int = 50, maximum: int = 100) -> int:
     """The ``limit`` query parameter, checked against the route's maximum."""
     raw = request.query_params.get("limit")

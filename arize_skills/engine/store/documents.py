@@ -66,6 +66,18 @@ class Document(BaseModel):
         setattr(self, name, field.get_default(call_default_factory=True))
         self.model_fields_set.discard(name)
 
+    def copy_sent(self, body: BaseModel, *names: str) -> None:
+        """Set each named field to the value a PATCH ``body`` sent for it (``null`` included); skip those not sent.
+
+        Each name must be a field of both models, checked on every call, so a renamed field fails in the first
+        test that sends it rather than being skipped silently.
+        """
+        for name in names:
+            if name not in type(self).model_fields or name not in type(body).model_fields:
+                raise TypeError(f"{name!r} is not a field of both {type(self).__name__} and {type(body).__name__}")
+            if name in body.model_fields_set:
+                setattr(self, name, getattr(body, name))
+
     def extra(self, key: str) -> Any:
         """The value of a key this model does not name, or ``None``."""
         return (self.model_extra or {}).get(key)

@@ -185,12 +185,16 @@ def list_objects(
     parent_num: int | None = None,
     name_contains: str | None = None,
     where: list[tuple[str, Any]] | None = None,
+    updated_after: tuple[str, int] | None = None,
+    by_updated: bool = False,
 ) -> tuple[list[StoredObject], bool]:
     """One keyset page of objects and whether more follow.
 
     ``after`` is the ``num`` of the last object of the previous page. ``name_contains`` is AX's
     case-insensitive substring filter. ``where`` adds ``(sql, param)`` conditions such as
     ``("json_extract(body, '$.status') = ?", "PENDING")``; the SQL text there always comes from our code.
+    ``by_updated``: most recently updated first instead, and the page follows ``updated_after``, the
+    ``(updated_at, num)`` of the last object of the previous page.
     """
     sql = "SELECT * FROM objects WHERE kind = ?"
     params: list[Any] = [kind]
@@ -208,10 +212,16 @@ def list_objects(
     for condition, param in where or []:
         sql += f" AND {condition}"
         params.append(param)
-    if after is not None:
-        sql += " AND num < ?" if newest_first else " AND num > ?"
-        params.append(after)
-    sql += " ORDER BY num DESC" if newest_first else " ORDER BY num ASC"
+    if by_updated:
+        if updated_after is not None:
+            sql += " AND (updated_at < ? OR (updated_at = ? AND num < ?))"
+            params.extend([updated_after[0], *updated_after])
+        sql += " ORDER BY updated_at DESC, num DESC"
+    else:
+        if after is not None:
+            sql += " AND num < ?" if newest_first else " AND num > ?"
+            params.append(after)
+        sql += " ORDER BY num DESC" if newest_first else " ORDER BY num ASC"
     sql += " LIMIT ?"
     params.append(limit + 1)
     rows = [_row(r) for r in conn.execute(sql, params)]

@@ -23,6 +23,7 @@ from ...models.spans import Span, SpanContext, SpanEvaluation, SpanEvent
 from .annotations import annotations_for
 from .db import sql_chunks
 from .evaluations import EvaluationResult, evaluations_for
+from .objects import StoredObject, delete_object
 
 __all__ = [
     "ELLIPSIS",
@@ -32,6 +33,7 @@ __all__ = [
     "SpanRecord",
     "TraceSummary",
     "datetime_to_ns",
+    "delete_project_records",
     "delete_spans",
     "ns_to_datetime",
     "require_span_time",
@@ -331,6 +333,15 @@ def delete_spans(
     deleted = [i for i in unique if i.lower() in found]
     not_deleted = [i for i in unique if i.lower() not in found]
     return deleted, not_deleted
+
+
+def delete_project_records(conn: sqlite3.Connection, project: StoredObject) -> None:
+    """Delete a project with every span in it and the spans' evaluations and annotations."""
+    keys = [f"{project.num}:%"]
+    conn.execute("DELETE FROM evaluations WHERE target_kind = 'span' AND target_key LIKE ?", keys)
+    conn.execute("DELETE FROM annotations WHERE target_kind = 'span' AND target_key LIKE ?", keys)
+    conn.execute("DELETE FROM spans WHERE project_num = ?", (project.num,))
+    delete_object(conn, project)
 
 
 class ColumnProjection:

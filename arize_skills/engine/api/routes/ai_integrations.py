@@ -230,16 +230,7 @@ async def update_integration(request: Request) -> Response:
         # ``provider`` and ``model_names`` are never null when sent (the request model refuses it).
         if "provider" in given and body.provider is not None:
             doc.provider = body.provider
-        if "base_url" in given:
-            doc.base_url = body.base_url
-        if "model_names" in given:
-            doc.model_names = body.model_names
-        if "enable_default_models" in given:
-            doc.enable_default_models = body.enable_default_models
-        if "function_calling_enabled" in given:
-            doc.function_calling_enabled = body.function_calling_enabled
-        if "auth_type" in given:
-            doc.auth_type = body.auth_type
+        doc.copy_sent(body, "base_url", "model_names", "enable_default_models", "function_calling_enabled", "auth_type")
         if "headers" in given:
             stored = doc.headers or {}
             # A masked value sent back (GET, edit, PATCH) means "keep the stored value".

@@ -149,15 +149,9 @@ async def update_config(request: Request) -> Response:
         if isinstance(body, UpdateCategoricalAnnotationConfigRequest):
             if "values" in given and body.values is not None:
                 doc.values = [v.model_dump(mode="json") for v in body.values]
-            if "optimization_direction" in given:
-                doc.optimization_direction = body.optimization_direction
+            doc.copy_sent(body, "optimization_direction")
         elif isinstance(body, UpdateContinuousAnnotationConfigRequest):
-            if "minimum_score" in given:
-                doc.minimum_score = body.minimum_score
-            if "maximum_score" in given:
-                doc.maximum_score = body.maximum_score
-            if "optimization_direction" in given:
-                doc.optimization_direction = body.optimization_direction
+            doc.copy_sent(body, "minimum_score", "maximum_score", "optimization_direction")
         if stored_type == "CONTINUOUS":
             if doc.minimum_score is None or doc.maximum_score is None:
                 raise ProblemError(500, f"stored annotation config {config.id} is CONTINUOUS but lacks its score range")

@@ -301,25 +301,17 @@ async def list_evaluators(request: Request) -> Response:
         # Most recently updated first, so the keyset position is (updated_at, num), not num alone.
         if after is not None and not (isinstance(after, list) and len(after) == 2):
             raise ProblemError(400, "cursor is not valid for this request; start again without a cursor")
-        sql = "SELECT num, updated_at FROM objects WHERE kind = ?"
-        params: list[Any] = [EVALUATOR_KIND]
         space_nums = engine.space_scope(conn, space_id, space_name)
-        if space_nums is not None:
-            if not space_nums:
-                return [], False
-            sql += f" AND space_num IN ({','.join('?' * len(space_nums))})"
-            params.extend(space_nums)
-        if name is not None:
-            sql += " AND instr(lower(name), lower(?)) > 0"
-            params.append(name)
-        if after is not None:
-            sql += " AND (updated_at < ? OR (updated_at = ? AND num < ?))"
-            params.extend([after[0], after[0], after[1]])
-        sql += " ORDER BY updated_at DESC, num DESC LIMIT ?"
-        params.append(limit + 1)
-        rows = conn.execute(sql, params).fetchall()
-        evaluators = [get_object(conn, EVALUATOR_KIND, row[0]) for row in rows[:limit]]
-        return [e for e in evaluators if e is not None], len(rows) > limit
+        position = (str(after[0]), int(after[1])) if after is not None else None
+        return list_objects(
+            conn,
+            EVALUATOR_KIND,
+            limit=limit,
+            space_nums=space_nums,
+            name_contains=name,
+            by_updated=True,
+            updated_after=position,
+        )
 
     scope = f"evaluators|{space_id}|{space_name}|{name}"
     return await object_page_response(

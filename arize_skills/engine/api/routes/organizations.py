@@ -28,7 +28,7 @@ from ...store.objects import (
     update_document,
 )
 from ..context import engine_of
-from ..http import query_str, read_body, read_limit
+from ..http import query_str, read_body, read_limit, read_patch
 from ..object_routes import delete_response, object_page_response, object_route, resource_routes, write_response
 
 __all__ = ["ORGANIZATION_KIND", "organization_model", "require_organization", "routes"]
@@ -119,20 +119,14 @@ async def create_organization(request: Request) -> Response:
 
 async def update_organization(request: Request) -> Response:
     engine = engine_of(request)
-    body = await read_body(request, UpdateOrganizationRequest)
-    sent = body.model_fields_set
-    if not sent:
-        raise ProblemError(400, "at least one of name, description is required")
-    if "name" in sent and body.name is None:
-        raise ProblemError(400, "name cannot be null: omit it to keep the current name")
+    body = await read_patch(request, UpdateOrganizationRequest, clearable=frozenset({"description"}))
 
     def run(conn: sqlite3.Connection) -> Organization:
         organization = require_organization(conn, request.path_params["org_id"])
         if body.name is not None:
             _name_taken(conn, body.name, other_than=organization.num)
         doc = document(organization, OrganizationDoc)
-        if "description" in sent:
-            doc.description = body.description
+        doc.copy_sent(body, "description")
         updated = update_document(conn, organization, doc, now=engine.now(), name=body.name)
         return organization_model(updated)
 

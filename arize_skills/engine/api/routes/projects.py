@@ -14,12 +14,12 @@ from ...store.documents import ProjectDoc
 from ...store.objects import (
     StoredObject,
     check_name_free,
-    delete_object,
     document,
     insert_object,
     require_object,
     space_id_of,
 )
+from ...store.spans import delete_project_records
 from ..context import engine_of
 from ..http import query_str, read_body, read_limit
 from ..object_routes import (
@@ -99,15 +99,7 @@ update_project = rename_route(
 )
 
 
-def _delete_project(conn: sqlite3.Connection, project: StoredObject) -> None:
-    keys = [f"{project.num}:%"]
-    conn.execute("DELETE FROM evaluations WHERE target_kind = 'span' AND target_key LIKE ?", keys)
-    conn.execute("DELETE FROM annotations WHERE target_kind = 'span' AND target_key LIKE ?", keys)
-    conn.execute("DELETE FROM spans WHERE project_num = ?", (project.num,))
-    delete_object(conn, project)
-
-
-delete_project = delete_route("project_id", require_project, _delete_project)
+delete_project = delete_route("project_id", require_project, delete_project_records)
 
 
 routes = resource_routes(

@@ -25,7 +25,7 @@ from ...store.objects import (
     update_document,
 )
 from ..context import engine_of
-from ..http import query_str, read_body, read_limit
+from ..http import query_str, read_body, read_limit, read_patch
 from ..object_routes import delete_response, object_page_response, object_response, resource_routes, write_response
 
 __all__ = ["routes", "space_model"]
@@ -99,13 +99,8 @@ async def create_space(request: Request) -> Response:
 
 async def update_space(request: Request) -> Response:
     engine = engine_of(request)
-    body = await read_body(request, UpdateSpaceRequest)
+    body = await read_patch(request, UpdateSpaceRequest, clearable=CLEARABLE_SPACE_FIELDS)
     sent = body.model_fields_set
-    if not sent:
-        raise ProblemError(400, f"at least one of {', '.join(UpdateSpaceRequest.model_fields)} is required")
-    for field in sorted(sent - CLEARABLE_SPACE_FIELDS):
-        if getattr(body, field) is None:
-            raise ProblemError(400, f"{field} cannot be null: omit it to keep the current value")
     if body.default_agent_runtime is not None:
         raise ProblemError(
             422,

@@ -97,6 +97,8 @@ from ..task_bodies import (
 __all__ = ["routes"]
 
 M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", bound=BaseModel)
+X = TypeVar("X", bound=BaseModel)
 
 TASK_TYPES = ("TEMPLATE_EVALUATION", "CODE_EVALUATION", "RUN_EXPERIMENT")
 RUN_STATUSES = ("PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
@@ -123,6 +125,19 @@ def _validate(model: type[M], data: dict[str, Any]) -> M:
 
 def _raw(probe: BaseModel) -> dict[str, Any]:
     return probe.model_dump(mode="python")
+
+
+async def _body_for_task_type(
+    request: Request, evaluation: type[E], experiment: type[X], *, optional: bool = False
+) -> tuple[str, E | X]:
+    """The path's task ID and the request body, checked against the shape for that task's type."""
+    task_id = request.path_params["task_id"]
+    engine = engine_of(request)
+    task_type = await engine.store.read(lambda conn: document(require_task(conn, task_id), TaskDoc).type)
+    raw = _raw(await read_body(request, _JsonObject, optional=optional))
+    if task_type == "RUN_EXPERIMENT":
+        return task_id, _validate(experiment, raw)
+    return task_id, _validate(evaluation, raw)
 
 
 def _store_body(conn: sqlite3.Connection, obj: StoredObject, doc: TaskDoc) -> None:
@@ -352,14 +367,7 @@ def _update_evaluation_task(
 
 async def update_task(request: Request) -> Response:
     engine = engine_of(request)
-    task_id = request.path_params["task_id"]
-    task_type = await engine.store.read(lambda conn: document(require_task(conn, task_id), TaskDoc).type)
-    raw = _raw(await read_body(request, _JsonObject))
-    body: UpdateEvaluationTaskRequest | UpdateRunExperimentTaskRequest
-    if task_type == "RUN_EXPERIMENT":
-        body = _validate(UpdateRunExperimentTaskRequest, raw)
-    else:
-        body = _validate(UpdateEvaluationTaskRequest, raw)
+    task_id, body = await _body_for_task_type(request, UpdateEvaluationTaskRequest, UpdateRunExperimentTaskRequest)
 
     def run(conn: sqlite3.Connection) -> Task:
         task = require_task(conn, task_id)
@@ -553,14 +561,9 @@ def _run_experiment_trigger(
 
 async def trigger_task(request: Request) -> Response:
     engine = engine_of(request)
-    task_id = request.path_params["task_id"]
-    task_type = await engine.store.read(lambda conn: document(require_task(conn, task_id), TaskDoc).type)
-    raw = _raw(await read_body(request, _JsonObject, optional=True))
-    body: TriggerEvaluationTaskRunRequest | TriggerRunExperimentTaskRunRequest
-    if task_type == "RUN_EXPERIMENT":
-        body = _validate(TriggerRunExperimentTaskRunRequest, raw)
-    else:
-        body = _validate(TriggerEvaluationTaskRunRequest, raw)
+    task_id, body = await _body_for_task_type(
+        request, TriggerEvaluationTaskRunRequest, TriggerRunExperimentTaskRunRequest, optional=True
+    )
 
     def run(conn: sqlite3.Connection) -> TaskRun:
         task = require_task(conn, task_id)

@@ -1,0 +1,119 @@
+"""Cold start of ``arize-skills mcp`` over stdio: from spawning the process to the ``tools/list`` answer.
+
+    python benchmarks/cold_start.py [--runs 7] [--bound-ms 400]
+
+Each run starts a fresh process on a throw-away engine home and speaks JSON-RPC on its pipes (``initialize``,
+``notifications/initialized``, ``tools/list``), as a coding-agent host does when it launches the server. Prints
+the median and the slowest run, the ratio of the median to the bound (aim: <= 1.0), and, for scale, the median
+start of a bare ``python -c pass`` on the same machine in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import IO, Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "cold-start-benchmark", "version": "1"},
+    },
+}
+INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+LIST_TOOLS = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}
+
+
+def _send(stream: IO[str], message: dict[str, Any]) -> None:
+    stream.write(json.dumps(message) + "\n")
+    stream.flush()
+
+
+def _answer(stream: IO[str], request_id: int) -> dict[str, Any]:
+    """The next response with ``request_id`` (notifications and log lines in between are passed over)."""
+    while True:
+        line = stream.readline()
+        if not line:
+            raise RuntimeError("the server closed stdout before answering")
+        message = json.loads(line)
+        if message.get("id") == request_id:
+            if "error" in message:
+                raise RuntimeError(f"the server answered an error: {message['error']}")
+            return message
+
+
+def one_start(home: Path) -> tuple[float, int]:
+    """Seconds from spawn to the ``tools/list`` answer, and how many tools it listed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARIZE")}
+    env["ARIZE_SKILLS_HOME"] = str(home)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "arize_skills", "mcp"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        _send(process.stdin, INITIALIZE)
+        _answer(process.stdout, 1)
+        _send(process.stdin, INITIALIZED)
+        _send(process.stdin, LIST_TOOLS)
+        tools = _answer(process.stdout, 2)["result"]["tools"]
+        elapsed = time.perf_counter() - started
+    finally:
+        process.stdin.close()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    return elapsed, len(tools)
+
+
+def bare_python() -> float:
+    """Seconds for ``python -c pass``: the floor no server can start under."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7, help="starts to measure (default 7)")
+    parser.add_argument("--bound-ms", type=float, default=400.0, help="the goal for the median (default 400 ms)")
+    args = parser.parse_args()
+    starts: list[float] = []
+    floors: list[float] = []
+    tools = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        one_start(Path(scratch) / "warm-up")  # the first start also compiles bytecode; it is not counted
+        for n in range(args.runs):
+            elapsed, tools = one_start(Path(scratch) / f"home-{n}")
+            starts.append(elapsed)
+            floors.append(bare_python())
+    median_ms = statistics.median(starts) * 1000
+    print(
+        f"cold start (initialize + tools/list, {tools} tools)  median {median_ms:.0f} ms  "
+        f"slowest {max(starts) * 1000:.0f} ms  bound {args.bound_ms:.0f} ms  ratio {median_ms / args.bound_ms:.2f}"
+    )
+    print(f"python -c pass                                    median {statistics.median(floors) * 1000:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
