@@ -24,7 +24,7 @@ from arize_skills.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MCPB_PACKAGE = "@anthropic-ai/mcpb@2.1.2"
-SNAPSHOT = ROOT / "tests" / "mcp_server" / "tools_snapshot.json"
+SNAPSHOT = ROOT / "arize_skills" / "mcp_server" / "tools_listing.json"
 
 
 def load(relative: str) -> dict[str, Any]:
@@ -96,7 +96,7 @@ def test_the_manifest_passes_the_key_space_and_engine_home_from_user_config_as_e
 def test_the_manifest_lists_exactly_the_server_tools_with_their_descriptions() -> None:
     snapshot = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
     expected = [{"name": tool["name"], "description": tool["description"]} for tool in snapshot]
-    assert load("manifest.json")["tools"] == expected, "regenerate manifest.json tools from tools_snapshot.json"
+    assert load("manifest.json")["tools"] == expected, "regenerate manifest.json tools from tools_listing.json"
 
 
 def test_every_manifest_carries_the_package_version() -> None:

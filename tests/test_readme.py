@@ -15,7 +15,7 @@ from arize_skills.skills import skills_table
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-SNAPSHOT = ROOT / "tests" / "mcp_server" / "tools_snapshot.json"
+SNAPSHOT = ROOT / "arize_skills" / "mcp_server" / "tools_listing.json"
 
 
 def _first_sentence(text: str) -> str:

@@ -79,7 +79,8 @@ Rules every tool keeps:
   ``mcp_client_mode`` + ``Client(mcp_server, mode=..., elicitation_callback=...)`` in the test body) and the
   ``call``/``call_error`` helpers of ``tests/mcp_server/conftest.py``; seed data with the ``client`` fixture; the
   server shares the ``engine`` fixture, whose runner only runs when the test calls
-  ``await engine.runner.run_until_idle()``. Then regenerate the ``tools/list`` snapshot:
+  ``await engine.runner.run_until_idle()``. Then regenerate the shipped ``tools/list``, ``tools_listing.json``
+  (the server lists its tools from it until a call needs them, see ``listing.py``):
   ``ARIZE_SKILLS_UPDATE_SNAPSHOT=1 pytest tests/mcp_server/test_tools_snapshot.py``.
 """
 
@@ -107,13 +108,13 @@ def build_server(settings: Settings, **options: Unpack[StateOptions]) -> MCPServ
     ``options`` are those of its state (``StateOptions``): an engine the caller owns, a clock, more secrets, and
     the HTTP transport's confinement.
     """
-    from mcp.server.mcpserver import MCPServer
-
     from .files import FilesRootMiddleware
+    from .listing import ToolsOnDemand
     from .state import InstructionsMiddleware, instructions_for, open_state
     from .tools import register_all
 
-    server: MCPServer[AppState] = MCPServer(
+    server = ToolsOnDemand(
+        register_all,
         name=SERVER_NAME,
         title="arize-skills",
         description="Tasks, backfills, experiments, judges and datasets on Arize AX or the local engine.",
@@ -122,5 +123,4 @@ def build_server(settings: Settings, **options: Unpack[StateOptions]) -> MCPServ
         lifespan=lambda _server: open_state(settings, **options),
         middleware=[InstructionsMiddleware(), FilesRootMiddleware()],
     )
-    register_all(server)
     return server

@@ -21,18 +21,20 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context
 
 from .. import __version__
-from ..client import AsyncArizeClient
-from ..engine import Engine
 from ..errors import ArizeSkillsError, NameNotFoundError
 from ..models._base import utcnow
 from ..settings import Backend, Settings
 from .errors import redact
+
+if TYPE_CHECKING:
+    from ..client import AsyncArizeClient
+    from ..engine import Engine
 
 __all__ = [
     "AppState",
@@ -195,6 +197,11 @@ async def open_state(settings: Settings, **options: Unpack[StateOptions]) -> Asy
     """Open the backend the settings chose and yield the server's ``AppState`` until the block ends."""
     engine = options.get("engine")
     files_root = options.get("files_root")
+    # Imported here, not at the top: the client and the engine are not needed until a session opens, and a
+    # server's cold start should not pay for them.
+    from ..client import AsyncArizeClient
+    from ..engine import Engine
+
     keep_out = tuple(s for s in (settings.api_key, *options.get("secrets", ())) if s)
     async with AsyncExitStack() as stack:
         if settings.backend == "embedded":

@@ -1,49 +1,46 @@
-"""The tool surface (``tools/list``) matches the checked-in snapshot, so every change to it shows in review.
+"""The tool surface (``tools/list``) matches the shipped listing, ``arize_skills/mcp_server/tools_listing.json``.
 
-After a deliberate change to a tool's name, description, arguments, result or annotations, regenerate it::
+The server answers ``tools/list`` from that file until a call needs the tools (``mcp_server/listing.py``), so the
+file must be exactly what registering the tools produces; it is also the surface's review copy. After a deliberate
+change to a tool's name, description, arguments, result or annotations, regenerate it::
 
     ARIZE_SKILLS_UPDATE_SNAPSHOT=1 pytest tests/mcp_server/test_tools_snapshot.py
 
-and commit ``tests/mcp_server/tools_snapshot.json`` with the change.
+and commit ``tools_listing.json`` with the change.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 from mcp import Client
 from mcp.server.mcpserver import MCPServer
 
+from arize_skills.engine import Engine
+from arize_skills.mcp_server import build_server
+from arize_skills.mcp_server.listing import LISTING_FILE, ToolsOnDemand, render_listing, wire_listing
 from arize_skills.mcp_server.state import AppState
+from arize_skills.settings import Settings
 
-SNAPSHOT = Path(__file__).with_name("tools_snapshot.json")
 UPDATE_ENV = "ARIZE_SKILLS_UPDATE_SNAPSHOT"
 # Read at import: the autouse fixture of tests/conftest.py clears every ARIZE_* variable before each test.
 UPDATE = os.environ.get(UPDATE_ENV) == "1"
-KEYS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
 
 
-async def surface(server: MCPServer[AppState]) -> list[dict[str, Any]]:
+async def listed(server: MCPServer[AppState]) -> list[dict[str, Any]]:
     """What a host sees of each tool, in wire (camelCase) form, sorted by name."""
     async with Client(server, mode="legacy") as mcp:
-        tools = (await mcp.list_tools()).tools
-    dumped = [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
-    return sorted(({key: tool[key] for key in KEYS if key in tool} for tool in dumped), key=lambda t: t["name"])
+        return wire_listing((await mcp.list_tools()).tools)
 
 
-def render(tools: list[dict[str, Any]]) -> str:
-    return json.dumps(tools, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-async def test_the_tool_surface_matches_the_checked_in_snapshot(mcp_server: MCPServer[AppState]) -> None:
-    current = render(await surface(mcp_server))
+async def test_the_registered_tools_match_the_shipped_listing(mcp_server: ToolsOnDemand) -> None:
+    mcp_server.ensure_tools()
+    current = render_listing(await listed(mcp_server))
     if UPDATE:
-        SNAPSHOT.write_text(current, encoding="utf-8")
-    assert SNAPSHOT.is_file(), f"no snapshot yet: run {UPDATE_ENV}=1 pytest {Path(__file__).name}"
-    expected = SNAPSHOT.read_text(encoding="utf-8")
+        LISTING_FILE.write_text(current, encoding="utf-8")
+    expected = LISTING_FILE.read_text(encoding="utf-8")
     if current != expected:
         was = {tool["name"]: tool for tool in json.loads(expected)}
         now = {tool["name"]: tool for tool in json.loads(current)}
@@ -51,5 +48,20 @@ async def test_the_tool_surface_matches_the_checked_in_snapshot(mcp_server: MCPS
         raise AssertionError(
             f"the tool surface changed: added {sorted(now.keys() - was.keys())}, removed "
             f"{sorted(was.keys() - now.keys())}, changed {changed}. If intended, run "
-            f"{UPDATE_ENV}=1 pytest tests/mcp_server/test_tools_snapshot.py and commit tools_snapshot.json"
+            f"{UPDATE_ENV}=1 pytest tests/mcp_server/test_tools_snapshot.py and commit tools_listing.json"
         )
+
+
+async def test_a_new_server_lists_the_same_tools_before_registering_them_and_registers_them_on_first_call(
+    mcp_settings: Settings, engine: Engine
+) -> None:
+    server = build_server(mcp_settings, engine=engine)
+    assert server.tool_count == 0, "build_server must not register the tools: a cold start would pay for them"
+    async with Client(server, mode="legacy") as mcp:
+        before = wire_listing((await mcp.list_tools()).tools)
+        assert server.tool_count == 0
+        result = await mcp.call_tool("status", {})
+        assert not result.is_error, result.content
+        after = wire_listing((await mcp.list_tools()).tools)
+    assert server.tool_count == len(before) > 0
+    assert before == after == json.loads(LISTING_FILE.read_text(encoding="utf-8"))
