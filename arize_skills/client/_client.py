@@ -17,6 +17,7 @@ from ._http import HttpCore, RetryPolicy
 from ._resolve import Resolver
 from .resources.ai_integrations import AiIntegrations
 from .resources.annotation_configs import AnnotationConfigs
+from .resources.annotation_queues import AnnotationQueues
 from .resources.datasets import Datasets
 from .resources.evaluators import Evaluators
 from .resources.experiments import Experiments
@@ -201,3 +202,8 @@ class AsyncArizeClient:
     def annotation_configs(self) -> AnnotationConfigs:
         """``/v2/annotation-configs``."""
         return AnnotationConfigs(self)
+
+    @cached_property
+    def annotation_queues(self) -> AnnotationQueues:
+        """``/v2/annotation-queues``: records for people to label, and their labels."""
+        return AnnotationQueues(self)

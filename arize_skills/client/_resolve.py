@@ -31,6 +31,7 @@ RESOURCE_LISTS: dict[str, tuple[str, str]] = {
     "evaluator": ("/v2/evaluators", "evaluators"),
     "ai_integration": ("/v2/ai-integrations", "ai_integrations"),
     "annotation_config": ("/v2/annotation-configs", "annotation_configs"),
+    "annotation_queue": ("/v2/annotation-queues", "annotation_queues"),
 }
 
 PAGE = 100

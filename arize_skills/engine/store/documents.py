@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "AnnotationConfigDoc",
+    "AnnotationQueueDoc",
     "CodeConfigDoc",
     "Document",
     "EvaluationRunParameters",
@@ -361,3 +362,18 @@ class AnnotationConfigDoc(Document):
     minimum_score: Number | None = None
     maximum_score: Number | None = None
     optimization_direction: str | None = None
+
+
+# --- annotation queues ---------------------------------------------------------------------------------------------
+
+
+class AnnotationQueueDoc(Document):
+    """An ``AnnotationQueue`` object's document: what its people label with, who they are, and how records are
+    assigned to them. Records live in ``annotation_queue_records``."""
+
+    instructions: str | None = None
+    annotation_config_nums: list[int] = Field(default_factory=list)
+    annotator_emails: list[str] = Field(default_factory=list)
+    """Lower-cased, in the order given."""
+    assignment_method: str = "ALL"
+    column_allowlist: list[str] | None = None

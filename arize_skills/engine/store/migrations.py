@@ -117,9 +117,36 @@ CREATE TABLE llm_integration_secrets (
 );
 """
 
+# Records of annotation queues: each points at what it puts in front of people (a span at SPAN, TRACE or SESSION
+# granularity, keyed like its annotations, or a dataset example), with the people assigned to it. Granularity is
+# ``EXAMPLE`` for examples, so the unique key holds no NULL (SQLite's UNIQUE lets NULLs repeat).
+M003_ANNOTATION_QUEUE_RECORDS = """
+CREATE TABLE annotation_queue_records (
+    row INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue_num INTEGER NOT NULL,
+    suffix TEXT NOT NULL,
+    granularity TEXT NOT NULL,
+    target_kind TEXT NOT NULL,
+    target_key TEXT NOT NULL,
+    source_num INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (queue_num, target_kind, target_key, granularity)
+);
+CREATE INDEX annotation_queue_records_queue ON annotation_queue_records(queue_num, row);
+
+CREATE TABLE annotation_queue_assignments (
+    record_row INTEGER NOT NULL,
+    email TEXT NOT NULL,
+    completion_status TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (record_row, email)
+);
+"""
+
 MIGRATIONS: list[tuple[str, str]] = [
     ("m001_initial", M001_INITIAL),
     ("m002_llm_integration_secrets", M002_LLM_INTEGRATION_SECRETS),
+    ("m003_annotation_queue_records", M003_ANNOTATION_QUEUE_RECORDS),
 ]
 
 

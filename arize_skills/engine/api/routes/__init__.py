@@ -12,6 +12,7 @@ def all_routes() -> list[BaseRoute]:
     from . import (
         ai_integrations,
         annotation_configs,
+        annotation_queues,
         datasets,
         evaluators,
         experiments,
@@ -25,6 +26,6 @@ def all_routes() -> list[BaseRoute]:
     )
 
     modules = [spaces, projects, datasets, experiments, otlp, spans, traces, tasks]
-    modules += [evaluators, ai_integrations, annotation_configs]
+    modules += [evaluators, ai_integrations, annotation_configs, annotation_queues]
     modules += [organizations]
     return [route for module in modules for route in module.routes]
