@@ -31,6 +31,7 @@ RESOURCE_LISTS: dict[str, tuple[str, str]] = {
     "evaluator": ("/v2/evaluators", "evaluators"),
     "ai_integration": ("/v2/ai-integrations", "ai_integrations"),
     "annotation_config": ("/v2/annotation-configs", "annotation_configs"),
+    "prompt": ("/v2/prompts", "prompts"),
 }
 
 PAGE = 100
