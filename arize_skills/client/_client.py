@@ -23,8 +23,10 @@ from .resources.evaluators import Evaluators
 from .resources.experiments import Experiments
 from .resources.organizations import Organizations
 from .resources.projects import Projects
+from .resources.prompts import Prompts
 from .resources.spaces import Spaces
 from .resources.spans import Spans
+from .resources.tags import Tags
 from .resources.tasks import Tasks
 from .resources.traces import Traces
 
@@ -207,3 +209,13 @@ class AsyncArizeClient:
     def annotation_queues(self) -> AnnotationQueues:
         """``/v2/annotation-queues``: records for people to label, and their labels."""
         return AnnotationQueues(self)
+
+    @cached_property
+    def prompts(self) -> Prompts:
+        """``/v2/prompts`` and ``/v2/prompt-versions``: versioned prompts, labels and tags."""
+        return Prompts(self)
+
+    @cached_property
+    def tags(self) -> Tags:
+        """``/v2/tags``: a space's tags."""
+        return Tags(self)

@@ -32,6 +32,7 @@ RESOURCE_LISTS: dict[str, tuple[str, str]] = {
     "ai_integration": ("/v2/ai-integrations", "ai_integrations"),
     "annotation_config": ("/v2/annotation-configs", "annotation_configs"),
     "annotation_queue": ("/v2/annotation-queues", "annotation_queues"),
+    "prompt": ("/v2/prompts", "prompts"),
 }
 
 PAGE = 100

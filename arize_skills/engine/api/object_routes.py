@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ...errors import ProblemError
 from ...models._base import ResponseModel
 from ...models.datasets import AnnotateDatasetExamplesRequest, UpdateDatasetRequest
 from ...models.experiments import AnnotateExperimentRunsRequest
@@ -131,13 +132,15 @@ async def space_objects_response(
     spaces: tuple[str | None, str | None, str | None] | None = None,
     where: Conditions | None = None,
     scope_params: tuple[str | None, ...] = (),
+    by_updated: bool = False,
 ) -> Response:
     """A list response of the ``kind`` objects in the spaces the request names, newest first.
 
     The request's ``space_id``/``space_name`` pick the spaces and ``name`` is a substring to match; ``where``
     adds the route's own conditions. ``scope`` and ``scope_params`` (the route's own parameters) name the listing
     in its cursors. A route that checks parameters of its own reads ``limit`` and then ``spaces``
-    (``space_list_params``) before them, as every list route does, and passes them on.
+    (``space_list_params``) before them, as every list route does, and passes them on. ``by_updated``: most
+    recently updated first instead of newest first.
     """
     engine = engine_of(request)
     limit = read_limit(request) if limit is None else limit
@@ -146,12 +149,33 @@ async def space_objects_response(
     def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
         conditions = where(conn) if where is not None else None
         space_nums = engine.space_scope(conn, space_id, space_name)
+        if not by_updated:
+            return list_objects(
+                conn, kind, limit=limit, after=after, space_nums=space_nums, name_contains=name, where=conditions
+            )
+        # The keyset position is then (updated_at, num), not num alone.
+        if after is not None and not (isinstance(after, list) and len(after) == 2):
+            raise ProblemError(400, "cursor is not valid for this request; start again without a cursor")
+        position = (str(after[0]), int(after[1])) if after is not None else None
         return list_objects(
-            conn, kind, limit=limit, after=after, space_nums=space_nums, name_contains=name, where=conditions
+            conn,
+            kind,
+            limit=limit,
+            space_nums=space_nums,
+            name_contains=name,
+            where=conditions,
+            by_updated=True,
+            updated_after=position,
         )
 
     cursor_scope = "|".join([scope, str(space_id), str(space_name), str(name), *map(str, scope_params)])
-    return await object_page_response(request, key, scope=cursor_scope, fetch=fetch, render=render)
+    return await object_page_response(
+        request, key, scope=cursor_scope, fetch=fetch, render=render, position=_updated if by_updated else _num
+    )
+
+
+def _updated(obj: StoredObject) -> list[Any]:
+    return [obj.updated_at, obj.num]
 
 
 async def object_response(request: Request, object_id: str, require: Require, render: Render) -> Response:

@@ -32,10 +32,13 @@ __all__ = [
     "LlmConfigDoc",
     "OrganizationDoc",
     "ProjectDoc",
+    "PromptDoc",
+    "PromptVersionDoc",
     "QueryFilterDoc",
     "QueryFiltersDoc",
     "RunConfigurationDoc",
     "SpaceDoc",
+    "TagDoc",
     "TaskDoc",
     "TaskEvaluatorDoc",
     "TaskRunDoc",
@@ -377,3 +380,42 @@ class AnnotationQueueDoc(Document):
     """Lower-cased, in the order given."""
     assignment_method: str = "ALL"
     column_allowlist: list[str] | None = None
+
+
+# --- prompts and tags ------------------------------------------------------------------------------------------
+
+
+class PromptDoc(Document):
+    """A ``Prompt`` object's document. ``labels`` maps each label name to the number of the one version it names
+    (so a label can never name two versions); ``tag_nums`` are the numbers of the attached ``Tag`` objects."""
+
+    description: str | None = None
+    created_by_user_id: str | None = None
+    labels: dict[str, int] | None = None
+    tag_nums: list[int] | None = None
+
+    def labels_of(self, version_num: int) -> list[str]:
+        """The labels naming this version, sorted."""
+        return sorted(name for name, num in (self.labels or {}).items() if num == version_num)
+
+
+class PromptVersionDoc(Document):
+    """A ``PromptVersion`` object's document: the version as created (request form, defaults filled in), plus its
+    commit hash. ``invocation_params`` and ``provider_params`` hold only the parameters that were given."""
+
+    commit_hash: str | None = None
+    commit_message: str | None = None
+    input_variable_format: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    messages: list[dict[str, Any]] | None = None
+    invocation_params: dict[str, Any] | None = None
+    provider_params: dict[str, Any] | None = None
+    created_by_user_id: str | None = None
+
+
+class TagDoc(Document):
+    """A ``Tag`` object's document (its name is the object's name)."""
+
+    description: str | None = None
+    color: str | None = None

@@ -19,13 +19,15 @@ def all_routes() -> list[BaseRoute]:
         organizations,
         otlp,
         projects,
+        prompts,
         spaces,
         spans,
+        tags,
         tasks,
         traces,
     )
 
     modules = [spaces, projects, datasets, experiments, otlp, spans, traces, tasks]
-    modules += [evaluators, ai_integrations, annotation_configs, annotation_queues]
+    modules += [evaluators, ai_integrations, annotation_configs, annotation_queues, prompts, tags]
     modules += [organizations]
     return [route for module in modules for route in module.routes]

@@ -76,7 +76,7 @@ from ..object_routes import (
     object_page_response,
     read_response,
     resource_routes,
-    space_list_params,
+    space_objects_response,
     write_response,
 )
 
@@ -288,34 +288,9 @@ def _insert_version(
     return update_document(conn, version, doc, now=now)
 
 
-def _updated_position(evaluator: StoredObject) -> list[Any]:
-    return [evaluator.updated_at, evaluator.num]
-
-
 async def list_evaluators(request: Request) -> Response:
-    engine = engine_of(request)
-    limit = read_limit(request)
-    space_id, space_name, name = space_list_params(request)
-
-    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
-        # Most recently updated first, so the keyset position is (updated_at, num), not num alone.
-        if after is not None and not (isinstance(after, list) and len(after) == 2):
-            raise ProblemError(400, "cursor is not valid for this request; start again without a cursor")
-        space_nums = engine.space_scope(conn, space_id, space_name)
-        position = (str(after[0]), int(after[1])) if after is not None else None
-        return list_objects(
-            conn,
-            EVALUATOR_KIND,
-            limit=limit,
-            space_nums=space_nums,
-            name_contains=name,
-            by_updated=True,
-            updated_after=position,
-        )
-
-    scope = f"evaluators|{space_id}|{space_name}|{name}"
-    return await object_page_response(
-        request, "evaluators", scope=scope, fetch=fetch, render=evaluator_model, position=_updated_position
+    return await space_objects_response(
+        request, EVALUATOR_KIND, "evaluators", scope="evaluators", render=evaluator_model, by_updated=True
     )
 
 
