@@ -1,7 +1,8 @@
-"""An ``arize-skills`` command that serves (``engine serve``, ``mcp --transport http``) run as a real subprocess."""
+"""``arize-skills`` commands that serve (``engine serve``, ``mcp``) run as real subprocesses, and a raw stdio host."""
 
 from __future__ import annotations
 
+import json
 import queue
 import re
 import subprocess
@@ -10,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 COMMAND = [sys.executable, "-m", "arize_skills"]
 
@@ -93,3 +95,39 @@ def served_command(args: list[str], env: dict[str, str], ready: re.Pattern[str])
         yield command
     finally:
         command.close()
+
+
+TIMEOUT = 60.0
+
+
+class StdioHost:
+    """``arize-skills mcp`` on stdio as a host sees it: lines in, JSON lines out (bounded waits)."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.reader = threading.Thread(target=self._pump, daemon=True)
+        self.reader.start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def send(self, line: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def request(self, message: dict[str, Any]) -> None:
+        self.send(json.dumps(message))
+
+    def reply(self) -> dict[str, Any]:
+        try:
+            line = self.lines.get(timeout=TIMEOUT)
+        except queue.Empty:
+            raise AssertionError(f"no reply on stdout within {TIMEOUT} s") from None
+        assert line is not None, f"the server exited with {self.process.wait(timeout=10)}"
+        reply: dict[str, Any] = json.loads(line)
+        return reply

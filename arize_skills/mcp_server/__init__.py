@@ -92,25 +92,25 @@ from .. import __version__
 from ..models._base import utcnow
 
 if TYPE_CHECKING:
-    from mcp.server.mcpserver import MCPServer
-
     from ..settings import Settings
-    from .state import AppState, StateOptions
+    from .listing import ToolsOnDemand
+    from .state import StateOptions
 
 __all__ = ["SERVER_NAME", "build_server"]
 
 SERVER_NAME = "arize-skills"
 
 
-def build_server(settings: Settings, **options: Unpack[StateOptions]) -> MCPServer[AppState]:
+def build_server(settings: Settings, **options: Unpack[StateOptions]) -> ToolsOnDemand:
     """The MCP server for ``settings`` (``Settings.resolve()``), with every tool family registered.
 
     ``options`` are those of its state (``StateOptions``): an engine the caller owns, a clock, more secrets, and
     the HTTP transport's confinement.
     """
     from .files import FilesRootMiddleware
+    from .instructions import instructions_from_settings
     from .listing import ToolsOnDemand
-    from .state import InstructionsMiddleware, instructions_for, open_state
+    from .state import InstructionsMiddleware, open_state
     from .tools import register_all
 
     server = ToolsOnDemand(
@@ -118,7 +118,7 @@ def build_server(settings: Settings, **options: Unpack[StateOptions]) -> MCPServ
         name=SERVER_NAME,
         title="arize-skills",
         description="Tasks, backfills, experiments, judges and datasets on Arize AX or the local engine.",
-        instructions=instructions_for(None, settings, options.get("clock", utcnow)()),
+        instructions=instructions_from_settings(settings, options.get("clock", utcnow)()),
         version=__version__,
         lifespan=lambda _server: open_state(settings, **options),
         middleware=[InstructionsMiddleware(), FilesRootMiddleware()],

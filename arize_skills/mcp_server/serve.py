@@ -63,6 +63,11 @@ class BearerTokenMiddleware:
 
 def serve_stdio(settings: Settings) -> None:
     """Serve over stdin/stdout until the host closes stdin; a line that is not JSON-RPC gets a JSON-RPC error."""
+    from .stdio_front import serve_with_front
+
+    if serve_with_front(settings, lambda: build_server(settings)):
+        return
+
     from mcp.server.stdio import stdio_server
 
     from .stdio import AnsweringReadStream

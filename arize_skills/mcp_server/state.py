@@ -29,8 +29,9 @@ from mcp.server.mcpserver import Context
 from .. import __version__
 from ..errors import ArizeSkillsError, NameNotFoundError
 from ..models._base import utcnow
-from ..settings import Backend, Settings
+from ..settings import Settings
 from .errors import redact
+from .instructions import BackendInfo, backend_info, instructions
 
 if TYPE_CHECKING:
     from ..client import AsyncArizeClient
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AppState",
-    "BackendInfo",
     "InstructionsMiddleware",
     "SpaceInfo",
     "app_state",
@@ -47,15 +47,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("arize_skills.mcp")
-
-
-@dataclass(frozen=True)
-class BackendInfo:
-    """Which backend the server talks to, described without secrets."""
-
-    kind: Backend
-    base_url: str | None
-    label: str
 
 
 @dataclass(frozen=True)
@@ -166,14 +157,6 @@ def app_state(ctx: Context[AppState, Any]) -> AppState:
     return ctx.request_context.lifespan_context
 
 
-def _backend_info(settings: Settings) -> BackendInfo:
-    if settings.backend == "ax":
-        return BackendInfo("ax", settings.base_url, f"Arize AX at {settings.base_url}")
-    if settings.backend == "engine-url":
-        return BackendInfo("engine-url", settings.base_url, f"the local engine at {settings.base_url}")
-    return BackendInfo("embedded", None, f"the embedded local engine (state in {settings.home})")
-
-
 class StateOptions(TypedDict, total=False):
     """What a server's state takes besides its settings; each is optional.
 
@@ -216,7 +199,7 @@ async def open_state(settings: Settings, **options: Unpack[StateOptions]) -> Asy
         state = AppState(
             settings=settings,
             client=client,
-            backend=_backend_info(settings),
+            backend=backend_info(settings),
             engine=engine,
             secrets=keep_out,
             clock=options.get("clock", utcnow),
@@ -233,36 +216,13 @@ async def open_state(settings: Settings, **options: Unpack[StateOptions]) -> Asy
         yield state
 
 
-def instructions_for(state: AppState | None, settings: Settings | None = None, today: datetime | None = None) -> str:
-    """The instructions a session receives: what the server is for, its backend, default space and date.
-
-    With a running server's ``state``; before it runs (``state=None``), from ``settings`` alone.
-    """
-    if state is not None:
-        backend = state.backend_label()
-        today = today or state.clock()
-        if state.space is not None:
-            space = f"Default space: '{state.space.name}' (id {state.space.id}); tools use it when space= is omitted."
-        else:
-            space = f"No default space: {state.space_problem or 'pass space= to each tool'}."
-    elif settings is not None:
-        backend = _backend_info(settings).label
-        configured = settings.space
-        space = (
-            f"Default space: {configured!r}; tools use it when space= is omitted."
-            if configured
-            else "Default space: the backend's only space (the status tool names it)."
-        )
+def instructions_for(state: AppState) -> str:
+    """The instructions a session of a running server receives: its backend, resolved default space and date."""
+    if state.space is not None:
+        space = f"Default space: '{state.space.name}' (id {state.space.id}); tools use it when space= is omitted."
     else:
-        raise ValueError("instructions_for needs the server's state or its settings")
-    day = (today or utcnow()).date().isoformat()
-    return (
-        "arize-skills: LLM evaluation work (tasks, backfills, experiments, judges, datasets, annotations) on "
-        f"{backend}. {space} Today is {day} (UTC); time windows take ISO 8601 times or offsets such as '-7d'. "
-        "Every tool accepts names or IDs and echoes both. Start with status; find lists any kind of resource by "
-        "name. Lists are paged: pass next_cursor back as cursor. Destructive tools need the user's confirmation: "
-        "ask the user, never assume it."
-    )
+        space = f"No default space: {state.space_problem or 'pass space= to each tool'}."
+    return instructions(state.backend_label(), space, state.clock())
 
 
 class InstructionsMiddleware:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from arize_skills.engine.engine import DATABASE_FILE
+from arize_skills.mcp_server.instructions import instructions_from_settings
 from arize_skills.mcp_server.state import instructions_for, open_state
 from arize_skills.settings import Settings
 from tests.engine.runner_support import add_spans, backfill, code_evaluator, project_task, qa_span
@@ -57,7 +58,7 @@ def test_instructions_before_the_server_runs_come_from_the_settings(tmp_path: Pa
         environ={"ARIZE_SKILLS_ENGINE_URL": "http://127.0.0.1:8765", "ARIZE_SPACE": "team"},
         profile_dir=tmp_path / "none",
     )
-    text = instructions_for(None, settings, FIXED_NOW)
+    text = instructions_from_settings(settings, FIXED_NOW)
     assert "the local engine at http://127.0.0.1:8765" in text
     assert "Default space: 'team'" in text
     assert "Today is 2026-08-10" in text

@@ -5,53 +5,14 @@ A real subprocess: the host writes raw lines to its stdin and reads its stdout l
 
 from __future__ import annotations
 
-import json
 import os
-import queue
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.served import COMMAND
-
-TIMEOUT = 60.0
-
-
-class StdioHost:
-    """The server as a host sees it: lines in, JSON lines out."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.process = process
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.reader = threading.Thread(target=self._pump, daemon=True)
-        self.reader.start()
-
-    def _pump(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def send(self, line: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
-
-    def request(self, message: dict[str, Any]) -> None:
-        self.send(json.dumps(message))
-
-    def reply(self) -> dict[str, Any]:
-        try:
-            line = self.lines.get(timeout=TIMEOUT)
-        except queue.Empty:
-            raise AssertionError(f"no reply on stdout within {TIMEOUT} s") from None
-        assert line is not None, f"the server exited with {self.process.wait(timeout=10)}"
-        reply: dict[str, Any] = json.loads(line)
-        return reply
+from tests.served import COMMAND, TIMEOUT, StdioHost
 
 
 @pytest.fixture
