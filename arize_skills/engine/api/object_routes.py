@@ -178,6 +178,30 @@ def _updated(obj: StoredObject) -> list[Any]:
     return [obj.updated_at, obj.num]
 
 
+async def children_page_response(
+    request: Request,
+    key: str,
+    *,
+    parent_param: str,
+    require_parent: Require,
+    kind: str,
+    render: Callable[[StoredObject, StoredObject], Item],
+) -> Response:
+    """A list response of the ``kind`` children of the object the path names (a 404 when it is missing), newest
+    first; ``render`` gets each child with its parent."""
+    limit = read_limit(request)
+    parent_id = request.path_params[parent_param]
+
+    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
+        return list_objects(conn, kind, limit=limit, after=after, parent_num=require_parent(conn, parent_id).num)
+
+    def render_child(conn: sqlite3.Connection, child: StoredObject) -> Item:
+        return render(child, require_parent(conn, parent_id))
+
+    scope = f"{key}|{parent_id}"
+    return await object_page_response(request, key, scope=scope, fetch=fetch, render=render_child)
+
+
 async def object_response(request: Request, object_id: str, require: Require, render: Render) -> Response:
     """One stored object as a JSON response; ``require`` answers a missing one with a 404 problem."""
 

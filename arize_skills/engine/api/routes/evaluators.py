@@ -70,10 +70,10 @@ from ...store.objects import (
     update_object,
 )
 from ..context import engine_of
-from ..http import json_response, query_str, read_body, read_limit
+from ..http import json_response, query_str, read_body
 from ..object_routes import (
+    children_page_response,
     delete_route,
-    object_page_response,
     read_response,
     resource_routes,
     space_objects_response,
@@ -390,18 +390,14 @@ async def create_version(request: Request) -> Response:
 
 
 async def list_versions(request: Request) -> Response:
-    limit = read_limit(request)
-    evaluator_id = request.path_params["evaluator_id"]
-
-    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
-        evaluator = require_evaluator(conn, evaluator_id)
-        return list_objects(conn, EVALUATOR_VERSION_KIND, limit=limit, after=after, parent_num=evaluator.num)
-
-    def render(conn: sqlite3.Connection, version: StoredObject) -> dict[str, Any]:
-        return _version_wire(version, require_evaluator(conn, evaluator_id))
-
-    scope = f"evaluator-versions|{evaluator_id}"
-    return await object_page_response(request, "evaluator_versions", scope=scope, fetch=fetch, render=render)
+    return await children_page_response(
+        request,
+        "evaluator_versions",
+        parent_param="evaluator_id",
+        require_parent=require_evaluator,
+        kind=EVALUATOR_VERSION_KIND,
+        render=_version_wire,
+    )
 
 
 async def delete_versions(request: Request) -> Response:

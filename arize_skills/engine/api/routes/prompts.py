@@ -46,10 +46,10 @@ from ...store.objects import (
     update_document,
 )
 from ..context import engine_of
-from ..http import empty_response, query_str, read_body, read_limit, read_patch
+from ..http import empty_response, query_str, read_body, read_patch
 from ..object_routes import (
+    children_page_response,
     delete_route,
-    object_page_response,
     read_response,
     resource_routes,
     space_objects_response,
@@ -239,18 +239,14 @@ async def create_version(request: Request) -> Response:
 
 
 async def list_versions(request: Request) -> Response:
-    limit = read_limit(request)
-    prompt_id = request.path_params["prompt_id"]
-
-    def fetch(conn: sqlite3.Connection, after: Any) -> tuple[list[StoredObject], bool]:
-        prompt = require_prompt(conn, prompt_id)
-        return list_objects(conn, PROMPT_VERSION_KIND, limit=limit, after=after, parent_num=prompt.num)
-
-    def render(conn: sqlite3.Connection, version: StoredObject) -> dict[str, Any]:
-        return _version_wire(version, require_prompt(conn, prompt_id))
-
-    scope = f"prompt-versions|{prompt_id}"
-    return await object_page_response(request, "prompt_versions", scope=scope, fetch=fetch, render=render)
+    return await children_page_response(
+        request,
+        "prompt_versions",
+        parent_param="prompt_id",
+        require_parent=require_prompt,
+        kind=PROMPT_VERSION_KIND,
+        render=_version_wire,
+    )
 
 
 async def get_version(request: Request) -> Response:
