@@ -33,6 +33,7 @@ import anyio
 
 from . import __version__
 from .errors import ArizeSkillsError
+from .foundation.endpoints import OTLP_GRPC_PORT
 from .settings import Settings, default_home
 
 __all__ = ["main"]
@@ -92,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     engine_commands = engine.add_subparsers(dest="engine_command", required=True)
     serve = engine_commands.add_parser("serve", help="serve the engine over HTTP (loopback by default)")
     _add_server_arguments(serve, port=8765, home="state directory", http_only=False)
+    serve.add_argument(
+        "--otlp-grpc-port",
+        type=int,
+        default=OTLP_GRPC_PORT,
+        metavar="PORT",
+        help=f"also receive OTLP traces over gRPC on this port of --host (default {OTLP_GRPC_PORT}; 0 turns it off)",
+    )
     skills = commands.add_parser("skills", help="the agent skills shipped with arize-skills")
     skills_commands = skills.add_subparsers(dest="skills_command", required=True)
     install = skills_commands.add_parser("install", help="copy the skills where an agent reads them")
@@ -172,6 +180,16 @@ def _bearer_token(args: argparse.Namespace, what: str) -> str | None | Literal[F
     return token
 
 
+def _can_listen(host: str, port: int) -> bool:
+    """Whether ``host:port`` can be bound now (checked before anything starts, for a clear error)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -198,6 +216,14 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     port = sock.getsockname()[1]
+    if args.otlp_grpc_port and not _can_listen(args.host, args.otlp_grpc_port):
+        sock.close()
+        print(
+            f"error: cannot listen for OTLP/gRPC on {args.host}:{args.otlp_grpc_port} (in use?); pass "
+            "--otlp-grpc-port PORT, or 0 to serve without it",
+            file=sys.stderr,
+        )
+        return 1
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     url = f"http://{shown_host}:{port}"
     # Two engines executing one home's runs would judge every record twice: one home, one runner.
@@ -217,7 +243,15 @@ def _serve(args: argparse.Namespace) -> int:
         )
         return 1
     print(f"arize-skills engine on {url} (state in {home})", file=sys.stderr, flush=True)
-    config = uvicorn.Config(create_served_app(home, token=token, runner_lock=lock), log_level="warning", lifespan="on")
+    otlp_grpc = (args.host, args.otlp_grpc_port) if args.otlp_grpc_port else None
+    app = create_served_app(
+        home,
+        token=token,
+        runner_lock=lock,
+        otlp_grpc=otlp_grpc,
+        on_listening=lambda address: print(f"OTLP/gRPC traces on {address}", file=sys.stderr, flush=True),
+    )
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     server.run(sockets=[sock])
     # uvicorn returns without raising when the engine fails to start (say its home is not writable).

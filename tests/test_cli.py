@@ -11,10 +11,12 @@ import subprocess
 from contextlib import AbstractContextManager
 from pathlib import Path
 
+import anyio
 import pytest
 
 from arize_skills.client import AsyncArizeClient
 from arize_skills.errors import AuthenticationError
+from tests.engine.otlp_payloads import export_with_the_sdk
 from tests.served import COMMAND, ServedCommand, served_command
 
 READY = re.compile(r"arize-skills engine on (http://\S+)")
@@ -36,7 +38,7 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 def served(args: list[str], env: dict[str, str]) -> AbstractContextManager[ServedCommand]:
     """``arize-skills engine serve`` with ``args``, as a subprocess for the length of the block."""
-    return served_command(["engine", "serve", *args], env, READY)
+    return served_command(["engine", "serve", "--otlp-grpc-port", "0", *args], env, READY)
 
 
 def test_status_on_the_embedded_default_lists_the_default_space(tmp_path: Path) -> None:
@@ -122,6 +124,47 @@ def test_a_port_already_in_use_is_an_error_not_a_traceback(tmp_path: Path) -> No
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_engine_serve_receives_otlp_over_grpc_on_the_port_it_prints(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        grpc_port = probe.getsockname()[1]
+    env = cli_env(tmp_path)
+    args = ["engine", "serve", "--port", "0", "--otlp-grpc-port", str(grpc_port), "--home", str(tmp_path / "grpc")]
+    ready = re.compile(r"OTLP/gRPC traces on (\S+)")
+    with served_command(args, env, ready) as engine:
+        assert engine.wait_url() == f"127.0.0.1:{grpc_port}"
+        assert export_with_the_sdk(grpc_port, "cli-grpc", ["via-cli"])
+        url = next(m.group(1) for line in engine.stderr if (m := READY.search(line)))
+        listed = anyio.run(_span_names, url, "cli-grpc")
+    assert listed == ["via-cli"]
+
+
+def test_a_grpc_port_in_use_is_an_error_that_names_the_flag(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_cli(
+            "engine",
+            "serve",
+            "--port",
+            "0",
+            "--otlp-grpc-port",
+            str(port),
+            "--home",
+            str(tmp_path / "x"),
+            env=cli_env(tmp_path),
+        )
+    assert result.returncode == 1
+    assert f"cannot listen for OTLP/gRPC on 127.0.0.1:{port}" in result.stderr and "--otlp-grpc-port" in result.stderr
+
+
+async def _span_names(url: str, project: str) -> list[str]:
+    async with AsyncArizeClient(base_url=url) as client:
+        client.space = (await client.spaces.list()).items[0].id
+        return [s.name async for s in client.spans.list(project)]
 
 
 async def test_with_a_token_requests_without_it_get_401_and_requests_with_it_succeed(tmp_path: Path) -> None:

@@ -11,9 +11,11 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError
 
-__all__ = ["DEFAULT_API_HOST", "REGIONS", "REGION_ALIASES", "api_base_url"]
+__all__ = ["DEFAULT_API_HOST", "OTLP_GRPC_PORT", "REGIONS", "REGION_ALIASES", "api_base_url"]
 
 DEFAULT_API_HOST = "api.arize.com"
+OTLP_GRPC_PORT = 4317
+"""The OTLP/gRPC port OpenTelemetry exporters and ``arize.otel.register()`` send to by default."""
 REGIONS = ("ca-central-1a", "eu-west-1a", "us-central-1a", "us-east-1b")
 REGION_ALIASES = {"US": "us-east-1b", "CA": "ca-central-1a", "EU": "eu-west-1a"}
 

@@ -8,6 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import Compression, OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from arize_skills.engine import Engine
 from arize_skills.engine.ingest.otlp import encode_attributes
@@ -82,3 +86,20 @@ async def ingest(engine: Engine, project: str, spans: Sequence[dict[str, Any]]) 
     response = await post_traces(engine, export_body(spans, project=project))
     assert response.status_code == 200, response.text
     assert response.json() == {}
+
+
+def export_with_the_sdk(port: int, project: str, names: list[str], headers: dict[str, str] | None = None) -> bool:
+    """Spans made by the OpenTelemetry SDK and sent by its gRPC exporter (gzip); whether the flush succeeded."""
+    provider = TracerProvider(resource=Resource.create({"openinference.project.name": project}))
+    exporter = OTLPSpanExporter(
+        endpoint=f"127.0.0.1:{port}", insecure=True, compression=Compression.Gzip, headers=headers, timeout=10
+    )
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("grpc-test")
+    for name in names:
+        with tracer.start_as_current_span(name) as current:
+            current.set_attribute("openinference.span.kind", "LLM")
+            current.set_attribute("input.value", f"question for {name}")
+    flushed = provider.force_flush(10_000)
+    provider.shutdown()
+    return flushed

@@ -123,7 +123,8 @@ async def test_engine_serve_home_is_created_private(tmp_path: Path) -> None:
     home = tmp_path / "by-cli"
     env = {**os.environ, "HOME": str(tmp_path), "ARIZE_SKILLS_HOME": str(tmp_path / "unused")}
     ready = re.compile(r"arize-skills engine on (http://\S+)")
-    with served_command(["engine", "serve", "--port", "0", "--home", str(home)], env, ready) as served:
+    args = ["engine", "serve", "--port", "0", "--otlp-grpc-port", "0", "--home", str(home)]
+    with served_command(args, env, ready) as served:
         async with AsyncArizeClient(base_url=served.wait_url()) as client:
             client.space = (await client.spaces.list()).items[0].id
             await store_a_key(client)

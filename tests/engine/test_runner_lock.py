@@ -48,7 +48,9 @@ INTERRUPTED = "Interrupted by an engine restart"
 
 def engine_serve(home: Path) -> AbstractContextManager[ServedCommand]:
     """``arize-skills engine serve --home HOME --port 0`` as a subprocess for the length of the block."""
-    return served_command(["engine", "serve", "--home", str(home), "--port", "0"], dict(os.environ), READY)
+    return served_command(
+        ["engine", "serve", "--home", str(home), "--port", "0", "--otlp-grpc-port", "0"], dict(os.environ), READY
+    )
 
 
 @pytest.fixture
