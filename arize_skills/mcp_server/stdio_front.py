@@ -107,6 +107,20 @@ def _is_request(message: dict[str, Any], method: str) -> bool:
     return message.get("method") == method and isinstance(message.get("id"), int | str)
 
 
+def _valid_initialize(params: Any) -> bool:
+    """Whether ``params`` has what the SDK requires of ``initialize``; the server answers any other itself."""
+    if not isinstance(params, dict):
+        return False
+    client = params.get("clientInfo")
+    return (
+        isinstance(params.get("protocolVersion"), str)
+        and isinstance(params.get("capabilities"), dict)
+        and isinstance(client, dict)
+        and isinstance(client.get("name"), str)
+        and isinstance(client.get("version"), str)
+    )
+
+
 def front(reader: LineReader, write: Callable[[bytes], None], answers: FrontAnswers) -> tuple[list[bytes], Any, bool]:
     """Answer what can be answered before the server runs; return the lines to replay, the ``initialize`` ID whose
     answer the server must not send again (``None`` when the front answered none), and whether the host is gone.
@@ -124,13 +138,14 @@ def front(reader: LineReader, write: Callable[[bytes], None], answers: FrontAnsw
             continue
         message = _message(line)
         params = message.get("params") if message is not None else None
-        if message is not None and not replay and _is_request(message, "initialize"):
+        first_page = params is None or (isinstance(params, dict) and not params.get("cursor"))
+        if message is not None and not replay and _is_request(message, "initialize") and _valid_initialize(params):
             write(_response(message["id"], answers.initialize(params)))
             answered_id = message["id"]
             replay.append(line)
         elif message is not None and replay and message.get("method") == "notifications/initialized":
             replay.append(line)
-        elif message is not None and replay and _is_request(message, "tools/list") and not (params or {}).get("cursor"):
+        elif message is not None and replay and _is_request(message, "tools/list") and first_page:
             write(_response(message["id"], answers.tools_list()))
         elif message is not None and replay and _is_request(message, "ping"):
             write(_response(message["id"], {}))
@@ -149,7 +164,13 @@ def _claim_std_fds() -> tuple[int, int]:
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
-    os.dup2(2, 1)
+    try:
+        os.dup2(2, 1)
+    except OSError:
+        # No usable stderr (a host may close it): stray output goes nowhere rather than onto the wire.
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
     return wire_in, wire_out
 
 

@@ -135,6 +135,15 @@ def test_a_session_that_does_not_open_with_initialize_goes_straight_to_the_serve
     assert fast[0]["error"]["code"] == -32700
 
 
+def test_requests_the_sdk_would_refuse_are_left_to_the_server(tmp_path: Path) -> None:
+    incomplete = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18"}}
+    bad_list = json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": ["not", "an", "object"]})
+    lines: list[Message | str] = [incomplete, initialize(2), bad_list, request(4, "ping")]
+    fast = converse(tmp_path, lines, fast=True)
+    assert without_instructions(fast) == without_instructions(converse(tmp_path, lines, fast=False))
+    assert fast[0]["error"]["code"] == -32602 and fast[2]["error"]["code"] == -32600
+
+
 def test_a_host_that_leaves_after_the_handshake_ends_the_server_without_opening_the_engine(tmp_path: Path) -> None:
     answers = converse(tmp_path, [initialize(), INITIALIZED, request(2, "tools/list")], fast=True)
     assert [a["id"] for a in answers] == [1, 2]
