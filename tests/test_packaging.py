@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tarfile
 import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,23 @@ def test_every_manifest_carries_the_package_version() -> None:
     assert pyproject["project"]["version"] == __version__
     for path in ("manifest.json", ".claude-plugin/plugin.json", ".cursor-plugin/plugin.json"):
         assert load(path)["version"] == __version__, path
+
+
+def test_the_wheel_ships_the_package_data_the_engine_and_server_read(tmp_path: Path) -> None:
+    # Built with hatchling, the build backend pyproject.toml names, from this tree (no network).
+    from hatchling.builders.wheel import WheelBuilder
+
+    (wheel,) = WheelBuilder(str(ROOT)).build(directory=str(tmp_path), versions=["standard"])
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        shipped_js = archive.read("arize_skills/engine/api/review_assets/review.js")
+    for data in (
+        "arize_skills/engine/api/review_assets/review.js",
+        "arize_skills/engine/api/review_assets/review.css",
+        "arize_skills/mcp_server/tools_listing.json",
+    ):
+        assert data in names, f"the wheel lacks {data}"
+    assert shipped_js == (ROOT / "arize_skills/engine/api/review_assets/review.js").read_bytes()
 
 
 def test_an_option_the_user_left_empty_in_claude_desktop_counts_as_unset() -> None:

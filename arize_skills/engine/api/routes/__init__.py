@@ -20,6 +20,7 @@ def all_routes() -> list[BaseRoute]:
         otlp,
         projects,
         prompts,
+        review,
         spaces,
         spans,
         tags,
@@ -29,5 +30,5 @@ def all_routes() -> list[BaseRoute]:
 
     modules = [spaces, projects, datasets, experiments, otlp, spans, traces, tasks]
     modules += [evaluators, ai_integrations, annotation_configs, annotation_queues, prompts, tags]
-    modules += [organizations]
+    modules += [organizations, review]
     return [route for module in modules for route in module.routes]
