@@ -555,7 +555,24 @@ def _parquet_records(table: TableFile) -> Generator[Record, None, None]:
                 raise ToolError(f"{name} cannot be read after row {row:,}: {exc} — nothing after it was read") from None
             if batch is None:
                 return
+            # Text, integer and boolean columns come out of Arrow as plain values already; only the others are
+            # converted, cell by cell.
+            converted = [f.name for f in batch.schema if not _plain_arrow_type(f.type)]
             for values in batch.to_pylist():
                 row += 1
-                plain = {str(k): plain_value(v) for k, v in values.items()}
-                yield Record(row, {k: v for k, v in plain.items() if v is not None})
+                for column in converted:
+                    values[column] = plain_value(values[column])
+                if None in values.values():
+                    values = {k: v for k, v in values.items() if v is not None}
+                yield Record(row, values)
+
+
+def _plain_arrow_type(arrow_type: Any) -> bool:
+    """Whether Arrow gives the values of ``arrow_type`` as Python ``str``, ``int``, ``bool`` or None."""
+    types = importlib.import_module("pyarrow.types")
+    return bool(
+        types.is_string(arrow_type)
+        or types.is_large_string(arrow_type)
+        or types.is_integer(arrow_type)
+        or types.is_boolean(arrow_type)
+    )
