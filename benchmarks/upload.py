@@ -185,16 +185,15 @@ def tool_worker(target: Target, file: Path, name: str) -> dict[str, float]:
 
 def run_worker(arguments: list[str]) -> dict[str, float]:
     """Run this script as a worker with ``arguments``; its timing and RSS figures."""
-    process = subprocess.Popen(
+    done = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--worker", *arguments],
-        stdout=subprocess.PIPE,
+        capture_output=True,
         cwd=ROOT,
+        check=False,
     )
-    assert process.stdout is not None
-    output = process.stdout.read()
-    if process.wait() != 0:
-        raise RuntimeError(f"worker {arguments[0]} failed ({process.returncode}): {output[-2000:]!r}")
-    figures: dict[str, float] = json.loads(output.decode().strip().splitlines()[-1])
+    if done.returncode != 0:
+        raise RuntimeError(f"worker {arguments[0]} failed ({done.returncode}): {done.stderr[-2000:]!r}")
+    figures: dict[str, float] = json.loads(done.stdout.decode().strip().splitlines()[-1])
     return figures
 
 

@@ -546,8 +546,10 @@ def _parquet_records(table: TableFile) -> Generator[Record, None, None]:
     except Exception as exc:
         raise ToolError(f"{name} is not a readable Parquet file: {exc}") from None
     row = 0
+    pool = importlib.import_module("pyarrow").default_memory_pool()
     with reader:
-        batches = reader.iter_batches(batch_size=_PARQUET_BATCH)
+        # One thread: a batch of a thousand rows gains nothing from more, and each would hold buffers of its own.
+        batches = reader.iter_batches(batch_size=_PARQUET_BATCH, use_threads=False)
         while True:
             try:
                 batch = next(batches, None)
@@ -558,7 +560,12 @@ def _parquet_records(table: TableFile) -> Generator[Record, None, None]:
             # Text, integer and boolean columns come out of Arrow as plain values already; only the others are
             # converted, cell by cell.
             converted = [f.name for f in batch.schema if not _plain_arrow_type(f.type)]
-            for values in batch.to_pylist():
+            rows = batch.to_pylist()
+            del batch
+            # Arrow's allocator keeps what it freed for later; handing it back each batch keeps a large file's
+            # peak memory to about one batch (and the row group being decoded).
+            pool.release_unused()
+            for values in rows:
                 row += 1
                 for column in converted:
                     values[column] = plain_value(values[column])
