@@ -396,7 +396,8 @@ def _score(value: Any) -> Any:
 
 def _encode(runs: list[dict[str, Any]]) -> bytes:
     """One request's runs as the JSON array the request carries (the checks leave no NaN or non-JSON value)."""
-    return json.dumps(runs, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    # ASCII escapes, as the client's own encoding does: a lone surrogate read from a JSON file stays encodable.
+    return json.dumps(runs, allow_nan=False, separators=(",", ":")).encode()
 
 
 class _Spool:
