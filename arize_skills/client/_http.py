@@ -72,11 +72,15 @@ class HttpCore:
         *,
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
+        json_bytes: bytes | None = None,
         idempotent: bool | None = None,
         headers: Mapping[str, str] | None = None,
         secrets: Sequence[str] = (),
     ) -> Any:
         """Send a request and return its decoded JSON body (``None`` for an empty body).
+
+        The body is ``json_body`` encoded here, or ``json_bytes``: JSON the caller encoded already (valid JSON,
+        no NaN), sent as it is.
 
         ``idempotent`` defaults to true for GET/PATCH/DELETE and false for POST; list, search and annotate
         POSTs pass ``True``. ``headers`` are sent besides the client's own; ``secrets`` (values among them) are
@@ -92,6 +96,9 @@ class HttpCore:
         sent: dict[str, str] = dict(headers or {})
         if json_body is not None:
             content = json.dumps(clean_json(json_body), allow_nan=False, default=_json_default).encode()
+        elif json_bytes is not None:
+            content = json_bytes
+        if content is not None:
             sent["Content-Type"] = "application/json"
         hidden = [*secrets, *self._secrets()]
         attempt = 0

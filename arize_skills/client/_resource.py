@@ -50,12 +50,20 @@ class Resource:
         *,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
+        encoded: bytes | None = None,
         idempotent: bool | None = None,
         headers: Mapping[str, str] | None = None,
         secrets: Sequence[str] = (),
     ) -> Any:
         return await self._client._core.request(
-            method, path, params=params, json_body=body, idempotent=idempotent, headers=headers, secrets=secrets
+            method,
+            path,
+            params=params,
+            json_body=body,
+            json_bytes=encoded,
+            idempotent=idempotent,
+            headers=headers,
+            secrets=secrets,
         )
 
     async def _get_model(self, model: type[M], path: str, *, params: Mapping[str, Any] | None = None) -> M:

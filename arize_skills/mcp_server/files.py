@@ -546,8 +546,10 @@ def _parquet_records(table: TableFile) -> Generator[Record, None, None]:
     except Exception as exc:
         raise ToolError(f"{name} is not a readable Parquet file: {exc}") from None
     row = 0
+    pool = importlib.import_module("pyarrow").default_memory_pool()
     with reader:
-        batches = reader.iter_batches(batch_size=_PARQUET_BATCH)
+        # One thread: a batch of a thousand rows gains nothing from more, and each would hold buffers of its own.
+        batches = reader.iter_batches(batch_size=_PARQUET_BATCH, use_threads=False)
         while True:
             try:
                 batch = next(batches, None)
@@ -555,7 +557,29 @@ def _parquet_records(table: TableFile) -> Generator[Record, None, None]:
                 raise ToolError(f"{name} cannot be read after row {row:,}: {exc} — nothing after it was read") from None
             if batch is None:
                 return
-            for values in batch.to_pylist():
+            # Text, integer and boolean columns come out of Arrow as plain values already; only the others are
+            # converted, cell by cell.
+            converted = [f.name for f in batch.schema if not _plain_arrow_type(f.type)]
+            rows = batch.to_pylist()
+            del batch
+            # Arrow's allocator keeps what it freed for later; handing it back each batch keeps a large file's
+            # peak memory to about one batch (and the row group being decoded).
+            pool.release_unused()
+            for values in rows:
                 row += 1
-                plain = {str(k): plain_value(v) for k, v in values.items()}
-                yield Record(row, {k: v for k, v in plain.items() if v is not None})
+                for column in converted:
+                    values[column] = plain_value(values[column])
+                if None in values.values():
+                    values = {k: v for k, v in values.items() if v is not None}
+                yield Record(row, values)
+
+
+def _plain_arrow_type(arrow_type: Any) -> bool:
+    """Whether Arrow gives the values of ``arrow_type`` as Python ``str``, ``int``, ``bool`` or None."""
+    types = importlib.import_module("pyarrow.types")
+    return bool(
+        types.is_string(arrow_type)
+        or types.is_large_string(arrow_type)
+        or types.is_integer(arrow_type)
+        or types.is_boolean(arrow_type)
+    )

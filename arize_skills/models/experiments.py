@@ -8,6 +8,7 @@ other extra key (``model``, ``latency``, ``eval.<name>.trace.id``, …) is a cus
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import AfterValidator, ConfigDict, Field, StrictStr, model_validator
@@ -49,8 +50,12 @@ class EvalKey(NamedTuple):
     metadata_key: str | None = None
 
 
+@lru_cache(maxsize=4096)
 def parse_eval_key(key: str) -> EvalKey | None:
     """The evaluation-result key ``key`` names, or ``None`` when it is an ordinary run column."""
+    # Cached: an upload asks about the same few column names for every run.
+    if not key.startswith("eval."):
+        return None
     match = _EVAL_METADATA.match(key)
     if match:
         return EvalKey(match["name"], "metadata", match["key"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pyarrow as pa
+import pyarrow.parquet as pq
 from mcp import Client
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -27,6 +30,8 @@ from arize_skills.engine.engine import DATABASE_FILE
 from arize_skills.engine.store.datasets import DATASET_KIND
 from arize_skills.engine.store.experiments import EXPERIMENT_KIND
 from arize_skills.mcp_server import build_server
+from arize_skills.mcp_server.tools.experiments import READ_AHEAD
+from arize_skills.models.experiments import MAX_RUNS_PER_REQUEST
 from arize_skills.settings import Settings
 from tests.conftest import serve_engine
 from tests.engine.otlp_payloads import export_body, span
@@ -396,3 +401,163 @@ async def test_a_trace_annotation_refused_midway_is_not_guessed_back(tmp_path: P
     assert "the write stopped after 1,000 of 1,200 records" in error
     assert "the first 1,000 keep the new values" in error
     assert len(stored_annotations(home)) == 1000
+
+
+# --- uploads streamed: runs are sent while the file is still being read --------------------------------------------
+
+STREAMED = (READ_AHEAD + 4) * MAX_RUNS_PER_REQUEST
+"""Runs in the streamed-upload files: by the time the reader is in the last request's rows, the reader can be at
+most ``READ_AHEAD`` requests ahead of the one being sent, so at least two requests have been written."""
+
+
+async def experiment_names(client: AsyncArizeClient) -> list[str]:
+    return [e.name async for e in client.experiments.list()]
+
+
+async def dataset_ids(client: AsyncArizeClient, count: int) -> list[str]:
+    created = await client.datasets.create("qa", [{"question": f"q{i}"} for i in range(count)])
+    return [e.id async for e in client.datasets.list_examples(created.id, limit=500)]
+
+
+def write_runs_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["example_id", "output", "eval.q.score"])
+        writer.writerows(rows)
+    return path
+
+
+async def test_a_bad_row_in_the_last_request_deletes_the_runs_already_sent_and_names_the_row(
+    mcp_client: Client, client: AsyncArizeClient, tmp_path: Path
+) -> None:
+    ids = await dataset_ids(client, STREAMED)
+    rows = [[eid, f"a{i}", "1"] for i, eid in enumerate(ids)]
+    rows[STREAMED - 10][2] = "high"
+    file = write_runs_csv(tmp_path / "runs.csv", rows)
+
+    error = await call_error(mcp_client, "upload_experiment", {"name": "b", "dataset": "qa", "runs": str(file)})
+
+    sent = re.search(r"the upload stopped after ([\d,]+) runs had been sent", error)
+    assert sent is not None and int(sent[1].replace(",", "")) >= 2 * MAX_RUNS_PER_REQUEST, error
+    assert f"{STREAMED:,} rows checked, 1 with problems" in error
+    assert "was deleted, so nothing was kept" in error
+    assert f"row {STREAMED - 9}, column 'eval.q.score': is not a number" in error and "'high'" in error
+    assert await experiment_names(client) == []
+
+
+async def test_bad_rows_found_mid_stream_stop_the_writes_and_every_later_one_is_still_reported(
+    mcp_client: Client, client: AsyncArizeClient, tmp_path: Path
+) -> None:
+    ids = await dataset_ids(client, STREAMED)
+    rows = [[eid, f"a{i}", "1"] for i, eid in enumerate(ids)]
+    rows[5000][0] = "ghost"
+    rows[STREAMED - 1][1] = ""
+    file = write_runs_csv(tmp_path / "runs.csv", rows)
+
+    error = await call_error(mcp_client, "upload_experiment", {"name": "m", "dataset": "qa", "runs": str(file)})
+
+    assert f"{STREAMED:,} rows checked, 2 with problems" in error
+    assert "row 5001, column 'example_id': is not an example of dataset 'qa'" in error and "'ghost'" in error
+    assert f"row {STREAMED}, column 'output': missing" in error
+    assert await experiment_names(client) == []
+
+
+async def test_a_file_that_breaks_mid_stream_deletes_the_runs_already_sent_and_names_the_line(
+    mcp_client: Client, client: AsyncArizeClient, tmp_path: Path
+) -> None:
+    ids = await dataset_ids(client, STREAMED)
+    file = write_runs_csv(tmp_path / "runs.csv", [[eid, f"a{i}", "1"] for i, eid in enumerate(ids)])
+    lines = file.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[7000] = f'{ids[6999]},"closed"then more,1\n'
+    file.write_text("".join(lines), encoding="utf-8")
+
+    error = await call_error(mcp_client, "upload_experiment", {"name": "q", "dataset": "qa", "runs": str(file)})
+
+    assert "runs.csv row 7000 (line 7001)" in error and "quote" in error
+    assert re.search(r"the upload stopped after [\d,]+ of [\d,]+ runs read so far", error), error
+    assert "was deleted, so nothing was kept" in error
+    assert await experiment_names(client) == []
+
+
+async def test_a_request_the_engine_refuses_while_the_file_is_being_read_deletes_the_partial_experiment(
+    mcp_client: Client, client: AsyncArizeClient, tmp_path: Path
+) -> None:
+    ids = await dataset_ids(client, STREAMED)
+    runs: list[dict[str, Any]] = [{"example_id": eid, "output": f"a{i}"} for i, eid in enumerate(ids)]
+    # The tool's checks let a deeply nested value through; the engine refuses the seventh request, which carries it.
+    runs[6500]["trace"] = nested(80)
+    file = write_jsonl(tmp_path / "runs.jsonl", runs)
+
+    error = await call_error(mcp_client, "upload_experiment", {"name": "r", "dataset": "qa", "runs": str(file)})
+
+    assert f"the upload stopped after 6,000 of {STREAMED:,} runs: 400" in error
+    assert "was deleted, so nothing was kept" in error
+    assert await experiment_names(client) == []
+
+
+async def test_runs_in_another_order_than_the_dataset_are_sent_while_its_ids_are_paged_and_keep_the_file_order(
+    mcp_client: Client, client: AsyncArizeClient, tmp_path: Path
+) -> None:
+    ids = await dataset_ids(client, 5000)
+    backwards = ids[::-1]
+    file = write_runs_csv(tmp_path / "runs.csv", [[eid, f"a{i}", "0.5"] for i, eid in enumerate(backwards)])
+
+    result = await call(mcp_client, "upload_experiment", {"name": "rev", "dataset": "qa", "runs": str(file)})
+
+    assert result["run_count"] == 5000 and result["eval_columns"] == {"eval.q.score": 5000}
+    stored = [r.example_id async for r in client.experiments.list_runs(result["experiment"]["id"], limit=500)]
+    assert stored == backwards
+
+
+async def test_an_id_that_no_page_of_the_dataset_holds_deletes_the_runs_sent_before_the_paging_ended(
+    mcp_client: Client, client: AsyncArizeClient, tmp_path: Path
+) -> None:
+    ids = await dataset_ids(client, 5000)
+    rows = [[eid, f"a{i}", "1"] for i, eid in enumerate(ids[::-1])]
+    rows[0][0] = "not-in-qa"
+    file = write_runs_csv(tmp_path / "runs.csv", rows)
+
+    error = await call_error(mcp_client, "upload_experiment", {"name": "late", "dataset": "qa", "runs": str(file)})
+
+    assert "row 1, column 'example_id': is not an example of dataset 'qa'" in error and "'not-in-qa'" in error
+    assert "5,000 rows checked, 1 with problems" in error
+    assert await experiment_names(client) == []
+
+
+async def test_parquet_is_read_in_batches_across_row_groups_with_rows_numbered_through(
+    mcp_client: Client, client: AsyncArizeClient, tmp_path: Path
+) -> None:
+    ids = await dataset_ids(client, 2500)
+    scores = [float("nan") if i == 4 else i / 2500 for i in range(2500)]
+    table = pa.table(
+        {
+            "example_id": ids,
+            "output": [f"a{i}" for i in range(2500)],
+            "eval.q.score": scores,
+            "tokens": list(range(2500)),
+        }
+    )
+    good = tmp_path / "good.parquet"
+    pq.write_table(table, good, row_group_size=700)
+    bad = tmp_path / "bad.parquet"
+    labels = pa.array(["ok"] * 1799 + [None] + ["ok"] * 700)
+    pq.write_table(
+        table.append_column("eval.q.label", labels).set_column(
+            0, "example_id", pa.array([*ids[:1999], "ghost", *ids[2000:]])
+        ),
+        bad,
+        row_group_size=700,
+    )
+
+    result = await call(mcp_client, "upload_experiment", {"name": "pq", "dataset": "qa", "runs": str(good)})
+    error = await call_error(mcp_client, "upload_experiment", {"name": "pq2", "dataset": "qa", "runs": str(bad)})
+
+    assert pq.ParquetFile(good).num_row_groups == 4
+    assert result["run_count"] == 2500 and result["eval_columns"] == {"eval.q.score": 2499}
+    runs = [r async for r in client.experiments.list_runs(result["experiment"]["id"], limit=500)]
+    assert [r.example_id for r in runs] == ids
+    assert runs[4].evaluation("q")["score"] is None and runs[5].evaluation("q")["score"] == 5 / 2500
+    assert runs[2499].fields["tokens"] == 2499
+    assert "row 2000, column 'example_id': is not an example of dataset 'qa'" in error
+    assert "2,500 rows checked, 1 with problems" in error
+    assert await experiment_names(client) == ["pq"]

@@ -9,7 +9,7 @@ NumPy scalars become Python values, datetimes ISO strings, and NaN / ±Inf / mis
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -28,6 +28,9 @@ from .._resource import Resource
 from .projects import space_params
 
 __all__ = ["Datasets", "Rows", "annotation_records", "json_records", "json_value"]
+
+EXAMPLE_PAGE = 500
+"""The largest page of examples AX serves."""
 
 Rows = Iterable[Mapping[str, Any]] | Any
 """A list of mappings, or a DataFrame-like object with ``to_dict(orient="records")``."""
@@ -131,6 +134,22 @@ class Datasets(Resource):
 
         params = {"dataset_version_id": version, "limit": limit}
         return self._paginate(path, "examples", DatasetExample, params=params)
+
+    async def example_ids(
+        self, dataset: str, *, version: str | None = None, space: str | None = None
+    ) -> AsyncIterator[tuple[str, ...]]:
+        """The IDs of a version's examples (default: the latest) in insertion order, a page of up to 500 at a time,
+        read straight from the responses (no example model is built: for callers that need only the IDs)."""
+        path = f"/v2/datasets/{await self._id(dataset, space)}/examples"
+        cursor: str | None = None
+        while True:
+            params = {"dataset_version_id": version, "limit": EXAMPLE_PAGE, "cursor": cursor}
+            data = await self._request("GET", path, params=params, idempotent=True)
+            yield tuple(item["id"] for item in data.get("examples", []))
+            pagination = data.get("pagination") or {}
+            cursor = pagination.get("next_cursor") if pagination.get("has_more") else None
+            if cursor is None:
+                return
 
     def search_examples(
         self,

@@ -5,6 +5,8 @@ Runs are ``{"example_id", "output", …}`` rows; ``eval.<name>.score`` / ``.labe
 be a string: dict and list outputs are JSON-encoded here (as the official SDK does), and a missing, null, NaN or
 numeric output is refused *before* anything is sent, naming the row, instead of failing on the server half-way
 through an upload. Uploads over 1000 runs are split: the create carries the first 1000, appends the rest.
+``create_encoded`` and ``append_encoded`` send one request's runs that the caller has checked and encoded itself
+(the ``upload_experiment`` tool streams a file through them).
 """
 
 from __future__ import annotations
@@ -120,6 +122,27 @@ class Experiments(Resource):
             return created
         await self._append(created.id, rest)
         return await self.get(created.id)
+
+    async def create_encoded(
+        self, name: str, runs: bytes, *, dataset_id: str | None = None, space_id: str | None = None
+    ) -> Experiment:
+        """Create an experiment, on dataset ``dataset_id`` or standalone in space ``space_id`` (IDs; exactly one),
+        from one request's runs: ``runs`` is a JSON array of 1 to 1000 run objects, encoded by the caller and
+        already checked as ``run_records`` would check them (they are sent as they are). Never retried blindly.
+        """
+        if (dataset_id is None) == (space_id is None):
+            raise ValueError("create_encoded needs dataset_id or space_id, not both")
+        owner = {"dataset_id": dataset_id} if dataset_id is not None else {"space_id": space_id}
+        head = json.dumps({"name": name, **owner}).encode()
+        body = head[:-1] + b', "experiment_runs": ' + runs + b"}"
+        return Experiment.model_validate(await self._request("POST", "/v2/experiments", encoded=body))
+
+    async def append_encoded(self, experiment_id: str, runs: bytes) -> int:
+        """Append one request's runs to experiment ``experiment_id`` (an ID): ``runs`` as ``create_encoded`` takes
+        them. Returns how many run IDs the server gave."""
+        body = b'{"experiment_runs": ' + runs + b"}"
+        answer = await self._request("POST", f"/v2/experiments/{experiment_id}/runs", encoded=body)
+        return len(answer["run_ids"])
 
     async def delete(self, experiment: str, *, dataset: str | None = None, space: str | None = None) -> None:
         """Delete an experiment with its runs and their evaluations and annotations."""

@@ -14,7 +14,6 @@ import secrets
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +31,7 @@ __all__ = [
     "example_payloads",
     "insert_examples",
     "new_record_id",
+    "new_record_ids",
     "require_dataset",
     "resolve_version",
     "touch_dataset",
@@ -53,17 +53,29 @@ def new_record_id() -> str:
     Example and run IDs are compared as strings when paging ``ORDER BY id``, so issuing them in order makes that
     order the insertion order.
     """
+    return new_record_ids(1)[0]
+
+
+def new_record_ids(count: int) -> list[str]:
+    """``count`` IDs, each as ``new_record_id`` makes it, in the order issued (one lock, one reading of the clock
+    and one read of random bytes for them all: they carry the millisecond the batch began)."""
     global _last_ms, _counter
+    noise = secrets.token_bytes(8 * count)
+    ids: list[str] = []
     with _id_lock:
         now_ms = time.time_ns() // 1_000_000
-        if now_ms > _last_ms:
-            _last_ms, _counter = now_ms, secrets.randbelow(0x800)
-        else:
-            _counter += 1
-            if _counter > 0xFFF:
-                _last_ms, _counter = _last_ms + 1, 0
-        value = (_last_ms << 80) | (0x7 << 76) | (_counter << 64) | (0b10 << 62) | secrets.randbits(62)
-    return str(uuid.UUID(int=value))
+        for index in range(count):
+            if now_ms > _last_ms:
+                _last_ms, _counter = now_ms, secrets.randbelow(0x800)
+            else:
+                _counter += 1
+                if _counter > 0xFFF:
+                    _last_ms, _counter = _last_ms + 1, 0
+            random62 = int.from_bytes(noise[8 * index : 8 * index + 8], "big") >> 2
+            value = (_last_ms << 80) | (0x7 << 76) | (_counter << 64) | (0b10 << 62) | random62
+            digits = f"{value:032x}"
+            ids.append(f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}")
+    return ids
 
 
 @dataclass
@@ -80,6 +92,17 @@ class ExampleRow:
     def from_row(cls, row: sqlite3.Row) -> ExampleRow:
         """Read a ``dataset_examples`` row."""
         return cls(row["example_id"], row["position"], json.loads(row["data"]), row["created_at"], row["updated_at"])
+
+    @classmethod
+    def from_rows(cls, rows: Sequence[sqlite3.Row]) -> list[ExampleRow]:
+        """Read ``dataset_examples`` rows, as ``from_row`` each (their stored fields decoded in one pass)."""
+        if not rows:
+            return []
+        fields = json.loads("[" + ",".join(row["data"] for row in rows) + "]")
+        return [
+            cls(row["example_id"], row["position"], data, row["created_at"], row["updated_at"])
+            for row, data in zip(rows, fields, strict=True)
+        ]
 
 
 def require_dataset(conn: sqlite3.Connection, dataset_id: str) -> StoredObject:
@@ -119,7 +142,7 @@ def insert_examples(
         "SELECT COALESCE(MAX(position), -1) FROM dataset_examples WHERE version_num = ?", (version.num,)
     ).fetchone()
     start = int(row[0]) + 1
-    ids = [new_record_id() for _ in examples]
+    ids = new_record_ids(len(examples))
     conn.executemany(
         "INSERT INTO dataset_examples (dataset_num, version_num, example_id, position, data, created_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -143,8 +166,13 @@ def example_payloads(conn: sqlite3.Connection, rows: Sequence[ExampleRow]) -> li
     payloads = []
     for row in rows:
         payload: dict[str, Any] = {"id": row.example_id, "created_at": row.created_at, "updated_at": row.updated_at}
-        payload.update((k, v) for k, v in row.data.items() if k not in payload)
-        payload["annotations"] = [a.model_dump(mode="json") for a in notes.get(row.example_id, [])]
+        data = row.data
+        if "id" in data or "created_at" in data or "updated_at" in data:
+            payload.update((k, v) for k, v in data.items() if k not in payload)
+        else:
+            payload.update(data)
+        found = notes.get(row.example_id)
+        payload["annotations"] = [a.model_dump(mode="json") for a in found] if found else []
         payloads.append(payload)
     return payloads
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .db import sql_chunks
 
-__all__ = ["EvaluationResult", "evaluations_for", "upsert_evaluation"]
+__all__ = ["EvaluationResult", "evaluations_for", "upsert_evaluation", "upsert_uploaded_evaluations"]
 
 EvaluationResult = dict[str, Any]
 """``{"name", "label", "score", "explanation", "metadata"}`` as read back."""
@@ -52,6 +52,30 @@ def upsert_evaluation(
             evaluator_num,
             now,
         ),
+    )
+
+
+def upsert_uploaded_evaluations(
+    conn: sqlite3.Connection, target_kind: str, results: Iterable[tuple[str, str, dict[str, Any]]], *, now: str
+) -> None:
+    """Store (or replace) uploaded results — ``(target_key, name, {"score", "label", "explanation", "metadata"})``,
+    no task behind them — in one statement, as ``upsert_evaluation`` would one by one."""
+    conn.executemany(
+        "INSERT OR REPLACE INTO evaluations (target_kind, target_key, name, label, score, explanation, metadata,"
+        " task_num, task_run_num, evaluator_num, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, ?)",
+        [
+            (
+                target_kind,
+                key,
+                name,
+                result.get("label"),
+                result.get("score"),
+                result.get("explanation"),
+                json.dumps(result["metadata"]) if result.get("metadata") else None,
+                now,
+            )
+            for key, name, result in results
+        ],
     )
 
 

@@ -17,9 +17,9 @@ from typing import Any
 
 from ...models.experiments import ExperimentRunInput, parse_eval_key
 from .annotations import annotations_for
-from .datasets import VERSION_KIND, new_record_id
+from .datasets import VERSION_KIND, new_record_ids
 from .db import sql_chunks
-from .evaluations import evaluations_for, upsert_evaluation
+from .evaluations import evaluations_for, upsert_uploaded_evaluations
 from .objects import StoredObject, delete_object, require_object
 
 __all__ = [
@@ -104,28 +104,33 @@ def missing_examples(conn: sqlite3.Connection, dataset_num: int, example_ids: Se
 
 def insert_runs(conn: sqlite3.Connection, experiment: StoredObject, runs: Sequence[SplitRun], *, now: str) -> list[str]:
     """Store runs and their evaluation results; returns the new run IDs in input order."""
-    ids = [new_record_id() for _ in runs]
+    ids = new_record_ids(len(runs))
     conn.executemany(
         "INSERT INTO experiment_runs (experiment_num, run_id, example_id, output, error, data, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            (experiment.num, run_id, run.example_id, run.output, run.error, json.dumps(run.data), now)
+            (
+                experiment.num,
+                run_id,
+                run.example_id,
+                run.output,
+                run.error,
+                json.dumps(run.data) if run.data else "{}",
+                now,
+            )
             for run_id, run in zip(ids, runs, strict=True)
         ],
     )
-    for run_id, run in zip(ids, runs, strict=True):
-        for name, result in run.evaluations.items():
-            upsert_evaluation(
-                conn,
-                "run",
-                run_id,
-                name,
-                now=now,
-                score=result.get("score"),
-                label=result.get("label"),
-                explanation=result.get("explanation"),
-                metadata=result["metadata"] or None,
-            )
+    upsert_uploaded_evaluations(
+        conn,
+        "run",
+        (
+            (run_id, name, result)
+            for run_id, run in zip(ids, runs, strict=True)
+            for name, result in run.evaluations.items()
+        ),
+        now=now,
+    )
     return ids
 
 

@@ -1,12 +1,15 @@
 """``upload_experiment``, ``run_experiment``, ``get_experiment`` and ``compare_experiments``.
 
-Uploads are checked whole before anything is written (every bad row named by number and column), then sent in
-requests of at most 1000 runs through the client: the first creates the experiment, the rest are appended (on
-any error seen after the create, the partial experiment is deleted before the error is reported; one that a
-killed upload left — whole requests of these same runs, in order, fewer than all — is replaced by the same call
-retried, and any other experiment of the name is refused). A
-file is read and checked once, as a stream; the checked runs wait in a spool (memory, then a temporary file) for
-the write, so a file's size is bounded by the disk, not by memory. ``eval.<name>.score / .label / .explanation /
+Uploads are all or nothing, and every bad row is named by number and column. A file is read and checked once,
+as a stream, and its runs are sent while it is read, in requests of at most 1000 through the client: the first
+creates the experiment, the rest are appended one at a time, so that the runs keep the file's order. The
+dataset's example IDs are paged meanwhile; a request may go before every ID in it has turned up, but a miss, like
+any bad row found further on, stops the writes, the rest of the file is still checked, and the partial experiment
+is deleted before the error lists every bad row (on any other error seen after the create it is deleted too
+before the error is reported). One that a killed upload left — whole requests of these same runs, in order,
+fewer than all — is replaced by the same call retried (that call checks the whole file first, its runs waiting
+in a spool, memory then a temporary file), and any other experiment of the name is refused. Memory stays bounded
+whatever the file's size. ``eval.<name>.score / .label / .explanation /
 .metadata.<key>`` columns become evaluation results, and the result lists them (a task evaluator of the same
 name later skips those runs unless overridden); a column that looks like one but is not (``eval.x.scores``, a
 nested ``evaluations`` column) stops the upload instead of passing through unseen. ``run_experiment`` runs a
@@ -28,16 +31,19 @@ import math
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+import anyio
+import anyio.lowlevel
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import AfterValidator, BaseModel, Field
 
 from ...client import AsyncArizeClient
-from ...errors import NameNotFoundError, TemplateSyntaxError
+from ...errors import APIStatusError, NameNotFoundError, TemplateSyntaxError
 from ...evals.judge import mustache_variables, template_variables
 from ...evals.mapping import MISSING, record_value
 from ...models.evaluators import EVAL_NAME_PATTERN
@@ -46,7 +52,7 @@ from ...models.tasks import LlmGenerationRunConfig, Task
 from ..budget import Position, compact, cut, decode_cursor, encode_cursor, json_size, scope_of
 from ..errors import tool_errors
 from ..files import Record, RowProblems, open_table
-from ..partial import discarded_on_failure
+from ..partial import discard, discarded_on_failure
 from ..state import app_state
 from ..surface import MAX_RESULT_CHARS, result_text
 from ..types import AiIntegrationRef, DatasetRef, ExperimentRef, Ref, ToolContext, ToolResult
@@ -81,6 +87,14 @@ MAX_COMPARED = 10
 GENERATION_TASKS = 10
 """run_experiment runs at most this many prompts side by side on one dataset (one RUN_EXPERIMENT task each)."""
 _SPOOL_MEMORY = 32 << 20
+_YIELD_ROWS = 100
+LOOKUP_AHEAD = 50
+"""upload_experiment sends runs naming at most this many thousand example IDs that the dataset's pages (read
+meanwhile) have not shown yet; then it waits for the pages."""
+READ_AHEAD = 4
+"""upload_experiment reads and checks at most this many requests' worth of runs ahead of the one being sent. The
+requests themselves go one at a time: AX stores appended runs in the order the requests arrive, and the runs must
+keep the file's order (an interrupted upload leaves whole requests in order, which a retry recognises)."""
 RESERVED_RUN_COLUMNS = ("id", "annotations")
 NESTED_EVAL_COLUMNS = ("evaluations", "evaluation", "evals", "eval", "eval_results")
 PASSTHROUGH_EVAL_SUFFIXES = (".trace.id", ".trace.timestamp")
@@ -102,32 +116,36 @@ ExperimentName = Annotated[
 
 # --- checking runs ----------------------------------------------------------------------------------------------
 
+_RUN, _PLAIN, _REFUSED = "run", "plain", "bad"
+_RESULT_FIELDS = ("score", "label")
+
 
 @dataclass
 class _RunCheck:
     """Checks upload rows one by one, turning each good one into a run object and remembering every problem.
 
     What a column is (run field, plain column, evaluation result, refused) is settled the first time it is seen.
+    Whether an example ID belongs to the dataset is not checked here but by the caller, which may still be paging
+    the dataset's IDs (``not_an_example`` records a miss).
     """
 
-    example_ids: set[str] | None
     dataset_name: str | None
     problems: RowProblems = field(default_factory=RowProblems)
     rows: int = 0
-    columns: dict[str, int] = field(default_factory=dict)
-    eval_columns: dict[str, int] = field(default_factory=dict)
+    columns: dict[str, None] = field(default_factory=dict)
     converted_outputs: int = 0
     errored_runs: int = 0
     loose: set[str] = field(default_factory=set)
     _kinds: dict[str, EvalKey | str] = field(default_factory=dict)
+    _evaluated: dict[tuple[str, ...], int] = field(default_factory=dict)
 
     def _column_problem(self, row: int, column: str, problem: str) -> str:
         self.problems.add(None, column, f"{problem} (first seen in row {row})")
-        return "bad"
+        return _REFUSED
 
     def _kind(self, row: int, column: str) -> EvalKey | str:
-        """``"run"`` (output, example_id, error), ``"plain"``, ``"bad"`` (reported once), or the eval key."""
-        if column == "example_id" and self.example_ids is None:
+        """``_RUN`` (output, example_id, error), ``_PLAIN``, ``_REFUSED`` (reported once), or the eval key."""
+        if column == "example_id" and self.dataset_name is None:
             return self._column_problem(
                 row,
                 column,
@@ -135,7 +153,7 @@ class _RunCheck:
                 "column for an experiment on no dataset",
             )
         if column in ("output", "example_id", "error"):
-            return "run"
+            return _RUN
         if column in RESERVED_RUN_COLUMNS:
             return self._column_problem(row, column, "is assigned by the server — rename the column")
         if column.lower() in NESTED_EVAL_COLUMNS:
@@ -164,42 +182,75 @@ class _RunCheck:
             return parsed
         if _LOOSE_EVAL.search(column):
             self.loose.add(column)
-        return "plain"
+        # Listed in the order first seen; a column is only ever given a kind once.
+        self.columns[column] = None
+        return _PLAIN
 
-    def check(self, record: Record) -> dict[str, Any] | None:
-        """The run object of ``record``, or None when it has a problem (recorded)."""
+    def check(self, record: Record) -> tuple[dict[str, Any] | None, str | None]:
+        """The run object of ``record`` (None when it has a problem, recorded), and the example ID it names (None
+        when it names no usable one), for the caller to look up in the dataset."""
+        # Called for every row of a file: the common cases (text and float values) are handled inline, the rest
+        # by the methods that also word the problems.
         self.rows += 1
         row = record.row
         if record.problem is not None:
             self.problems.add(row, None, record.problem)
-            return None
-        values = {k: v for k, v in record.values.items() if v is not None}
+            return None, None
+        values = record.values
+        if None in values.values():
+            values = {k: v for k, v in values.items() if v is not None}
         if not values:
             self.problems.add(row, None, "is empty: a run needs at least an output")
-            return None
+            return None, None
         ok = True
         run: dict[str, Any] = {}
-        results: dict[str, set[str]] = {}
+        scored: set[str] | None = None
+        unscored: dict[str, None] | None = None
+        evaluated: list[str] = []
+        kinds = self._kinds
         for column, value in values.items():
-            kind = self._kinds.get(column)
+            kind = kinds.get(column)
             if kind is None:
-                kind = self._kinds[column] = self._kind(row, column)
-            if kind == "run":
+                kind = kinds[column] = self._kind(row, column)
+            if kind is _RUN:
                 continue
-            if kind == "bad":
-                ok = False
-            elif isinstance(kind, EvalKey):
-                converted = self._eval_value(row, column, kind, value)
-                if converted is _BAD:
-                    ok = False
-                elif converted is not None:
-                    run[column] = converted
-                    results.setdefault(kind.name, set()).add(kind.field)
-            else:
+            if kind is _PLAIN:
                 run[column] = value
-                self.columns[column] = self.columns.get(column, 0) + 1
-        for name, fields in results.items():
-            if not fields & {"score", "label"}:
+                continue
+            if kind is _REFUSED:
+                ok = False
+                continue
+            assert isinstance(kind, EvalKey)
+            if kind.field == "score" and (value.__class__ is str or value.__class__ is float):
+                try:
+                    converted: Any = float(value)
+                except ValueError:
+                    converted = _BAD
+                    self.problems.add(row, column, "is not a number (a score must be numeric)", value=value)
+                else:
+                    if not math.isfinite(converted):
+                        converted = None
+            elif kind.field == "label" and value.__class__ is str:
+                converted = value if value.strip() else None
+            else:
+                converted = self._eval_value(row, column, kind, value)
+            if converted is _BAD:
+                ok = False
+            elif converted is not None:
+                run[column] = converted
+                evaluated.append(column)
+                if kind.field in _RESULT_FIELDS:
+                    if scored is None:
+                        scored = set()
+                    scored.add(kind.name)
+                else:
+                    if unscored is None:
+                        unscored = {}
+                    unscored[kind.name] = None
+        if unscored is not None:
+            for name in unscored:
+                if scored is not None and name in scored:
+                    continue
                 self.problems.add(
                     row,
                     f"eval.{name}.score",
@@ -207,19 +258,46 @@ class _RunCheck:
                     f"result needs eval.{name}.score or eval.{name}.label",
                 )
                 ok = False
-        output, error = self._output(row, values)
-        example_id = self._example_id(row, values.get("example_id"))
+        output = values.get("output")
+        error = values.get("error")
+        if output.__class__ is str and error is None:
+            pass
+        else:
+            output, error = self._output(row, values)
+        example_id = values.get("example_id")
+        if example_id.__class__ is not str or not example_id.strip():
+            example_id = self._example_id(row, example_id)
+        named = example_id if isinstance(example_id, str) else None
         if not ok or output is None or example_id is _BAD:
-            return None
-        for column in run:
-            if isinstance(self._kinds[column], EvalKey):
-                self.eval_columns[column] = self.eval_columns.get(column, 0) + 1
+            return None, named
+        if evaluated:
+            key = tuple(evaluated)
+            self._evaluated[key] = self._evaluated.get(key, 0) + 1
         run["output"] = output
         if example_id is not None:
             run["example_id"] = example_id
         if error is not None:
             run["error"] = error
-        return run
+        return run, named
+
+    @property
+    def eval_columns(self) -> dict[str, int]:
+        """Evaluation column → good runs with a value in it, in the order first seen."""
+        counts: dict[str, int] = {}
+        for columns, runs in self._evaluated.items():
+            for column in columns:
+                counts[column] = counts.get(column, 0) + runs
+        return counts
+
+    def not_an_example(self, row: int, value: str) -> None:
+        """Record that ``row`` names ``value``, which is no example of the dataset."""
+        self.problems.add(
+            row,
+            "example_id",
+            f"is not an example of dataset '{self.dataset_name}' (its latest version) — use the IDs "
+            "get_dataset_examples shows",
+            value=value,
+        )
 
     def _eval_value(self, row: int, column: str, key: EvalKey, value: Any) -> Any:
         if key.field == "score":
@@ -257,7 +335,7 @@ class _RunCheck:
 
     def _example_id(self, row: int, value: Any) -> Any:
         if value is None:
-            if self.example_ids is None:
+            if self.dataset_name is None:
                 return None
             self.problems.add(
                 row,
@@ -270,15 +348,6 @@ class _RunCheck:
             value = str(value)
         if not isinstance(value, str) or not value.strip():
             self.problems.add(row, "example_id", "must be an example ID (text)", value=value)
-            return _BAD
-        if self.example_ids is not None and value not in self.example_ids:
-            self.problems.add(
-                row,
-                "example_id",
-                f"is not an example of dataset '{self.dataset_name}' (its latest version) — use the IDs "
-                "get_dataset_examples shows",
-                value=value,
-            )
             return _BAD
         return value
 
@@ -325,49 +394,245 @@ def _score(value: Any) -> Any:
     return number if math.isfinite(number) else None
 
 
+def _encode(runs: list[dict[str, Any]]) -> bytes:
+    """One request's runs as the JSON array the request carries (the checks leave no NaN or non-JSON value)."""
+    # ASCII escapes, as the client's own encoding does: a lone surrogate read from a JSON file stays encodable.
+    return json.dumps(runs, allow_nan=False, separators=(",", ":")).encode()
+
+
 class _Spool:
-    """Checked runs kept for the write pass — in memory up to ``_SPOOL_MEMORY`` bytes, then in a temporary file —
-    so that a file is read and checked once, whatever its size."""
+    """Requests of checked runs (encoded) kept until they can be written — in memory up to ``_SPOOL_MEMORY``
+    bytes, then in a temporary file — for the upload that must check a whole file before it replaces an
+    interrupted one's partial experiment."""
 
     def __init__(self) -> None:
         # Closed by close(), which the upload calls once the runs are written.
         self._file = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)  # noqa: SIM115
+        self._counts: list[int] = []
         self.count = 0
 
-    def add(self, run: dict[str, Any]) -> None:
-        self._file.write(json.dumps(run).encode() + b"\n")
-        self.count += 1
+    def add(self, body: bytes, count: int) -> None:
+        self._file.write(body + b"\n")
+        self._counts.append(count)
+        self.count += count
 
-    def batches(self, size: int) -> Iterator[list[dict[str, Any]]]:
+    def requests(self) -> Iterator[tuple[bytes, int]]:
+        """Each request's encoded runs and how many there are, in order."""
         self._file.seek(0)
-        batch: list[dict[str, Any]] = []
-        for line in self._file:
-            batch.append(json.loads(line))
-            if len(batch) >= size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        for line, count in zip(self._file, self._counts, strict=True):
+            yield line.rstrip(b"\n"), count
 
     def close(self) -> None:
         self._file.close()
 
 
-async def _example_ids(client: AsyncArizeClient, dataset_id: str) -> set[str]:
-    return {example.id async for example in client.datasets.list_examples(dataset_id, limit=RUN_PAGE)}
+class _ExampleIds:
+    """The example IDs of the dataset, read a page at a time in the background while the file is read, checked
+    and sent, and the IDs that rows named before their page came (``pending``, ID → rows)."""
+
+    def __init__(self, first: Iterable[str]) -> None:
+        self.known = set(first)
+        self.pending: dict[str, list[int]] = {}
+        self.complete = False
+        self._grew = anyio.Event()
+
+    async def fill(self, pages: AsyncIterator[tuple[str, ...]]) -> None:
+        """Add every page of ``pages``; set ``complete`` once the last has come (not if the paging fails)."""
+        async for page in pages:
+            self.known.update(page)
+            if self.pending:
+                for example_id in page:
+                    self.pending.pop(example_id, None)
+            self._grew.set()
+            self._grew = anyio.Event()
+        self.complete = True
+        self._grew.set()
+
+    def expect(self, named: list[tuple[int, str]]) -> None:
+        """Note the (row, ID) pairs of ``named`` whose ID has not turned up yet."""
+        known, pending = self.known, self.pending
+        for row, example_id in named:
+            if example_id not in known:
+                pending.setdefault(example_id, []).append(row)
+
+    async def wait_pending(self, most: int) -> None:
+        """Wait until at most ``most`` IDs are pending, or every page has come."""
+        while len(self.pending) > most and not self.complete:
+            await self._grew.wait()
+
+    async def misses(self) -> list[tuple[int, str]]:
+        """Once every page has come: the (row, ID) pairs whose ID is no example of the dataset, by row."""
+        while not self.complete:
+            await self._grew.wait()
+        return sorted((row, example_id) for example_id, rows in self.pending.items() for row in rows)
 
 
-async def _check_runs(ctx: ToolContext, source: RowSource, checker: _RunCheck, spool: _Spool) -> None:
-    def check(record: Record) -> None:
-        run = checker.check(record)
-        if run is not None and not checker.problems:
-            spool.add(run)
+@dataclass
+class _Chunk:
+    """One request's worth of checked runs, and the (row, example ID) of every row in it that names one (bad
+    rows too, so that each of their problems is reported)."""
 
-    await source.check_each(ctx, MAX_RUNS_PER_REQUEST, check, argument="runs", nothing_to="upload")
-    if checker.problems:
-        raise checker.problems.refusal(
-            f"nothing was written: {checker.rows:,} rows checked, {checker.problems.bad_rows:,} with problems"
-        )
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    examples: list[tuple[int, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Upload:
+    """One upload's writes: the create, then the appends, one request at a time in the order of the rows."""
+
+    ctx: ToolContext
+    client: AsyncArizeClient
+    name: str
+    dataset: Ref | None
+    space: Ref
+    experiment: Experiment | None = None
+    written: int = 0
+    read: int = 0
+    read_all: bool = False
+    refused: APIStatusError | None = None
+    discarded: str | None = None
+
+    async def send(self, runs: bytes, count: int) -> None:
+        """Write one request of ``count`` encoded runs: the first creates the experiment."""
+        if self.experiment is None:
+            if self.dataset is not None:
+                self.experiment = await self.client.experiments.create_encoded(
+                    self.name, runs, dataset_id=self.dataset.id
+                )
+            else:
+                self.experiment = await self.client.experiments.create_encoded(self.name, runs, space_id=self.space.id)
+        else:
+            await self.client.experiments.append_encoded(self.experiment.id, runs)
+        self.written += count
+        total = self.read if self.read_all else None
+        await self.ctx.report_progress(self.written, total, f"uploaded {self.written:,} runs")
+
+    async def discard(self) -> None:
+        """Delete the partial experiment, if one was created; ``discarded`` says how that went."""
+        if self.experiment is not None:
+            partial = self.experiment
+            self.discarded = await discard("experiment", partial.name, partial.id, self.client.experiments.delete)
+            self.experiment = None
+
+    def stopped(self, exc: Exception) -> str:
+        """The start of the error for a failure after the experiment was created."""
+        so_far = "" if self.read_all else " read so far"
+        return f"the upload stopped after {self.written:,} of {self.read:,} runs{so_far}: {exc} — "
+
+    def refusal_head(self, checker: _RunCheck) -> str:
+        """The first words of the error that lists the rows' problems."""
+        checked = f"{checker.rows:,} rows checked, {checker.problems.bad_rows:,} with problems"
+        if self.discarded is None:
+            return f"nothing was written: {checked}"
+        return f"the upload stopped after {self.written:,} runs had been sent: {checked}; {self.discarded}"
+
+
+async def _read(source: RowSource, checker: _RunCheck, upload: _Upload, out: MemoryObjectSendStream[_Chunk]) -> None:
+    """Check every row once, in file order, passing the runs on in request-sized chunks as they fill."""
+    async with out:
+        chunk = _Chunk()
+        async for batch in source.batches(MAX_RUNS_PER_REQUEST):
+            for index, record in enumerate(batch):
+                if index % _YIELD_ROWS == 0:
+                    # Lets the answer to the request in flight be taken, and the next one sent, without waiting
+                    # for the whole batch to be checked: the server is kept busy.
+                    await anyio.lowlevel.checkpoint()
+                run, example_id = checker.check(record)
+                if example_id is not None:
+                    chunk.examples.append((record.row, example_id))
+                if run is not None and not checker.problems:
+                    chunk.runs.append(run)
+                    upload.read += 1
+                    if len(chunk.runs) == MAX_RUNS_PER_REQUEST:
+                        await out.send(chunk)
+                        chunk = _Chunk()
+            if len(chunk.examples) >= MAX_RUNS_PER_REQUEST:
+                # Rows with problems: nothing more is sent, but their example IDs are still looked up.
+                await out.send(chunk)
+                chunk = _Chunk()
+        upload.read_all = True
+        if chunk.runs or chunk.examples:
+            await out.send(chunk)
+
+
+async def _write(
+    checker: _RunCheck,
+    upload: _Upload,
+    ids: _ExampleIds | None,
+    chunks: MemoryObjectReceiveStream[_Chunk],
+    spool: _Spool | None,
+) -> None:
+    """Send (or spool) each chunk in order, and look up its example IDs; on the first problem found, send nothing
+    more and delete what was sent.
+
+    A chunk goes out before the dataset's pages have shown all its example IDs (a miss found later deletes the
+    experiment like any other bad row), but at most ``LOOKUP_AHEAD`` chunks' worth of IDs wait to be seen:
+    then sending waits for the pages.
+    """
+    async with chunks:
+        async for chunk in chunks:
+            if ids is not None and chunk.examples:
+                ids.expect(chunk.examples)
+                await ids.wait_pending(LOOKUP_AHEAD * MAX_RUNS_PER_REQUEST)
+                if ids.complete and ids.pending:
+                    for row, value in await ids.misses():
+                        checker.not_an_example(row, value)
+                    ids.pending.clear()
+            if checker.problems or upload.refused is not None:
+                await upload.discard()
+                continue
+            if not chunk.runs:
+                continue
+            body = _encode(chunk.runs)
+            if spool is not None:
+                spool.add(body, len(chunk.runs))
+                await upload.ctx.report_progress(upload.read, None, f"checked {upload.read:,} runs")
+                continue
+            try:
+                await upload.send(body, len(chunk.runs))
+            except APIStatusError as exc:
+                if not 400 <= exc.status < 500:
+                    raise
+                # The server turned the request down (a local engine refuses an unknown example ID, which may
+                # be one whose page has not come yet): the rest is still checked, so that the error names every
+                # bad row, and nothing more is sent.
+                upload.refused = exc
+                await upload.discard()
+        if ids is not None:
+            for row, value in await ids.misses():
+                checker.not_an_example(row, value)
+            if checker.problems:
+                await upload.discard()
+
+
+async def _stream(
+    source: RowSource,
+    checker: _RunCheck,
+    upload: _Upload,
+    ids: _ExampleIds | None,
+    pages: AsyncIterator[tuple[str, ...]] | None,
+    spool: _Spool | None,
+) -> None:
+    """Read and check the rows while the dataset's example IDs are paged and the checked runs are sent: at most
+    ``READ_AHEAD`` chunks wait between the reading and the request in flight. The first failure of any of the
+    three stops the other two (a request in flight is cancelled) and is raised."""
+    failures: list[Exception] = []
+    out, chunks = anyio.create_memory_object_stream[_Chunk](READ_AHEAD)
+    async with anyio.create_task_group() as group:
+
+        async def guarded(work: Awaitable[None]) -> None:
+            try:
+                await work
+            except Exception as exc:
+                failures.append(exc)
+                group.cancel_scope.cancel()
+
+        if ids is not None and pages is not None:
+            group.start_soon(guarded, ids.fill(pages))
+        group.start_soon(guarded, _write(checker, upload, ids, chunks, spool))
+        await guarded(_read(source, checker, upload, out))
+    if failures:
+        raise failures[0]
 
 
 async def _ensure_experiment_name_free(
@@ -410,8 +675,8 @@ async def _partial_upload_of(
     if not stored or len(stored) >= spool.count or len(stored) % MAX_RUNS_PER_REQUEST:
         return None
     expected: list[Any] = []
-    for batch in spool.batches(MAX_RUNS_PER_REQUEST):
-        expected += [run.get("example_id") for run in batch]
+    for body, _ in spool.requests():
+        expected += [run.get("example_id") for run in json.loads(body)]
         if len(expected) >= len(stored):
             break
     return (existing, len(stored)) if expected[: len(stored)] == stored else None
@@ -478,12 +743,15 @@ async def upload_experiment(
     source = _source(runs)
     where = await space_ref(state)
     dataset_ref: Ref | None = None
-    example_ids: set[str] | None = None
+    ids: _ExampleIds | None = None
+    pages: AsyncIterator[tuple[str, ...]] | None = None
     if dataset is not None:
         found = await client.datasets.get(dataset, space=where.id)
         dataset_ref = Ref(id=found.id, name=found.name)
-        example_ids = await _example_ids(client, found.id)
-        if not example_ids:
+        # The first page now, the rest while the file is read.
+        pages = client.datasets.example_ids(found.id)
+        ids = _ExampleIds(await anext(pages, ()))
+        if not ids.known:
             raise ToolError(f"dataset: '{found.name}' has no examples, so no run can answer one — add examples first")
     taken: ToolError | None = None
     try:
@@ -492,45 +760,46 @@ async def upload_experiment(
         if dataset_ref is None:
             raise
         taken = exc
-    checker = _RunCheck(example_ids, dataset_ref.name if dataset_ref else None)
-    spool = _Spool()
-    experiment: Experiment | None = None
-    written = 0
+    checker = _RunCheck(dataset_ref.name if dataset_ref else None)
+    upload = _Upload(ctx, client, name, dataset_ref, where)
+    # A name already taken may hold what an interrupted upload of these runs left: the whole file is checked
+    # before that experiment is replaced, so the runs wait in a spool instead of being sent as they are read.
+    spool = _Spool() if taken is not None else None
     replaced: list[str] = []
-
-    def stopped(exc: Exception) -> str:
-        return f"the upload stopped after {written:,} of {spool.count:,} runs: {exc} — "
-
     try:
-        async with discarded_on_failure("experiment", lambda: experiment, client.experiments.delete, stopped):
-            await _check_runs(ctx, source, checker, spool)
-            if taken is not None and dataset_ref is not None:
+        async with discarded_on_failure(
+            "experiment", lambda: upload.experiment, client.experiments.delete, upload.stopped
+        ):
+            await _stream(source, checker, upload, ids, pages, spool)
+            if checker.rows == 0:
+                raise ToolError(f"runs: no rows found in {source.describe()} — nothing to upload")
+            if checker.problems:
+                await upload.discard()
+                raise checker.problems.refusal(upload.refusal_head(checker))
+            if upload.refused is not None:
+                if upload.discarded is None:
+                    raise upload.refused
+                raise ToolError(upload.stopped(upload.refused) + upload.discarded)
+            if spool is not None and dataset_ref is not None:
                 partial = await _partial_upload_of(client, name, dataset_ref, spool)
                 if partial is None:
-                    raise taken
+                    raise taken or ToolError(f"name: {name!r} is taken")
                 await client.experiments.delete(partial[0])
                 replaced.append(
                     f"replaced experiment '{name}' ({partial[0]}): it held only the first {partial[1]:,} of these "
                     f"{spool.count:,} runs, left by an earlier upload of them that was interrupted"
                 )
-            for good in spool.batches(MAX_RUNS_PER_REQUEST):
-                if experiment is None:
-                    if dataset_ref is not None:
-                        experiment = await client.experiments.create(name, good, dataset=dataset_ref.id)
-                    else:
-                        experiment = await client.experiments.create(name, good, space=where.id)
-                else:
-                    await client.experiments.append_runs(experiment.id, good)
-                written += len(good)
-                await ctx.report_progress(written, spool.count, f"uploaded {written:,} of {spool.count:,} runs")
+                for request, count in spool.requests():
+                    await upload.send(request, count)
     finally:
-        spool.close()
-    if experiment is None:
+        if spool is not None:
+            spool.close()
+    if upload.experiment is None:
         raise ToolError("rows: no runs to upload")
     return UploadExperimentResult(
-        experiment=Ref(id=experiment.id, name=experiment.name),
+        experiment=Ref(id=upload.experiment.id, name=upload.experiment.name),
         dataset=dataset_ref,
-        run_count=written,
+        run_count=upload.written,
         eval_columns=dict(list(checker.eval_columns.items())[:100]),
         eval_column_count=len(checker.eval_columns),
         columns=list(checker.columns)[:50],

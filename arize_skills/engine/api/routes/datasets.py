@@ -176,7 +176,7 @@ def _examples_page(
         params.extend(filter_sql[1])
     sql += " ORDER BY e.position LIMIT ?"
     params.append(limit + 1)
-    rows = [ExampleRow.from_row(r) for r in conn.execute(sql, params)]
+    rows = ExampleRow.from_rows(conn.execute(sql, params).fetchall())
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor([version.num, rows[-1].position], scope) if more else None
