@@ -23,6 +23,15 @@ from ...models.spans import Span, SpanContext, SpanEvaluation, SpanEvent
 from .annotations import annotations_for
 from .db import sql_chunks
 from .evaluations import EvaluationResult, evaluations_for
+from .span_index import (
+    Candidates,
+    RowSet,
+    candidate_rows,
+    count_rows,
+    drop_project_index,
+    index_spans,
+    unindex_spans,
+)
 
 __all__ = [
     "ELLIPSIS",
@@ -31,7 +40,10 @@ __all__ = [
     "Filter",
     "SpanRecord",
     "TraceSummary",
+    "LARGE_CANDIDATES",
+    "SMALL_CANDIDATES",
     "datetime_to_ns",
+    "delete_project_spans",
     "delete_spans",
     "ns_to_datetime",
     "require_span_time",
@@ -181,18 +193,39 @@ def resolve_window(
 
 
 def upsert_spans(conn: sqlite3.Connection, project_num: int, records: Iterable[SpanRecord], *, now: str) -> int:
-    """Store spans in a project; a span whose ID is already stored there replaces it. Returns the count."""
+    """Store spans in a project, with their search index; a span whose ID is already stored there replaces it.
+    Returns the count."""
+    latest: dict[str, SpanRecord] = {}
     count = 0
     for r in records:
-        conn.execute(
-            "INSERT INTO spans (project_num, trace_id, span_id, parent_id, name, kind, start_ns, end_ns,"
-            " status_code, status_message, attributes, events, resource, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (project_num, span_id) DO UPDATE SET trace_id = excluded.trace_id,"
-            " parent_id = excluded.parent_id, name = excluded.name, kind = excluded.kind,"
-            " start_ns = excluded.start_ns, end_ns = excluded.end_ns, status_code = excluded.status_code,"
-            " status_message = excluded.status_message, attributes = excluded.attributes,"
-            " events = excluded.events, resource = excluded.resource, received_at = excluded.received_at",
+        # A span repeated in one batch is stored once, as its last copy, which is what one upsert each would leave.
+        latest.pop(r.span_id, None)
+        latest[r.span_id] = r
+        count += 1
+    span_ids = list(latest)
+    stored: list[tuple[int, str]] = []
+    for chunk in sql_chunks(span_ids):
+        stored.extend(
+            (row["row"], row["attributes"])
+            for row in conn.execute(
+                "SELECT row, attributes FROM spans WHERE project_num = ?"
+                f" AND span_id IN ({','.join('?' * len(chunk))})",
+                [project_num, *chunk],
+            )
+        )
+    if stored:
+        unindex_spans(conn, project_num, stored)
+    resources: dict[int, str] = {}
+    conn.executemany(
+        "INSERT INTO spans (project_num, trace_id, span_id, parent_id, name, kind, start_ns, end_ns,"
+        " status_code, status_message, attributes, events, resource, received_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (project_num, span_id) DO UPDATE SET trace_id = excluded.trace_id,"
+        " parent_id = excluded.parent_id, name = excluded.name, kind = excluded.kind,"
+        " start_ns = excluded.start_ns, end_ns = excluded.end_ns, status_code = excluded.status_code,"
+        " status_message = excluded.status_message, attributes = excluded.attributes,"
+        " events = excluded.events, resource = excluded.resource, received_at = excluded.received_at",
+        [
             (
                 project_num,
                 r.trace_id,
@@ -206,12 +239,44 @@ def upsert_spans(conn: sqlite3.Connection, project_num: int, records: Iterable[S
                 r.status_message,
                 json.dumps(r.attributes, ensure_ascii=False),
                 json.dumps(r.events, ensure_ascii=False),
-                json.dumps(r.resource, ensure_ascii=False),
+                # The spans of one OTLP resource share its attributes: encoded once.
+                resources.get(id(r.resource))
+                or resources.setdefault(id(r.resource), json.dumps(r.resource, ensure_ascii=False)),
                 now,
-            ),
+            )
+            for r in latest.values()
+        ],
+    )
+    rows: dict[str, int] = {}
+    for chunk in sql_chunks(span_ids):
+        found = conn.execute(
+            f"SELECT span_id, row FROM spans WHERE project_num = ? AND span_id IN ({','.join('?' * len(chunk))})",
+            [project_num, *chunk],
         )
-        count += 1
+        rows.update((str(span_id), int(row)) for span_id, row in found)
+    index_spans(conn, project_num, [(rows[r.span_id], r.attributes) for r in latest.values()])
     return count
+
+
+SMALL_CANDIDATES = 5_000
+"""Up to this many candidate spans, a page is read from the candidates themselves (then sorted by start)."""
+LARGE_CANDIDATES = 100_000
+"""Below this many, the start-time walk skips non-candidates by row ID; from it on, they are common enough that the
+walk meets matches soon and only checks the filter."""
+
+
+def _smallest(
+    conn: sqlite3.Connection, project_num: int, candidates: Candidates, small: int, large: int
+) -> tuple[RowSet, int]:
+    """The choice with the fewest rows and its count (counting stops at ``large``, and at the first ``small`` one)."""
+    best, best_count = candidates.choices[0], large
+    for index, choice in enumerate(candidates.choices):
+        counted = count_rows(conn, project_num, choice, best_count)
+        if counted < best_count or index == 0:
+            best, best_count = choice, counted
+        if best_count <= small:
+            break
+    return best, best_count
 
 
 def span_page(
@@ -224,18 +289,42 @@ def span_page(
     after: tuple[int, int] | None,
     limit: int,
     roots: bool = False,
+    candidates: Candidates | None = None,
+    small: int = SMALL_CANDIDATES,
+    large: int = LARGE_CANDIDATES,
 ) -> tuple[list[sqlite3.Row], bool]:
     """One page of a project's spans starting inside ``[start_ns, end_ns]``, newest first, and whether more follow.
 
     ``after`` is ``(start_ns, row)`` of the last span of the previous page (keyset paging, stable on ties). With
     ``roots``, the page holds root spans (no parent) whose trace has *any* span matching ``where``: one per trace.
+    ``candidates`` (span filters only, from ``engine/query/filters.py``) are what the search indexes know of
+    ``where``; ``where`` is still checked on every row, so they change how fast the page comes, never what it
+    holds. Up to ``small`` candidates are read directly; fewer than ``large`` are used to skip spans while walking
+    the start-time index; more are ignored, the filter alone being selective enough.
     """
     alias = "r" if roots else "s"
+    source = f"spans AS {alias}"
+    membership: tuple[str, list[Any]] | None = None
+    if candidates is not None and where is not None and not roots:
+        rows_of, counted = _smallest(conn, project_num, candidates, small, large)
+        if counted < large:
+            rows_sql, rows_params = candidate_rows(project_num, rows_of)
+            if counted <= small:
+                # Read by row ID only: the planner must not walk the start index over spans that cannot match.
+                source = "spans AS s NOT INDEXED"
+                membership = (f"s.row IN ({rows_sql})", rows_params)
+            else:
+                # The unary + keeps the row-ID set a filter on the walk instead of the way rows are found.
+                source = "spans AS s INDEXED BY spans_project_start"
+                membership = (f"+s.row IN ({rows_sql})", rows_params)
     sql = (
-        f"SELECT {_columns(alias)} FROM spans AS {alias} WHERE {alias}.project_num = ?"
+        f"SELECT {_columns(alias)} FROM {source} WHERE {alias}.project_num = ?"
         f"{f' AND {alias}.parent_id IS NULL' if roots else ''} AND {alias}.start_ns >= ? AND {alias}.start_ns <= ?"
     )
     params: list[Any] = [project_num, start_ns, end_ns]
+    if membership is not None:
+        sql += f" AND {membership[0]}"
+        params.extend(membership[1])
     if where is not None and roots:
         sql += (
             " AND EXISTS (SELECT 1 FROM spans AS s WHERE s.project_num = r.project_num AND s.trace_id = r.trace_id"
@@ -251,6 +340,12 @@ def span_page(
     sql += f" ORDER BY {alias}.start_ns DESC, {alias}.row DESC LIMIT ?"
     rows = conn.execute(sql, [*params, limit + 1]).fetchall()
     return rows[:limit], len(rows) > limit
+
+
+def delete_project_spans(conn: sqlite3.Connection, project_num: int) -> None:
+    """Delete every span of a project with its search index (its evaluations and annotations are the caller's)."""
+    drop_project_index(conn, project_num)
+    conn.execute("DELETE FROM spans WHERE project_num = ?", (project_num,))
 
 
 def trace_spans(conn: sqlite3.Connection, project_num: int, root: sqlite3.Row, *, cap: int) -> TraceSummary:
@@ -316,12 +411,13 @@ def delete_spans(
     for chunk in sql_chunks(wanted):
         marks = ",".join("?" * len(chunk))
         rows = conn.execute(
-            "SELECT span_id FROM spans WHERE project_num = ? AND start_ns >= ? AND start_ns < ?"
+            "SELECT row, span_id, attributes FROM spans WHERE project_num = ? AND start_ns >= ? AND start_ns < ?"
             f" AND span_id IN ({marks})",
             [project_num, start_ns, end_ns, *chunk],
-        )
+        ).fetchall()
         hits = [row["span_id"] for row in rows]
         found.update(hits)
+        unindex_spans(conn, project_num, [(row["row"], row["attributes"]) for row in rows])
         for batch in sql_chunks(hits):
             keys = [span_key(project_num, s) for s in batch]
             key_marks = ",".join("?" * len(batch))

@@ -22,11 +22,10 @@ from ....errors import ProblemError
 from ...ingest.otlp import (
     MAX_BODY_BYTES,
     WireFormat,
-    decode_request,
+    decode_export,
     decompress,
     encode_response,
     encode_rpc_status,
-    spans_of,
     wire_format,
 )
 from ...store.spans import upsert_spans
@@ -77,7 +76,7 @@ async def export_traces(request: Request) -> Response:
         header_project = _header_project(request)
         raw = await _read_limited(request)
         body = decompress(raw, request.headers.get("content-encoding"))
-        decoded = spans_of(decode_request(body, fmt))
+        decoded = decode_export(body, fmt)
 
         def store(conn: sqlite3.Connection) -> None:
             now = engine.now()

@@ -20,6 +20,7 @@ from ...store.objects import (
     require_object,
     space_id_of,
 )
+from ...store.spans import delete_project_spans
 from ..context import engine_of
 from ..http import query_str, read_body, read_limit
 from ..object_routes import (
@@ -103,7 +104,7 @@ def _delete_project(conn: sqlite3.Connection, project: StoredObject) -> None:
     keys = [f"{project.num}:%"]
     conn.execute("DELETE FROM evaluations WHERE target_kind = 'span' AND target_key LIKE ?", keys)
     conn.execute("DELETE FROM annotations WHERE target_kind = 'span' AND target_key LIKE ?", keys)
-    conn.execute("DELETE FROM spans WHERE project_num = ?", (project.num,))
+    delete_project_spans(conn, project.num)
     delete_object(conn, project)
 
 
