@@ -150,6 +150,11 @@ FILTERS = [
     f"attributes.long = '{'x' * 40}A'",
     f"attributes.long IN ('{'x' * 40}B', 'nope')",
     "attributes.long LIKE '%xxxA%'",
+    f"attributes.long = '{'x' * 40}'",
+    "attributes.input.value = 'find docs'",
+    "attributes.llm.output_messages.0.message.content IN ('The answer is 4', 'Sorry')",
+    "attributes.metadata = '{\"environment\": \"prod\", \"tier\": 2}'",
+    "attributes.metadata LIKE '%\"tier\": 2%'",
     "attributes.obj.a.b.1 = 'two'",
     "attributes.obj.a.b.2.c = 'deep'",
     "attributes.obj.a.b.2.c LIKE 'DEE%'",
@@ -260,7 +265,7 @@ def _searched(conn: sqlite3.Connection, project: int, text: str, small: int, lar
         0,
         MAX_SPAN_NS,
         where=span_filter_sql(text),
-        candidates=span_candidates(text),
+        candidates=span_candidates(text) if small >= 0 else None,
         after=None,
         limit=500,
         small=small,
@@ -270,7 +275,12 @@ def _searched(conn: sqlite3.Connection, project: int, text: str, small: int, lar
     return [row["span_id"] for row in rows]
 
 
-MODES = {"candidates read directly": (10**9, 10**9), "walk skipping": (0, 10**9), "walk alone": (0, 0)}
+MODES = {
+    "candidates read directly": (10**9, 10**9),
+    "walk probing each span, or skipping gathered candidates": (0, 10**9),
+    "walk probing each span, or checking the filter alone": (0, 0),
+    "no candidates": (-1, 0),
+}
 
 
 @pytest.mark.parametrize("text", FILTERS)

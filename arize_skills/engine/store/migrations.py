@@ -136,7 +136,7 @@ CREATE TABLE span_attrs (
     span_row INTEGER NOT NULL,
     PRIMARY KEY (project_num, key_id, value, span_row)
 ) WITHOUT ROWID;
-CREATE VIRTUAL TABLE span_text USING fts5(body, content='', tokenize='trigram', detail='none');
+CREATE VIRTUAL TABLE span_text USING fts5(body, content='', tokenize='trigram', detail='none', columnsize=0);
 CREATE INDEX evaluations_span_label ON evaluations(name, label, target_key) WHERE target_kind = 'span';
 CREATE INDEX evaluations_span_score ON evaluations(name, score, target_key) WHERE target_kind = 'span';
 CREATE INDEX spans_project_name_start ON spans(project_num, name, start_ns);

@@ -10,11 +10,12 @@ Tables (migration ``m003_span_search_index``):
   (``metadata.<k>`` is the path ``metadata.<k>``): a flat key as sent (``llm.model_name``), or a key holding a
   JSON object or array, or a JSON-encoded string of one, followed by the path inside it (array positions in
   decimal: ``llm.input_messages.0.message.content``; ``metadata.environment`` from ``{"environment": …}``).
-* ``span_attrs(project_num, key_id, value, span_row)``: one row per scalar value a path reads. A string is kept
-  by its first ``TEXT_PREFIX`` characters, and, when it spells a number, also as that number; numbers as
-  numbers; booleans as 1 / 0 (how ``json_extract`` reads them). ``CONTAINER`` marks a path whose value is an
-  object or array (a filter compares its JSON text); ``OPAQUE`` marks a path whose inside was not indexed (too
-  large, too deep, or not parseable): a lookup of any path at or under it includes that span.
+* ``span_attrs(project_num, key_id, value, span_row)``: one row per scalar value a path reads. A string of at
+  most ``LONG_TEXT`` characters is kept as text (a longer one only in ``span_text``), and, when it spells a
+  number, also as that number; numbers as numbers; booleans as 1 / 0 (how ``json_extract`` reads them).
+  ``CONTAINER`` marks a path whose value is an object or array (a filter compares its JSON text); ``OPAQUE``
+  marks a path whose inside was not indexed (too large, too deep, or not parseable): a lookup of any path at or
+  under it includes that span.
 * ``span_text``: a contentless FTS5 table with the trigram tokenizer, one document per span (its rowid is the
   span's row) holding every string value of three or more characters. ``LIKE '%text%'`` looks up the trigrams
   of its longest literal run.
@@ -36,7 +37,7 @@ from typing import Any
 __all__ = [
     "CONTAINER",
     "OPAQUE",
-    "TEXT_PREFIX",
+    "LONG_TEXT",
     "AttrPresent",
     "AttrText",
     "AttrValues",
@@ -53,11 +54,13 @@ __all__ = [
     "drop_project_index",
     "index_entries",
     "index_spans",
+    "probe_sql",
     "unindex_spans",
 ]
 
-TEXT_PREFIX = 32
-"""Characters of a string value kept in ``span_attrs``; equal strings have equal prefixes, so lookups stay exact."""
+LONG_TEXT = 32
+"""Strings longer than this are kept in ``span_text`` only: a string equal to a long literal contains it, so the
+literal's trigrams find it (and ``span_attrs`` stays small)."""
 CONTAINER = b"\x00"
 OPAQUE = b"\x01"
 MAX_ENTRIES = 400
@@ -124,7 +127,8 @@ class _Walk:
                 # A lone surrogate (from a JSON escape) cannot be bound; the exact check still sees the value.
                 self.entries.add((path, OPAQUE))
                 return True
-            self.entries.add((path, value[:TEXT_PREFIX]))
+            if len(value) <= LONG_TEXT:
+                self.entries.add((path, value))
             if len(value) >= MIN_TEXT:
                 self.texts[value] = None
             if value[:1] in _NUMBER_START:
@@ -147,8 +151,10 @@ class _Walk:
             return self.scalar(path, str(value) if isinstance(value, str) else value.real)
         return True
 
-    def container(self, path: str, value: dict[str, Any] | list[Any], depth: int) -> None:
-        self.add(path, CONTAINER)
+    def container(self, path: str, value: dict[str, Any] | list[Any], depth: int, *, encoded: bool = False) -> None:
+        # A filter reads a container's JSON text at its path; an encoded string is read as the string (indexed).
+        if not encoded:
+            self.add(path, CONTAINER)
         items: Iterable[tuple[str, Any]] = (
             value.items() if isinstance(value, dict) else ((str(i), v) for i, v in enumerate(value))
         )
@@ -185,7 +191,7 @@ def index_entries(attributes: dict[str, Any]) -> tuple[set[SpanIndexEntry], str]
                 parsed = None
                 walk.add(key, OPAQUE)
             if isinstance(parsed, dict | list):
-                walk.container(key, parsed, 1)
+                walk.container(key, parsed, 1, encoded=True)
     return walk.entries, "\n".join(walk.texts)
 
 
@@ -361,8 +367,15 @@ def _bounds_sql(column: str, bounds: tuple[tuple[str, int | float], ...]) -> tup
     return " AND ".join(f"{column} {op} ?" for op, _ in bounds), [value for _, value in bounds]
 
 
-def _lookup_sql(project_num: int, lookup: Lookup) -> list[tuple[str, list[Any]]]:
-    """SELECTs of span rows whose union is ``lookup``'s candidates."""
+def _eval_test(lookup: EvalLabel | EvalScore) -> tuple[str, list[Any]]:
+    if isinstance(lookup, EvalLabel):
+        return f"ev.label IN ({','.join('?' * len(lookup.labels))})", list(lookup.labels)
+    return _bounds_sql("ev.score", lookup.bounds)
+
+
+def _lookup_sql(project_num: int, lookup: Lookup, *, counting: bool = False) -> list[tuple[str, list[Any]]]:
+    """SELECTs of span rows whose union is ``lookup``'s candidates (``counting``: of one row per candidate, which
+    may then skip the join back to the span)."""
     if isinstance(lookup, Latency):
         latency_test, latency_params = _bounds_sql("sl.latency_ms", lookup.bounds)
         return [
@@ -373,31 +386,29 @@ def _lookup_sql(project_num: int, lookup: Lookup) -> list[tuple[str, list[Any]]]
         ]
     if isinstance(lookup, EvalLabel | EvalScore):
         prefix = f"{project_num}:"
-        key_range = "ev.target_key >= ? AND ev.target_key < ?"
-        key_params: list[Any] = [prefix, f"{project_num};"]
-        params: list[Any]
-        if isinstance(lookup, EvalLabel):
-            test, params = f"ev.label IN ({','.join('?' * len(lookup.labels))})", list(lookup.labels)
-        else:
-            test, params = _bounds_sql("ev.score", lookup.bounds)
+        test, params = _eval_test(lookup)
+        where = f"ev.target_kind = 'span' AND ev.name = ? AND {test} AND ev.target_key >= ? AND ev.target_key < ?"
+        where_params = [lookup.name, *params, prefix, f"{project_num};"]
+        # Without statistics the planner prefers the primary key's target_kind over the name-led indexes.
+        index = "evaluations_span_label" if isinstance(lookup, EvalLabel) else "evaluations_span_score"
+        if counting:
+            return [(f"SELECT 1 FROM evaluations AS ev INDEXED BY {index} WHERE {where}", where_params)]
         return [
             (
-                "SELECT sp.row FROM evaluations AS ev JOIN spans AS sp ON sp.project_num = ?"
-                " AND sp.span_id = substr(ev.target_key, ?) WHERE ev.target_kind = 'span' AND ev.name = ?"
-                f" AND {test} AND {key_range}",
-                [project_num, len(prefix) + 1, lookup.name, *params, *key_params],
+                f"SELECT sp.row FROM evaluations AS ev INDEXED BY {index} JOIN spans AS sp ON sp.project_num = ?"
+                f" AND sp.span_id = substr(ev.target_key, ?) WHERE {where}",
+                [project_num, len(prefix) + 1, *where_params],
             )
         ]
     key, key_params = _key_sql(lookup.path)
     base = f"SELECT span_row FROM span_attrs WHERE project_num = ? AND key_id = {key}"
     selects: list[tuple[str, list[Any]]] = []
     if isinstance(lookup, AttrValues):
-        values = list(dict.fromkeys(v[:TEXT_PREFIX] if isinstance(v, str) else v for v in lookup.values))
-        selects.append(
-            (
-                f"{base} AND value IN ({','.join('?' * (len(values) + 1))})",
-                [project_num, *key_params, *values, CONTAINER],
-            )
+        values = _stored_values(lookup)
+        selects.append((f"{base} AND value IN ({','.join('?' * len(values))})", [project_num, *key_params, *values]))
+        selects.extend(
+            ("SELECT rowid FROM span_text WHERE span_text MATCH ?", [_trigram_query(text)])
+            for text in _long_texts(lookup)
         )
     elif isinstance(lookup, AttrPresent):
         selects.append((base, [project_num, *key_params]))
@@ -410,8 +421,25 @@ def _lookup_sql(project_num: int, lookup: Lookup) -> list[tuple[str, list[Any]]]
     return selects
 
 
+def _stored_values(lookup: AttrValues) -> list[Any]:
+    """The ``span_attrs`` values of ``lookup`` (long strings are looked up in ``span_text``)."""
+    kept = (v for v in lookup.values if not (isinstance(v, str) and len(v) > LONG_TEXT))
+    return [*dict.fromkeys(kept), CONTAINER]
+
+
+def _long_texts(lookup: AttrValues) -> list[str]:
+    return [v for v in dict.fromkeys(lookup.values) if isinstance(v, str) and len(v) > LONG_TEXT]
+
+
+MAX_TRIGRAMS = 24
+"""A long needle is looked up by this many of its trigrams (any subset of them holds every span that has all)."""
+
+
 def _trigram_query(needle: str) -> str:
-    grams = dict.fromkeys(needle[i : i + 3] for i in range(len(needle) - 2))
+    grams = list(dict.fromkeys(needle[i : i + 3] for i in range(len(needle) - 2)))
+    if len(grams) > MAX_TRIGRAMS:
+        step = len(grams) / MAX_TRIGRAMS
+        grams = [grams[int(n * step)] for n in range(MAX_TRIGRAMS)]
     return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
 
 
@@ -422,7 +450,44 @@ def candidate_rows(project_num: int, rows: RowSet) -> tuple[str, list[Any]]:
 
 
 def count_rows(conn: sqlite3.Connection, project_num: int, rows: RowSet, cap: int) -> int:
-    """How many rows ``rows`` selects, counting at most ``cap``."""
-    sql, params = candidate_rows(project_num, rows)
+    """How many candidates ``rows`` holds (a span may count twice), counting at most ``cap``."""
+    parts = [part for lookup in rows.lookups for part in _lookup_sql(project_num, lookup, counting=True)]
+    sql = " UNION ALL ".join(part for part, _ in parts)
+    params = [p for _, part_params in parts for p in part_params]
     found = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM ({sql}) LIMIT ?)", [*params, cap]).fetchone()
     return int(found[0])
+
+
+def probe_sql(project_num: int, rows: RowSet) -> tuple[str, list[Any]] | None:
+    """A test of one span ``s`` that holds for every candidate of ``rows``, each lookup an index seek by the span;
+    ``None`` when some lookup (``AttrPresent``, ``AttrText``, a long string) has no such seek and needs its rows
+    gathered."""
+    tests: list[str] = []
+    params: list[Any] = []
+    for lookup in rows.lookups:
+        if isinstance(lookup, Latency):
+            test, test_params = _bounds_sql("s.latency_ms", lookup.bounds)
+            tests.append(f"({test})")
+            params.extend(test_params)
+        elif isinstance(lookup, EvalLabel | EvalScore):
+            test, test_params = _eval_test(lookup)
+            tests.append(
+                "EXISTS (SELECT 1 FROM evaluations AS ev WHERE ev.target_kind = 'span'"
+                f" AND ev.target_key = s.project_num || ':' || s.span_id AND ev.name = ? AND {test})"
+            )
+            params.extend([lookup.name, *test_params])
+        elif isinstance(lookup, AttrValues) and not _long_texts(lookup):
+            key, key_params = _key_sql(lookup.path)
+            values = _stored_values(lookup)
+            prefixes = _prefixes(lookup.path)
+            tests.append(
+                f"EXISTS (SELECT 1 FROM span_attrs WHERE project_num = ? AND key_id = {key}"
+                f" AND value IN ({','.join('?' * len(values))}) AND span_row = s.row)"
+                " OR EXISTS (SELECT 1 FROM span_attrs WHERE project_num = ? AND key_id IN"
+                f" (SELECT id FROM span_attr_keys WHERE key IN ({','.join('?' * len(prefixes))}))"
+                " AND value = ? AND span_row = s.row)"
+            )
+            params.extend([project_num, *key_params, *values, project_num, *prefixes, OPAQUE])
+        else:
+            return None
+    return "(" + " OR ".join(tests) + ")", params

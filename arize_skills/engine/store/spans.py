@@ -30,6 +30,7 @@ from .span_index import (
     count_rows,
     drop_project_index,
     index_spans,
+    probe_sql,
     unindex_spans,
 )
 
@@ -261,21 +262,24 @@ def upsert_spans(conn: sqlite3.Connection, project_num: int, records: Iterable[S
 SMALL_CANDIDATES = 5_000
 """Up to this many candidate spans, a page is read from the candidates themselves (then sorted by start)."""
 LARGE_CANDIDATES = 100_000
-"""Below this many, the start-time walk skips non-candidates by row ID; from it on, they are common enough that the
-walk meets matches soon and only checks the filter."""
+"""Candidates that have to be gathered first (``AttrPresent``, ``AttrText``) are used on the start-time walk below
+this many; from it on, the walk meets matches soon enough checking the filter alone."""
 
 
-def _smallest(
-    conn: sqlite3.Connection, project_num: int, candidates: Candidates, small: int, large: int
-) -> tuple[RowSet, int]:
-    """The choice with the fewest rows and its count (counting stops at ``large``, and at the first ``small`` one)."""
-    best, best_count = candidates.choices[0], large
-    for index, choice in enumerate(candidates.choices):
-        counted = count_rows(conn, project_num, choice, best_count)
-        if counted < best_count or index == 0:
+def _smallest(conn: sqlite3.Connection, project_num: int, candidates: Candidates, small: int) -> tuple[RowSet, int]:
+    """The choice with the fewest candidates, counting each up to ``small + 1`` (past that, one that can be probed
+    span by span is preferred), and its count."""
+    best: RowSet | None = None
+    best_count = small + 2
+    for choice in candidates.choices:
+        counted = count_rows(conn, project_num, choice, small + 1)
+        if best is None or counted < best_count:
             best, best_count = choice, counted
+        elif counted == best_count and probe_sql(project_num, best) is None:
+            best = choice
         if best_count <= small:
             break
+    assert best is not None
     return best, best_count
 
 
@@ -299,24 +303,29 @@ def span_page(
     ``roots``, the page holds root spans (no parent) whose trace has *any* span matching ``where``: one per trace.
     ``candidates`` (span filters only, from ``engine/query/filters.py``) are what the search indexes know of
     ``where``; ``where`` is still checked on every row, so they change how fast the page comes, never what it
-    holds. Up to ``small`` candidates are read directly; fewer than ``large`` are used to skip spans while walking
-    the start-time index; more are ignored, the filter alone being selective enough.
+    holds. Up to ``small`` candidates are read directly. Past that the start-time index is walked, skipping spans
+    that are no candidates by an index seek each, or, for lookups without one, by their gathered rows when fewer
+    than ``large``; otherwise the walk checks the filter alone.
     """
     alias = "r" if roots else "s"
     source = f"spans AS {alias}"
     membership: tuple[str, list[Any]] | None = None
     if candidates is not None and where is not None and not roots:
-        rows_of, counted = _smallest(conn, project_num, candidates, small, large)
-        if counted < large:
+        rows_of, counted = _smallest(conn, project_num, candidates, small)
+        probe = probe_sql(project_num, rows_of) if counted > small else None
+        if counted <= small:
             rows_sql, rows_params = candidate_rows(project_num, rows_of)
-            if counted <= small:
-                # Read by row ID only: the planner must not walk the start index over spans that cannot match.
-                source = "spans AS s NOT INDEXED"
-                membership = (f"s.row IN ({rows_sql})", rows_params)
-            else:
-                # The unary + keeps the row-ID set a filter on the walk instead of the way rows are found.
-                source = "spans AS s INDEXED BY spans_project_start"
-                membership = (f"+s.row IN ({rows_sql})", rows_params)
+            # Read by row ID only: the planner must not walk the start index over spans that cannot match.
+            source = "spans AS s NOT INDEXED"
+            membership = (f"s.row IN ({rows_sql})", rows_params)
+        elif probe is not None:
+            source = "spans AS s INDEXED BY spans_project_start"
+            membership = probe
+        elif count_rows(conn, project_num, rows_of, large) < large:
+            rows_sql, rows_params = candidate_rows(project_num, rows_of)
+            # The unary + keeps the row-ID set a filter on the walk instead of the way rows are found.
+            source = "spans AS s INDEXED BY spans_project_start"
+            membership = (f"+s.row IN ({rows_sql})", rows_params)
     sql = (
         f"SELECT {_columns(alias)} FROM {source} WHERE {alias}.project_num = ?"
         f"{f' AND {alias}.parent_id IS NULL' if roots else ''} AND {alias}.start_ns >= ? AND {alias}.start_ns <= ?"
