@@ -51,7 +51,7 @@ from arize_skills.engine.store.spans import SpanRecord, span_key, upsert_spans  
 from tests.engine.otlp_payloads import export_body, span  # noqa: E402
 
 PROJECT = "search-bench"
-DATA_VERSION = 1
+DATA_VERSION = 2
 """Bump when the generated data changes, so cached databases are rebuilt."""
 DAYS = 6
 TRACE_SPANS = 5

@@ -150,10 +150,12 @@ FILTERS = [
     f"attributes.long = '{'x' * 40}A'",
     f"attributes.long IN ('{'x' * 40}B', 'nope')",
     "attributes.long LIKE '%xxxA%'",
+    'attributes.long LIKE \'%"""%\'',
+    "attributes.input.value LIKE '%\"O''Brien\"%'",
     f"attributes.long = '{'x' * 40}'",
     "attributes.input.value = 'find docs'",
     "attributes.llm.output_messages.0.message.content IN ('The answer is 4', 'Sorry')",
-    "attributes.metadata = '{\"environment\": \"prod\", \"tier\": 2}'",
+    'attributes.metadata = \'{"environment": "prod", "tier": 2}\'',
     "attributes.metadata LIKE '%\"tier\": 2%'",
     "attributes.obj.a.b.1 = 'two'",
     "attributes.obj.a.b.2.c = 'deep'",
@@ -316,6 +318,8 @@ def test_the_lookups_a_filter_gets() -> None:
     assert both is not None and len(both.choices) == 2
     assert span_candidates("attributes.msgs.01.content = 'x'") is None
     assert span_candidates("latency_ms != 5") is None
+    assert span_candidates("attributes.x LIKE '%a\x00bcd%'") is None
+    assert span_candidates(f"attributes.x = '{'a' * 40}\x00'") is None
     latency = span_candidates("latency_ms BETWEEN 1 AND '5'")
     assert latency is not None and latency.choices[0].lookups == (Latency(((">=", 1), ("<=", 5))),)
 
@@ -455,3 +459,83 @@ async def test_the_rest_search_uses_the_indexes_with_the_same_answers(engine: En
     assert sorted(s.context.span_id for s in listed.items) == [f"{n + 1:016x}" for n in range(12) if n % 3 == 1]
     found = await client.spans.list("searched", filter="attributes.input.value LIKE '%KUMQUAT%'")
     assert sorted(s.context.span_id for s in found.items) == [f"{n + 1:016x}" for n in range(12) if n % 2]
+
+
+_POOL: list[Any] = [
+    "a",
+    "A",
+    "abc",
+    "ABCD",
+    "12",
+    " 12 ",
+    "1e1",
+    "007",
+    12,
+    10.0,
+    0,
+    1,
+    True,
+    False,
+    None,
+    "x" * 33,
+    "x" * 33 + "y",
+    "true",
+    ["abc", 12],
+    {"k": "abc", "n": 12},
+    json.dumps({"k": "ABCD", "n": "12"}),
+    json.dumps(["a", {"k": 1}]),
+    "line\nabc",
+]
+_KEYS = ["p", "q.r", "q", "s"]
+_PATHS = ["p", "q.r", "q", "s", "q.k", "q.n", "s.0", "s.1", "s.1.k", "p.k", "q.0"]
+
+
+def _random_filter(rng: Any) -> str:
+    def literal() -> str:
+        value = rng.choice(["'a'", "'abc'", "'ABCD'", "'12'", "12", "10", "'10'", "1", "true", "'true'", "' 12 '"])
+        return value if rng.random() < 0.9 else f"'{'x' * 33}'"
+
+    path = "attributes." + rng.choice(_PATHS)
+    shape = rng.randrange(6)
+    if shape == 0:
+        condition = f"{path} = {literal()}"
+    elif shape == 1:
+        condition = f"{path} IN ({literal()}, {literal()})"
+    elif shape == 2:
+        needle = rng.choice(["abc", "BCD", "12", "xxx", "bc", "ne\nab", 'k":'])
+        condition = f"{path} LIKE '%{needle}%'"
+    elif shape == 3:
+        condition = f"{path} IS NOT NULL"
+    elif shape == 4:
+        condition = f"{path} != {literal()}"
+    else:
+        bound = rng.choice(["5", "'5'", "'abc'"])
+        condition = f"{path} > {bound}"
+    if rng.random() < 0.3:
+        joiner = rng.choice(["AND", "OR"])
+        condition = f"({condition}) {joiner} attributes.{rng.choice(_PATHS)} = {literal()}"
+    return condition
+
+
+async def test_random_attributes_and_filters_search_the_same_indexed_or_scanned(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(20261204)
+    records = [
+        _record(f"z{n}", f"z{n}", {key: rng.choice(_POOL) for key in rng.sample(_KEYS, rng.randrange(5))}, n)
+        for n in range(80)
+    ]
+    store = Store(tmp_path / "random.db")
+    try:
+        await store.write(lambda conn: upsert_spans(conn, 7, records, now="x"))
+        filters = [_random_filter(rng) for _ in range(300)]
+
+        def check(conn: sqlite3.Connection) -> None:
+            for text in filters:
+                expected = _scanned(conn, 7, text)
+                for mode, (small, large) in MODES.items():
+                    assert _searched(conn, 7, text, small, large) == expected, (text, mode)
+
+        await store.read(check)
+    finally:
+        store.close()

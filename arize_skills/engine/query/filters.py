@@ -550,7 +550,8 @@ def _compile(text: str, resolver: Resolver) -> Fragment:
 def _literal_values(literal: Literal) -> tuple[str | int | float, ...] | None:
     """What a JSON value equal to ``literal`` may be stored as: the text, and the number it spells."""
     value = literal.value
-    if isinstance(value, bool):
+    if isinstance(value, bool) or isinstance(value, str) and "\x00" in value:
+        # A NUL cannot go into a trigram query; such a condition is answered by the scan.
         return None
     if isinstance(value, str):
         number = number_in_text(value)
@@ -590,7 +591,7 @@ def _attribute_lookup(node: Node, path: str) -> Lookup | None:
     if isinstance(node, Like) and not node.negated and isinstance(node.pattern.value, str):
         escape = node.escape.value if node.escape is not None and isinstance(node.escape.value, str) else None
         run = _longest_run(node.pattern.value, escape)
-        return AttrText(path, run) if len(run) >= 3 else None
+        return AttrText(path, run) if len(run) >= 3 and "\x00" not in run else None
     if isinstance(node, IsNull) and node.negated:
         return AttrPresent(path)
     return None

@@ -11,14 +11,18 @@ Tables (migration ``m003_span_search_index``):
   JSON object or array, or a JSON-encoded string of one, followed by the path inside it (array positions in
   decimal: ``llm.input_messages.0.message.content``; ``metadata.environment`` from ``{"environment": …}``).
 * ``span_attrs(project_num, key_id, value, span_row)``: one row per scalar value a path reads. A string of at
-  most ``LONG_TEXT`` characters is kept as text (a longer one only in ``span_text``), and, when it spells a
-  number, also as that number; numbers as numbers; booleans as 1 / 0 (how ``json_extract`` reads them).
+  most ``LONG_TEXT`` characters is kept as text (a longer one as the mark ``LONG``, its text being in
+  ``span_text``), and, when it spells a number, also as that number; numbers as numbers; booleans as 1 / 0 (how
+  ``json_extract`` reads them).
   ``CONTAINER`` marks a path whose value is an object or array (a filter compares its JSON text); ``OPAQUE``
   marks a path whose inside was not indexed (too large, too deep, or not parseable): a lookup of any path at or
   under it includes that span.
 * ``span_text``: a contentless FTS5 table with the trigram tokenizer, one document per span (its rowid is the
   span's row) holding every string value of three or more characters. ``LIKE '%text%'`` looks up the trigrams
   of its longest literal run.
+
+Evaluation lookups read the partial indexes ``evaluations_span_label`` / ``evaluations_span_score``, latency
+lookups ``spans_project_latency``.
 
 The index of a span is written with it by ``upsert_spans`` and removed with it (re-ingest, span and project
 deletes), recomputed from the stored attributes, which is how the contentless FTS table is told what to forget.
@@ -36,6 +40,7 @@ from typing import Any
 
 __all__ = [
     "CONTAINER",
+    "LONG",
     "OPAQUE",
     "LONG_TEXT",
     "AttrPresent",
@@ -63,6 +68,7 @@ LONG_TEXT = 32
 literal's trigrams find it (and ``span_attrs`` stays small)."""
 CONTAINER = b"\x00"
 OPAQUE = b"\x01"
+LONG = b"\x02"
 MAX_ENTRIES = 400
 """Values indexed per span at most; containers beyond the budget are marked ``OPAQUE``."""
 MAX_CHILDREN = 200
@@ -127,8 +133,8 @@ class _Walk:
                 # A lone surrogate (from a JSON escape) cannot be bound; the exact check still sees the value.
                 self.entries.add((path, OPAQUE))
                 return True
-            if len(value) <= LONG_TEXT:
-                self.entries.add((path, value))
+            # A long string is found by its trigrams; its mark keeps ``IS NOT NULL`` answerable here.
+            self.entries.add((path, value if len(value) <= LONG_TEXT else LONG))
             if len(value) >= MIN_TEXT:
                 self.texts[value] = None
             if value[:1] in _NUMBER_START:
