@@ -2,20 +2,21 @@
 at 1,000,000 spans, < 300 ms at 10,000,000), and OTLP/JSON ingest throughput.
 
 The dataset is built straight through the store's own upsert path (``upsert_spans``, the path OTLP ingest ends
-in; evaluations through ``upsert_evaluation``, as the runner writes them), not over HTTP, so 1M spans take a
-minute or two. Spans arrive in random time order over six days, in traces of five, with OpenInference attributes
-(``input.value``, ``output.value``, ``llm.model_name``, token counts, a JSON ``metadata`` string, messages,
-invocation parameters); 10% carry a ``correctness`` evaluation. The built database is cached under the temp
-directory, keyed by the parameters and the schema's migrations, so a rerun only queries.
+in, search index included; evaluations through ``upsert_evaluation``, as the runner writes them), not over HTTP:
+1M spans take about seven minutes, most of it indexing. Spans arrive in random time order over six days, in
+traces of five, with OpenInference attributes (``input.value``, ``output.value``, ``llm.model_name``, token
+counts, a JSON ``metadata`` string, messages, invocation parameters); 10% carry a ``correctness`` evaluation. The
+built database is cached under the temp directory, keyed by the parameters and the schema's migrations, so a
+rerun only queries.
 
 Queries go through the engine's ASGI app in-process (the route, the filter compiler and the store, as a client
 sees them), limit 50, each timed ``--repeats`` times after one warm-up.
 
     python benchmarks/search.py [--spans 1000000] [--repeats 15] [--ingest-spans 20000]
-    python benchmarks/search.py --spans 10000000   # ~10x the build time and disk; see the README figures
+    python benchmarks/search.py --spans 10000000   # about 28 GB and over an hour to build (bound: 300 ms)
 
-Prints the disk size and bytes per span, the build and ingest rates, then each query's p50/p95 and the ratio of
-its p50 to the bound.
+Prints the disk size and bytes per span, the build rate, OTLP/JSON and OTLP/protobuf ingest into a fresh engine
+(spans per CPU-second and per wall second), then each query's p50/p95 and the ratio of its p50 to the bound.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ from tests.engine.otlp_payloads import export_body, span  # noqa: E402
 
 PROJECT = "search-bench"
 DATA_VERSION = 2
-"""Bump when the generated data changes, so cached databases are rebuilt."""
+"""Bump when the generated data or the index layout changes, so cached databases are rebuilt."""
 DAYS = 6
 TRACE_SPANS = 5
 EVAL_SHARE = 0.10
