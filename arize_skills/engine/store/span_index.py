@@ -55,6 +55,7 @@ __all__ = [
     "SpanIndexEntry",
     "backfill_span_index",
     "candidate_rows",
+    "cheap_to_check",
     "count_rows",
     "drop_project_index",
     "index_entries",
@@ -464,25 +465,20 @@ def count_rows(conn: sqlite3.Connection, project_num: int, rows: RowSet, cap: in
     return int(found[0])
 
 
+def cheap_to_check(rows: RowSet) -> bool:
+    """Whether the conditions behind ``rows`` are as cheap to check on a span as an index seek (evaluations and
+    latency are; attribute values are read out of the span's JSON)."""
+    return all(isinstance(lookup, EvalLabel | EvalScore | Latency) for lookup in rows.lookups)
+
+
 def probe_sql(project_num: int, rows: RowSet) -> tuple[str, list[Any]] | None:
-    """A test of one span ``s`` that holds for every candidate of ``rows``, each lookup an index seek by the span;
-    ``None`` when some lookup (``AttrPresent``, ``AttrText``, a long string) has no such seek and needs its rows
-    gathered."""
+    """A test of one span ``s`` that holds for every candidate of ``rows``, each lookup an index seek by the span,
+    for attribute values (``None`` for any other lookup: a long string, ``AttrPresent``, ``AttrText``, which need
+    their rows gathered, and evaluations and latency, which are no cheaper to probe than to check)."""
     tests: list[str] = []
     params: list[Any] = []
     for lookup in rows.lookups:
-        if isinstance(lookup, Latency):
-            test, test_params = _bounds_sql("s.latency_ms", lookup.bounds)
-            tests.append(f"({test})")
-            params.extend(test_params)
-        elif isinstance(lookup, EvalLabel | EvalScore):
-            test, test_params = _eval_test(lookup)
-            tests.append(
-                "EXISTS (SELECT 1 FROM evaluations AS ev WHERE ev.target_kind = 'span'"
-                f" AND ev.target_key = s.project_num || ':' || s.span_id AND ev.name = ? AND {test})"
-            )
-            params.extend([lookup.name, *test_params])
-        elif isinstance(lookup, AttrValues) and not _long_texts(lookup):
+        if isinstance(lookup, AttrValues) and not _long_texts(lookup):
             key, key_params = _key_sql(lookup.path)
             values = _stored_values(lookup)
             prefixes = _prefixes(lookup.path)

@@ -10,6 +10,7 @@ them. These functions take a ``sqlite3.Connection`` and run inside ``Store.read`
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,7 @@ from .span_index import (
     Candidates,
     RowSet,
     candidate_rows,
+    cheap_to_check,
     count_rows,
     drop_project_index,
     index_spans,
@@ -304,8 +306,9 @@ def span_page(
     ``candidates`` (span filters only, from ``engine/query/filters.py``) are what the search indexes know of
     ``where``; ``where`` is still checked on every row, so they change how fast the page comes, never what it
     holds. Up to ``small`` candidates are read directly. Past that the start-time index is walked, skipping spans
-    that are no candidates by an index seek each, or, for lookups without one, by their gathered rows when fewer
-    than ``large``; otherwise the walk checks the filter alone.
+    that are no candidates by an index seek each (attribute values), or by their gathered rows when fewer than
+    ``large`` (fewer than about 10 * sqrt(spans) for evaluations and latency, whose check is an index seek
+    itself); otherwise the walk checks the filter alone.
     """
     alias = "r" if roots else "s"
     source = f"spans AS {alias}"
@@ -313,6 +316,11 @@ def span_page(
     if candidates is not None and where is not None and not roots:
         rows_of, counted = _smallest(conn, project_num, candidates, small)
         probe = probe_sql(project_num, rows_of) if counted > small else None
+        gather = large
+        if counted > small and probe is None and cheap_to_check(rows_of):
+            # Walking costs about 50 / density seeks, gathering one per candidate: even at ~10 * sqrt(spans).
+            newest = conn.execute("SELECT max(row) FROM spans").fetchone()[0] or 0
+            gather = min(large, int(10 * math.sqrt(newest)))
         if counted <= small:
             rows_sql, rows_params = candidate_rows(project_num, rows_of)
             # Read by row ID only: the planner must not walk the start index over spans that cannot match.
@@ -321,7 +329,7 @@ def span_page(
         elif probe is not None:
             source = "spans AS s INDEXED BY spans_project_start"
             membership = probe
-        elif count_rows(conn, project_num, rows_of, large) < large:
+        elif count_rows(conn, project_num, rows_of, gather) < gather:
             rows_sql, rows_params = candidate_rows(project_num, rows_of)
             # The unary + keeps the row-ID set a filter on the walk instead of the way rows are found.
             source = "spans AS s INDEXED BY spans_project_start"
