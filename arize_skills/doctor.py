@@ -81,7 +81,7 @@ def _home_checks(home: Path) -> list[Check]:
     except sqlite3.Error as exc:
         fix = f"move {database} aside (it holds the local engine's data) and start again"
         return [*checks, Check("engine", "database opens", False, f"{database}: {exc}", fix)]
-    known = [name for name, _ in MIGRATIONS]
+    known = [migration[0] for migration in MIGRATIONS]
     unknown = sorted(applied - set(known))
     pending = [name for name in known if name not in applied]
     if unknown:

@@ -98,16 +98,20 @@ class Resolver:
 
     async def _match(self, kind: str, path: str, key: str, params: dict[str, Any], value: str) -> str:
         """The ID of the one item named ``value`` (exactly, else but for case) among the listing's items."""
+        return str((await self._matching_item(kind, path, key, params, value))["id"])
+
+    async def _matching_item(self, kind: str, path: str, key: str, params: dict[str, Any], value: str) -> Any:
+        """The one item named ``value`` (exactly, else but for case) among the listing's items, as listed."""
         folded: list[Any] = []
         async for item in self._walk(path, key, {**params, "name": value}):
             name = item.get("name")
             if name == value:
-                return str(item["id"])
+                return item
             if isinstance(name, str) and name.casefold() == value.casefold():
                 folded.append(item)
         label = kind.replace("_", " ")
         if len(folded) == 1:
-            return str(folded[0]["id"])
+            return folded[0]
         if folded:
             candidates = [(str(m["id"]), str(m["name"])) for m in folded]
             raise AmbiguousNameError(
@@ -193,6 +197,20 @@ class Resolver:
         path, key = RESOURCE_LISTS[kind]
         space_id = await self.space_id(space)
         return await self._match(kind, path, key, {"space_id": space_id}, value)
+
+    async def named(self, kind: str, value: str, *, space: str | None = None) -> dict[str, Any]:
+        """The listed item of the ``kind`` resource named ``value`` (a name, not an ID), read from the name listing
+        itself, so it costs no request beyond the look-up.
+
+        Raises:
+            NameNotFoundError: nothing of this kind has exactly this name in the space, or no space is known.
+        """
+        if kind not in RESOURCE_LISTS:
+            raise ValueError(f"cannot resolve names of kind {kind!r}: use one of {', '.join(RESOURCE_LISTS)}")
+        path, key = RESOURCE_LISTS[kind]
+        space_id = await self.space_id(space)
+        item = await self._matching_item(kind, path, key, {"space_id": space_id}, value)
+        return dict(item)
 
     async def experiment_id(self, value: str, *, dataset: str | None = None, space: str | None = None) -> str:
         """The ID of an experiment by name: inside a dataset when given, else across the space.

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -23,13 +22,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from ..errors import ProblemError
-from .ingest.otlp import MAX_BODY_BYTES, DecodedExport, spans_of
-from .store.spans import upsert_spans
+from .ingest.otlp import MAX_BODY_BYTES, spans_of, store_export
 
 if TYPE_CHECKING:
     from .engine import Engine
 
-__all__ = ["OtlpGrpcServer", "store_export"]
+__all__ = ["OtlpGrpcServer"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,21 +35,6 @@ SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 PROJECT_METADATA = "arize-project-name"
 # google.rpc codes of the problems storing can raise.
 _CODES = {400: grpc.StatusCode.INVALID_ARGUMENT, 404: grpc.StatusCode.NOT_FOUND, 422: grpc.StatusCode.INVALID_ARGUMENT}
-
-
-def store_export(conn: sqlite3.Connection, engine: Engine, decoded: DecodedExport, header_project: str | None) -> None:
-    """Store a decoded export: each resource's spans in the project it names, else ``header_project``, else the
-    default project (made when missing)."""
-    now = engine.now()
-    project_nums: dict[str | None, int] = {}
-    for batch in decoded.batches:
-        if not batch.spans:
-            continue
-        name = batch.project_name or header_project
-        if name not in project_nums:
-            project = engine.default_project(conn, name) if name else engine.default_project(conn)
-            project_nums[name] = project.num
-        upsert_spans(conn, project_nums[name], batch.spans, now=now)
 
 
 def _metadata(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:

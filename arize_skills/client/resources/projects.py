@@ -33,9 +33,10 @@ class Projects(Resource):
         return self._paginate("/v2/projects", "projects", Project, params={**params, "limit": limit})
 
     async def get(self, project: str, *, space: str | None = None) -> Project:
-        """One project, by ID or exact name (names need a space)."""
-        project_id = await self._client.resolve.id_of("project", project, space=space)
-        return await self._get_model(Project, f"/v2/projects/{project_id}")
+        """One project, by ID or exact name (names need a space); one request either way once the space is known."""
+        if is_resource_id(project):
+            return await self._get_model(Project, f"/v2/projects/{project}")
+        return Project.model_validate(await self._client.resolve.named("project", project, space=space))
 
     async def create(self, name: str, *, space: str | None = None) -> Project:
         """Create a project in a space."""

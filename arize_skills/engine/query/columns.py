@@ -58,6 +58,7 @@ __all__ = [
     "in_list_sql",
     "json_value",
     "like_sql",
+    "number_in_text",
     "run_column",
     "span_column",
     "sql_number",
@@ -374,7 +375,8 @@ def sql_number(value: int | float) -> int | float:
     return value
 
 
-def _number_in_text(text: str) -> int | float | None:
+def number_in_text(text: str) -> int | float | None:
+    """The number a string literal spells (as ``sql_number``), or ``None``."""
     if not _NUMERIC_TEXT.match(text):
         return None
     try:
@@ -420,7 +422,7 @@ def _static_value(column: Column, literal: Literal, text: str) -> Any:
             raise _fail(text, f"{column.label} holds text codes; quote the value, e.g. 'LLM'", literal.position)
         return value.upper()
     if kind is ValueKind.NUMBER:
-        number = _number_in_text(value) if isinstance(value, str) else value
+        number = number_in_text(value) if isinstance(value, str) else value
         if isinstance(number, bool) or number is None:
             raise _fail(text, f"{column.label} is a number; expected a number, got {literal.source}", literal.position)
         return number
@@ -461,7 +463,7 @@ def compare_sql(column: Column, op: str, literal: Literal, text: str) -> Fragmen
         text_sql, text_params = f"CASE WHEN {_FV_NUMERIC} THEN {_FV_NUMBER} {op} ? ELSE {mismatch} END", [value]
         number_sql, number_params = f"fv {op} ?", [value]
     else:
-        number = _number_in_text(value)
+        number = number_in_text(value)
         if op in _ORDERING and number is not None:
             text_sql = f"CASE WHEN {_FV_NUMERIC} THEN {_FV_NUMBER} {op} ? ELSE fv {op} ? END"
             text_params = [number, value]
@@ -488,7 +490,7 @@ def in_list_sql(column: Column, literals: Sequence[Literal], text: str) -> Fragm
     strings = [lit.value for lit in literals if isinstance(lit.value, str)]
     booleans = [lit.value for lit in literals if isinstance(lit.value, bool)]
     numbers = [lit.value for lit in literals if isinstance(lit.value, int | float) and not isinstance(lit.value, bool)]
-    number_values: list[Any] = [*numbers, *(n for s in strings if (n := _number_in_text(s)) is not None)]
+    number_values: list[Any] = [*numbers, *(n for s in strings if (n := number_in_text(s)) is not None)]
     number_values += [int(b) for b in booleans]
     text_parts: list[str] = []
     text_params: list[Any] = []

@@ -40,6 +40,17 @@ from enum import Enum
 from typing import Any
 
 from ...errors import FilterError, ProblemError
+from ..store.span_index import (
+    AttrPresent,
+    AttrText,
+    AttrValues,
+    Candidates,
+    EvalLabel,
+    EvalScore,
+    Latency,
+    Lookup,
+    RowSet,
+)
 from .columns import (
     Fragment,
     Literal,
@@ -49,12 +60,22 @@ from .columns import (
     example_column,
     in_list_sql,
     like_sql,
+    number_in_text,
     run_column,
     span_column,
     sql_number,
 )
 
-__all__ = ["compile_filter", "compile_span_filter", "example_filter_sql", "run_filter_sql", "span_filter_sql"]
+__all__ = [
+    "SpanSearch",
+    "compile_filter",
+    "compile_span_filter",
+    "compile_span_search",
+    "example_filter_sql",
+    "run_filter_sql",
+    "span_candidates",
+    "span_filter_sql",
+]
 
 _MAX_LENGTH = 20_000
 _MAX_DEPTH = 64
@@ -504,7 +525,7 @@ class _Compiler:
         return f"({left_sql} {op} {right_sql})", [*left_params, *right_params]
 
 
-def _compile(text: str, resolver: Resolver) -> Fragment:
+def _parse(text: str) -> Node:
     if not isinstance(text, str) or not text.strip():
         raise FilterError(
             "the filter is empty; write a condition such as status_code = 'ERROR', or leave the filter out",
@@ -513,8 +534,145 @@ def _compile(text: str, resolver: Resolver) -> Fragment:
         )
     if len(text) > _MAX_LENGTH:
         raise FilterError(f"the filter is longer than {_MAX_LENGTH} characters", text=text[:80], position=0)
-    node = _Parser(text).parse()
-    return _Compiler(text, resolver).node(node)
+    return _Parser(text).parse()
+
+
+def _compile(text: str, resolver: Resolver) -> Fragment:
+    return _Compiler(text, resolver).node(_parse(text))
+
+
+# --- index lookups -----------------------------------------------------------------------------------------------
+#
+# Each lookup must hold every span the condition matches under the comparison rules of columns.py; it may hold
+# more, since the compiled filter is checked on every span read. A condition that no index answers has none.
+
+
+def _literal_values(literal: Literal) -> tuple[str | int | float, ...] | None:
+    """What a JSON value equal to ``literal`` may be stored as: the text, and the number it spells."""
+    value = literal.value
+    if isinstance(value, bool) or isinstance(value, str) and "\x00" in value:
+        # A NUL cannot go into a trigram query; such a condition is answered by the scan.
+        return None
+    if isinstance(value, str):
+        number = number_in_text(value)
+        return (value,) if number is None else (value, number)
+    return (value,)
+
+
+def _longest_run(pattern: str, escape: str | None) -> str:
+    """The longest stretch of ``pattern`` without wildcards (escaped characters taken literally)."""
+    runs: list[str] = []
+    current: list[str] = []
+    chars = iter(pattern)
+    for char in chars:
+        if escape is not None and char == escape:
+            current.append(next(chars, ""))
+        elif char in "%_":
+            runs.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    runs.append("".join(current))
+    return max(runs, key=len)
+
+
+def _attribute_lookup(node: Node, path: str) -> Lookup | None:
+    if isinstance(node, Compare) and node.op == "=":
+        values = _literal_values(node.value)
+        return None if values is None else AttrValues(path, values)
+    if isinstance(node, InList) and not node.negated:
+        found: list[str | int | float] = []
+        for literal in node.values:
+            values = _literal_values(literal)
+            if values is None:
+                return None
+            found.extend(values)
+        return AttrValues(path, tuple(found))
+    if isinstance(node, Like) and not node.negated and isinstance(node.pattern.value, str):
+        escape = node.escape.value if node.escape is not None and isinstance(node.escape.value, str) else None
+        run = _longest_run(node.pattern.value, escape)
+        return AttrText(path, run) if len(run) >= 3 and "\x00" not in run else None
+    if isinstance(node, IsNull) and node.negated:
+        return AttrPresent(path)
+    return None
+
+
+def _eval_lookup(node: Node, name: str, field: str) -> Lookup | None:
+    if field == "label":
+        literals: tuple[Literal, ...] = ()
+        if isinstance(node, Compare) and node.op == "=":
+            literals = (node.value,)
+        elif isinstance(node, InList) and not node.negated:
+            literals = node.values
+        # The label compares as text: a number literal as written, true / false as words (columns._static_value).
+        labels = tuple(
+            ("true" if lit.value else "false")
+            if isinstance(lit.value, bool)
+            else (lit.value if isinstance(lit.value, str) else lit.source)
+            for lit in literals
+        )
+        return EvalLabel(name, labels) if labels else None
+    if field == "score":
+        bounds = _number_bounds(node)
+        return EvalScore(name, bounds) if bounds else None
+    return None
+
+
+def _number_bounds(node: Node) -> tuple[tuple[str, int | float], ...]:
+    """The bounds a comparison of a number column sets (none for ``!=``, ``NOT BETWEEN``…), as the column reads
+    its literals (a string spelling a number is that number)."""
+    bounds: list[tuple[str, Literal]] = []
+    if isinstance(node, Compare) and node.op != "!=":
+        bounds = [(node.op, node.value)]
+    elif isinstance(node, Between) and not node.negated:
+        bounds = [(">=", node.low), ("<=", node.high)]
+    numbers: list[tuple[str, int | float]] = []
+    for op, literal in bounds:
+        value = literal.value
+        number = number_in_text(value) if isinstance(value, str) else value
+        if number is None or isinstance(number, bool):
+            return ()
+        numbers.append((op, number))
+    return tuple(numbers)
+
+
+def _lookup(node: Node) -> Lookup | None:
+    if isinstance(node, BoolOp | Not):
+        return None
+    segments = node.column.segments
+    head = segments[0].name
+    if head in ("attributes", "metadata") and len(segments) > 1:
+        keys = [segment.name for segment in segments[1:]]
+        if head == "metadata":
+            keys = ["metadata", *keys]
+        # The filter reads these as a JSON path differently from the index's spelling of the key; scan instead.
+        if any("\\" in key or (key.isascii() and key.isdigit() and str(int(key)) != key) for key in keys):
+            return None
+        return _attribute_lookup(node, ".".join(keys))
+    if head == "eval" and len(segments) == 3:
+        return _eval_lookup(node, segments[1].name, segments[2].name)
+    if head == "latency_ms" and len(segments) == 1:
+        bounds = _number_bounds(node)
+        return Latency(bounds) if bounds else None
+    return None
+
+
+def _choices(node: Node) -> list[RowSet]:
+    if isinstance(node, BoolOp) and node.op == "AND":
+        return [choice for operand in node.operands for choice in _choices(operand)]
+    if isinstance(node, BoolOp):
+        parts = [_choices(operand) for operand in node.operands]
+        if not all(parts):
+            return []
+        return [RowSet(tuple(lookup for part in parts for lookup in part[0].lookups))]
+    lookup = _lookup(node)
+    return [] if lookup is None else [RowSet((lookup,))]
+
+
+def span_candidates(text: str) -> Candidates | None:
+    """What the span search indexes can answer of a (valid) spans filter; ``None`` when nothing."""
+    choices = _choices(_parse(text))
+    return Candidates(tuple(choices)) if choices else None
 
 
 def span_filter_sql(text: str) -> tuple[str, list[Any]]:
@@ -575,3 +733,19 @@ def compile_filter(
 def compile_span_filter(text: str | None) -> tuple[str, list[Any]] | None:
     """The SQL of a spans ``filter`` (``None`` when there is none); see ``compile_filter``."""
     return compile_filter(text, span_filter_sql, every="span")
+
+
+@dataclass(frozen=True)
+class SpanSearch:
+    """A compiled spans filter and what the search indexes know of it (see ``store.span_index``)."""
+
+    where: tuple[str, list[Any]]
+    candidates: Candidates | None
+
+
+def compile_span_search(text: str | None) -> SpanSearch | None:
+    """``compile_span_filter`` with the index lookups that narrow the spans it is checked on."""
+    where = compile_span_filter(text)
+    if where is None or text is None:
+        return None
+    return SpanSearch(where, span_candidates(text))

@@ -37,7 +37,7 @@ from .db import sql_chunks
 from .documents import AnnotationQueueDoc
 from .evaluations import evaluations_for
 from .objects import StoredObject, require_object
-from .spans import datetime_to_ns, session_root_spans, span_key, spans_from_rows, spans_in_window
+from .spans import datetime_to_ns, session_root_spans, span_key, spans_from_rows, spans_in_window, trace_root_spans
 
 __all__ = [
     "QUEUE_KIND",
@@ -53,7 +53,6 @@ __all__ = [
     "record_id",
     "render_records",
     "require_queue_record",
-    "trace_root_spans",
     "user_for",
 ]
 
@@ -167,22 +166,6 @@ def _project_targets(conn: sqlite3.Connection, source: RecordSource, space_num: 
             extra={"not_found_record_ids": missing},
         )
     return [_Target(granularity, "span", span_key(project_num, spans[i]), project_num) for i in wanted]
-
-
-def trace_root_spans(
-    conn: sqlite3.Connection, project_num: int, trace_ids: Sequence[str], start_ns: int, end_ns: int
-) -> dict[str, str]:
-    """For each trace ID, its root span when that starts inside the window (traces with none are absent)."""
-    roots: dict[str, str] = {}
-    for chunk in sql_chunks(trace_ids):
-        rows = conn.execute(
-            "SELECT trace_id, span_id FROM spans WHERE project_num = ? AND parent_id IS NULL"
-            f" AND start_ns >= ? AND start_ns < ? AND trace_id IN ({','.join('?' * len(chunk))})",
-            [project_num, start_ns, end_ns, *chunk],
-        )
-        for row in rows:
-            roots.setdefault(row["trace_id"], row["span_id"])
-    return roots
 
 
 def _example_targets(conn: sqlite3.Connection, source: ExampleRecordSource, space_num: int) -> list[_Target]:

@@ -12,8 +12,11 @@ key: ``<project number>:<span id>`` for spans, the example ID for examples, the 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
-__all__ = ["MIGRATIONS", "apply_migrations"]
+from .span_index import backfill_span_index
+
+__all__ = ["MIGRATIONS", "Migration", "apply_migrations"]
 
 M001_INITIAL = """
 CREATE TABLE objects (
@@ -143,10 +146,40 @@ CREATE TABLE annotation_queue_assignments (
 );
 """
 
-MIGRATIONS: list[tuple[str, str]] = [
+# Span search indexes (engine/store/span_index.py): attribute values by path, a trigram table of string values,
+# span evaluations by label and by score (partial indexes, so reads of a record's evaluations keep the primary
+# key), spans by name, status and kind in start order, and by latency. The data step indexes the spans already
+# stored, in the same transaction.
+M004_SPAN_SEARCH_INDEX = """
+CREATE TABLE span_attr_keys (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE
+);
+CREATE TABLE span_attrs (
+    project_num INTEGER NOT NULL,
+    key_id INTEGER NOT NULL,
+    value,
+    span_row INTEGER NOT NULL,
+    PRIMARY KEY (project_num, key_id, value, span_row)
+) WITHOUT ROWID;
+CREATE VIRTUAL TABLE span_text USING fts5(body, content='', tokenize='trigram', detail='none', columnsize=0);
+CREATE INDEX evaluations_span_label ON evaluations(name, label, target_key) WHERE target_kind = 'span';
+CREATE INDEX evaluations_span_score ON evaluations(name, score, target_key) WHERE target_kind = 'span';
+CREATE INDEX spans_project_name_start ON spans(project_num, name, start_ns);
+CREATE INDEX spans_project_status_start ON spans(project_num, status_code, start_ns);
+CREATE INDEX spans_project_kind_start ON spans(project_num, kind, start_ns);
+CREATE INDEX spans_project_latency ON spans(project_num, latency_ms)
+"""
+
+Migration = tuple[str, str] | tuple[str, str, Callable[[sqlite3.Connection], None]]
+"""``(name, SQL script)`` or ``(name, SQL script, data step)``; the data step runs after the script, in its
+transaction."""
+
+MIGRATIONS: list[Migration] = [
     ("m001_initial", M001_INITIAL),
     ("m002_llm_integration_secrets", M002_LLM_INTEGRATION_SECRETS),
     ("m003_annotation_queue_records", M003_ANNOTATION_QUEUE_RECORDS),
+    ("m004_span_search_index", M004_SPAN_SEARCH_INDEX, backfill_span_index),
 ]
 
 
@@ -155,13 +188,15 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
     conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
     done = {row[0] for row in conn.execute("SELECT name FROM _migrations")}
     applied: list[str] = []
-    for name, script in MIGRATIONS:
+    for name, script, *data_step in MIGRATIONS:
         if name in done:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in filter(str.strip, script.split(";")):
                 conn.execute(statement)
+            for step in data_step:
+                step(conn)
             conn.execute("INSERT INTO _migrations (name, applied_at) VALUES (?, datetime('now'))", (name,))
         except BaseException:
             conn.execute("ROLLBACK")

@@ -10,6 +10,7 @@ them. These functions take a ``sqlite3.Connection`` and run inside ``Store.read`
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -24,6 +25,17 @@ from .annotations import annotations_for
 from .db import sql_chunks
 from .evaluations import EvaluationResult, evaluations_for
 from .objects import StoredObject, delete_object
+from .span_index import (
+    Candidates,
+    RowSet,
+    candidate_rows,
+    cheap_to_check,
+    count_rows,
+    drop_project_index,
+    index_spans,
+    probe_sql,
+    unindex_spans,
+)
 
 __all__ = [
     "ELLIPSIS",
@@ -32,6 +44,8 @@ __all__ = [
     "Filter",
     "SpanRecord",
     "TraceSummary",
+    "LARGE_CANDIDATES",
+    "SMALL_CANDIDATES",
     "datetime_to_ns",
     "delete_project_records",
     "delete_spans",
@@ -43,6 +57,7 @@ __all__ = [
     "span_page",
     "spans_from_rows",
     "spans_in_window",
+    "trace_root_spans",
     "trace_spans",
     "truncate_strings",
     "upsert_spans",
@@ -183,18 +198,39 @@ def resolve_window(
 
 
 def upsert_spans(conn: sqlite3.Connection, project_num: int, records: Iterable[SpanRecord], *, now: str) -> int:
-    """Store spans in a project; a span whose ID is already stored there replaces it. Returns the count."""
+    """Store spans in a project, with their search index; a span whose ID is already stored there replaces it.
+    Returns the count."""
+    latest: dict[str, SpanRecord] = {}
     count = 0
     for r in records:
-        conn.execute(
-            "INSERT INTO spans (project_num, trace_id, span_id, parent_id, name, kind, start_ns, end_ns,"
-            " status_code, status_message, attributes, events, resource, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (project_num, span_id) DO UPDATE SET trace_id = excluded.trace_id,"
-            " parent_id = excluded.parent_id, name = excluded.name, kind = excluded.kind,"
-            " start_ns = excluded.start_ns, end_ns = excluded.end_ns, status_code = excluded.status_code,"
-            " status_message = excluded.status_message, attributes = excluded.attributes,"
-            " events = excluded.events, resource = excluded.resource, received_at = excluded.received_at",
+        # A span repeated in one batch is stored once, as its last copy, which is what one upsert each would leave.
+        latest.pop(r.span_id, None)
+        latest[r.span_id] = r
+        count += 1
+    span_ids = list(latest)
+    stored: list[tuple[int, str]] = []
+    for chunk in sql_chunks(span_ids):
+        stored.extend(
+            (row["row"], row["attributes"])
+            for row in conn.execute(
+                "SELECT row, attributes FROM spans WHERE project_num = ?"
+                f" AND span_id IN ({','.join('?' * len(chunk))})",
+                [project_num, *chunk],
+            )
+        )
+    if stored:
+        unindex_spans(conn, project_num, stored)
+    resources: dict[int, str] = {}
+    conn.executemany(
+        "INSERT INTO spans (project_num, trace_id, span_id, parent_id, name, kind, start_ns, end_ns,"
+        " status_code, status_message, attributes, events, resource, received_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (project_num, span_id) DO UPDATE SET trace_id = excluded.trace_id,"
+        " parent_id = excluded.parent_id, name = excluded.name, kind = excluded.kind,"
+        " start_ns = excluded.start_ns, end_ns = excluded.end_ns, status_code = excluded.status_code,"
+        " status_message = excluded.status_message, attributes = excluded.attributes,"
+        " events = excluded.events, resource = excluded.resource, received_at = excluded.received_at",
+        [
             (
                 project_num,
                 r.trace_id,
@@ -208,12 +244,47 @@ def upsert_spans(conn: sqlite3.Connection, project_num: int, records: Iterable[S
                 r.status_message,
                 json.dumps(r.attributes, ensure_ascii=False),
                 json.dumps(r.events, ensure_ascii=False),
-                json.dumps(r.resource, ensure_ascii=False),
+                # The spans of one OTLP resource share its attributes: encoded once.
+                resources.get(id(r.resource))
+                or resources.setdefault(id(r.resource), json.dumps(r.resource, ensure_ascii=False)),
                 now,
-            ),
+            )
+            for r in latest.values()
+        ],
+    )
+    rows: dict[str, int] = {}
+    for chunk in sql_chunks(span_ids):
+        found = conn.execute(
+            f"SELECT span_id, row FROM spans WHERE project_num = ? AND span_id IN ({','.join('?' * len(chunk))})",
+            [project_num, *chunk],
         )
-        count += 1
+        rows.update((str(span_id), int(row)) for span_id, row in found)
+    index_spans(conn, project_num, [(rows[r.span_id], r.attributes) for r in latest.values()])
     return count
+
+
+SMALL_CANDIDATES = 5_000
+"""Up to this many candidate spans, a page is read from the candidates themselves (then sorted by start)."""
+LARGE_CANDIDATES = 100_000
+"""Candidates that have to be gathered first (``AttrPresent``, ``AttrText``) are used on the start-time walk below
+this many; from it on, the walk meets matches soon enough checking the filter alone."""
+
+
+def _smallest(conn: sqlite3.Connection, project_num: int, candidates: Candidates, small: int) -> tuple[RowSet, int]:
+    """The choice with the fewest candidates, counting each up to ``small + 1`` (past that, one that can be probed
+    span by span is preferred), and its count."""
+    best: RowSet | None = None
+    best_count = small + 2
+    for choice in candidates.choices:
+        counted = count_rows(conn, project_num, choice, small + 1)
+        if best is None or counted < best_count:
+            best, best_count = choice, counted
+        elif counted == best_count and probe_sql(project_num, best) is None:
+            best = choice
+        if best_count <= small:
+            break
+    assert best is not None
+    return best, best_count
 
 
 def span_page(
@@ -226,18 +297,53 @@ def span_page(
     after: tuple[int, int] | None,
     limit: int,
     roots: bool = False,
+    candidates: Candidates | None = None,
+    small: int = SMALL_CANDIDATES,
+    large: int = LARGE_CANDIDATES,
 ) -> tuple[list[sqlite3.Row], bool]:
     """One page of a project's spans starting inside ``[start_ns, end_ns]``, newest first, and whether more follow.
 
     ``after`` is ``(start_ns, row)`` of the last span of the previous page (keyset paging, stable on ties). With
     ``roots``, the page holds root spans (no parent) whose trace has *any* span matching ``where``: one per trace.
+    ``candidates`` (span filters only, from ``engine/query/filters.py``) are what the search indexes know of
+    ``where``; ``where`` is still checked on every row, so they change how fast the page comes, never what it
+    holds. Up to ``small`` candidates are read directly. Past that the start-time index is walked, skipping spans
+    that are no candidates by an index seek each (attribute values), or by their gathered rows when fewer than
+    ``large`` (fewer than about 10 * sqrt(spans) for evaluations and latency, whose check is an index seek
+    itself); otherwise the walk checks the filter alone.
     """
     alias = "r" if roots else "s"
+    source = f"spans AS {alias}"
+    membership: tuple[str, list[Any]] | None = None
+    if candidates is not None and where is not None and not roots:
+        rows_of, counted = _smallest(conn, project_num, candidates, small)
+        probe = probe_sql(project_num, rows_of) if counted > small else None
+        gather = large
+        if counted > small and probe is None and cheap_to_check(rows_of):
+            # Walking costs about 50 / density seeks, gathering one per candidate: even at ~10 * sqrt(spans).
+            newest = conn.execute("SELECT max(row) FROM spans").fetchone()[0] or 0
+            gather = min(large, int(10 * math.sqrt(newest)))
+        if counted <= small:
+            rows_sql, rows_params = candidate_rows(project_num, rows_of)
+            # Read by row ID only: the planner must not walk the start index over spans that cannot match.
+            source = "spans AS s NOT INDEXED"
+            membership = (f"s.row IN ({rows_sql})", rows_params)
+        elif probe is not None:
+            source = "spans AS s INDEXED BY spans_project_start"
+            membership = probe
+        elif count_rows(conn, project_num, rows_of, gather) < gather:
+            rows_sql, rows_params = candidate_rows(project_num, rows_of)
+            # The unary + keeps the row-ID set a filter on the walk instead of the way rows are found.
+            source = "spans AS s INDEXED BY spans_project_start"
+            membership = (f"+s.row IN ({rows_sql})", rows_params)
     sql = (
-        f"SELECT {_columns(alias)} FROM spans AS {alias} WHERE {alias}.project_num = ?"
+        f"SELECT {_columns(alias)} FROM {source} WHERE {alias}.project_num = ?"
         f"{f' AND {alias}.parent_id IS NULL' if roots else ''} AND {alias}.start_ns >= ? AND {alias}.start_ns <= ?"
     )
     params: list[Any] = [project_num, start_ns, end_ns]
+    if membership is not None:
+        sql += f" AND {membership[0]}"
+        params.extend(membership[1])
     if where is not None and roots:
         sql += (
             " AND EXISTS (SELECT 1 FROM spans AS s WHERE s.project_num = r.project_num AND s.trace_id = r.trace_id"
@@ -253,6 +359,12 @@ def span_page(
     sql += f" ORDER BY {alias}.start_ns DESC, {alias}.row DESC LIMIT ?"
     rows = conn.execute(sql, [*params, limit + 1]).fetchall()
     return rows[:limit], len(rows) > limit
+
+
+def _delete_project_spans(conn: sqlite3.Connection, project_num: int) -> None:
+    """Delete every span of a project with its search index (its evaluations and annotations are the caller's)."""
+    drop_project_index(conn, project_num)
+    conn.execute("DELETE FROM spans WHERE project_num = ?", (project_num,))
 
 
 def trace_spans(conn: sqlite3.Connection, project_num: int, root: sqlite3.Row, *, cap: int) -> TraceSummary:
@@ -305,6 +417,22 @@ def session_root_spans(
     return roots
 
 
+def trace_root_spans(
+    conn: sqlite3.Connection, project_num: int, trace_ids: Sequence[str], start_ns: int, end_ns: int
+) -> dict[str, str]:
+    """For each trace ID, its root span when that starts inside the window (traces with none are absent)."""
+    roots: dict[str, str] = {}
+    for chunk in sql_chunks(trace_ids):
+        rows = conn.execute(
+            "SELECT trace_id, span_id FROM spans WHERE project_num = ? AND parent_id IS NULL"
+            f" AND start_ns >= ? AND start_ns < ? AND trace_id IN ({','.join('?' * len(chunk))})",
+            [project_num, start_ns, end_ns, *chunk],
+        )
+        for row in rows:
+            roots.setdefault(row["trace_id"], row["span_id"])
+    return roots
+
+
 def delete_spans(
     conn: sqlite3.Connection, project_num: int, span_ids: Sequence[str], start_ns: int, end_ns: int
 ) -> tuple[list[str], list[str]]:
@@ -318,12 +446,13 @@ def delete_spans(
     for chunk in sql_chunks(wanted):
         marks = ",".join("?" * len(chunk))
         rows = conn.execute(
-            "SELECT span_id FROM spans WHERE project_num = ? AND start_ns >= ? AND start_ns < ?"
+            "SELECT row, span_id, attributes FROM spans WHERE project_num = ? AND start_ns >= ? AND start_ns < ?"
             f" AND span_id IN ({marks})",
             [project_num, start_ns, end_ns, *chunk],
-        )
+        ).fetchall()
         hits = [row["span_id"] for row in rows]
         found.update(hits)
+        unindex_spans(conn, project_num, [(row["row"], row["attributes"]) for row in rows])
         for batch in sql_chunks(hits):
             keys = [span_key(project_num, s) for s in batch]
             key_marks = ",".join("?" * len(batch))
@@ -340,7 +469,7 @@ def delete_project_records(conn: sqlite3.Connection, project: StoredObject) -> N
     keys = [f"{project.num}:%"]
     conn.execute("DELETE FROM evaluations WHERE target_kind = 'span' AND target_key LIKE ?", keys)
     conn.execute("DELETE FROM annotations WHERE target_kind = 'span' AND target_key LIKE ?", keys)
-    conn.execute("DELETE FROM spans WHERE project_num = ?", (project.num,))
+    _delete_project_spans(conn, project.num)
     delete_object(conn, project)
 
 

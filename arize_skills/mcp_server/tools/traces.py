@@ -65,8 +65,12 @@ VALUE_CHARS = 200
 FULL_VALUE_CHARS = 100_000
 """``get_trace(full=true)`` returns values whole up to this many characters each."""
 
-COUNT_CAP = 2000
-"""When a filter matches nothing, at most this many spans of the window are counted without it."""
+COUNT_CAP = 500
+"""When a filter matches nothing, at most this many spans of the window are counted without it (one request: the
+most a spans page holds)."""
+
+SAMPLE = 100
+"""How many of the window's newest spans the no-match hints look at."""
 
 LOOKBACK = timedelta(days=365)
 """How far back the no-match diagnosis looks for the project's latest span."""
@@ -533,31 +537,27 @@ def _filter_hints(filter_text: str, sample: Sequence[Span]) -> list[str]:
 async def _no_match(
     state: AppState, project: Ref, window: tuple[datetime, datetime], filter_text: str | None
 ) -> tuple[NoMatch, str]:
-    """The diagnosis of an empty search, and its one-line note."""
-    spans = state.client.spans
-    counted = 0
-    complete = True
-    sample: list[Span] = []
-    if filter_text is not None:
-        listing = spans.list(project.id, start_time=window[0], end_time=window[1], truncate_string_length=1, limit=500)
-        async for page in listing.pages():
-            if not sample:
-                sample = page.items[:100]
-            counted += len(page.items)
-            if counted >= COUNT_CAP and page.has_more:
-                complete = False
-                break
-    latest: str | None = None
-    if counted == 0:
-        newest = await spans.list(
-            project.id,
-            start_time=state.clock() - LOOKBACK,
-            end_time=state.clock(),
-            included_columns=["context.span_id"],
-            limit=1,
-        )
-        latest = _iso(newest.items[0].start_time) if newest.items else None
-    where = f"between {_iso(window[0])} and {_iso(window[1])}"
+    """The diagnosis of an empty search, and its one-line note, from one more listing: the project's newest spans
+    without the filter, from ``LOOKBACK`` ago (or the window's start) to now (or the window's end). Its first span
+    is the latest; the window's spans in it are counted, up to ``COUNT_CAP``."""
+    start, end = window
+    now = state.clock()
+    page = await state.client.spans.list(
+        project.id,
+        start_time=min(start, now - LOOKBACK),
+        end_time=max(end, now),
+        truncate_string_length=1,
+        limit=COUNT_CAP,
+    )
+    items = page.items
+    in_window = [s for s in items if start <= s.start_time <= end]
+    # The page covers the whole window when nothing older follows or its oldest span is before the window.
+    reached = not page.has_more or items[-1].start_time < start
+    # Without a filter the search itself found the window empty.
+    counted = len(in_window) if filter_text is not None else 0
+    complete = reached or filter_text is None
+    latest = _iso(items[0].start_time) if items and not counted else None
+    where = f"between {_iso(start)} and {_iso(end)}"
     hints: list[str] = []
     if counted > 0 and filter_text is not None:
         more = "" if complete else " at least"
@@ -565,7 +565,12 @@ async def _no_match(
             f"the filter matched none of the{more} {counted} spans of project '{project.name}' {where}; "
             "see no_match.hints, or search without the filter to look at the data"
         )
-        hints = _filter_hints(filter_text, sample)
+        hints = _filter_hints(filter_text, in_window[:SAMPLE])
+    elif not complete and filter_text is not None:
+        note = (
+            f"the filter matched no span of project '{project.name}' {where}; the window's spans were not counted, "
+            f"as more than {COUNT_CAP} spans are newer than it; search it without the filter to look at the data"
+        )
     elif latest is not None:
         note = (
             f"project '{project.name}' has no spans {where}; its latest span started at {latest}: widen the "

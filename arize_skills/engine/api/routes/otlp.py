@@ -12,8 +12,6 @@ that also carries the Status fields ``code`` and ``message``.
 
 from __future__ import annotations
 
-import sqlite3
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -22,14 +20,13 @@ from ....errors import ProblemError
 from ...ingest.otlp import (
     MAX_BODY_BYTES,
     WireFormat,
-    decode_request,
+    decode_export,
     decompress,
     encode_response,
     encode_rpc_status,
-    spans_of,
+    store_export,
     wire_format,
 )
-from ...store.spans import upsert_spans
 from ..context import engine_of
 from ..http import problem_response
 
@@ -77,21 +74,9 @@ async def export_traces(request: Request) -> Response:
         header_project = _header_project(request)
         raw = await _read_limited(request)
         body = decompress(raw, request.headers.get("content-encoding"))
-        decoded = spans_of(decode_request(body, fmt))
+        decoded = decode_export(body, fmt)
 
-        def store(conn: sqlite3.Connection) -> None:
-            now = engine.now()
-            project_nums: dict[str | None, int] = {}
-            for batch in decoded.batches:
-                if not batch.spans:
-                    continue
-                name = batch.project_name or header_project
-                if name not in project_nums:
-                    project = engine.default_project(conn, name) if name else engine.default_project(conn)
-                    project_nums[name] = project.num
-                upsert_spans(conn, project_nums[name], batch.spans, now=now)
-
-        await engine.store.write(store)
+        await engine.store.write(lambda conn: store_export(conn, engine, decoded, header_project))
     except ProblemError as exc:
         return _error(request, fmt, exc)
     payload = encode_response(fmt, rejected=decoded.rejected, message=decoded.rejection)

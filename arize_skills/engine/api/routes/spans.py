@@ -39,7 +39,7 @@ from ....models.spans import (
     Span,
 )
 from ....models.traces import ListTracesRequest
-from ...query.filters import compile_span_filter
+from ...query.filters import compile_span_search
 from ...store.annotations import check_annotation_batch, upsert_annotations
 from ...store.spans import (
     ColumnProjection,
@@ -100,7 +100,7 @@ async def list_spans(request: Request) -> Response:
     body = await read_body(request, ListSpansRequest)
     if body.included_columns is not None and body.excluded_columns is not None:
         raise ProblemError(422, "included_columns and excluded_columns are mutually exclusive; send only one")
-    where = compile_span_filter(body.filter)
+    search = compile_span_search(body.filter)
     page = paging(request, engine, body, "spans")
     projection = None
     if body.included_columns is not None or body.excluded_columns is not None:
@@ -109,7 +109,14 @@ async def list_spans(request: Request) -> Response:
     def run(conn: sqlite3.Connection) -> tuple[list[Span], str | None]:
         project = require_project(conn, body.project_id)
         rows, more = span_page(
-            conn, project.num, page.start_ns, page.end_ns, where=where, after=page.after, limit=limit
+            conn,
+            project.num,
+            page.start_ns,
+            page.end_ns,
+            where=search.where if search else None,
+            candidates=search.candidates if search else None,
+            after=page.after,
+            limit=limit,
         )
         spans = spans_from_rows(conn, project.num, rows, projection=projection, truncate=body.truncate_string_length)
         return spans, page.next_cursor(rows[-1] if rows else None, more)
