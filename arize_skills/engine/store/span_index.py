@@ -32,6 +32,7 @@ Spans inserted into ``spans`` by other means are not indexed: always write them 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -63,6 +64,8 @@ __all__ = [
     "probe_sql",
     "unindex_spans",
 ]
+
+logger = logging.getLogger(__name__)
 
 LONG_TEXT = 32
 """Strings longer than this are kept in ``span_text`` only: a string equal to a long literal contains it, so the
@@ -273,6 +276,10 @@ def drop_project_index(conn: sqlite3.Connection, project_num: int) -> None:
 
 def backfill_span_index(conn: sqlite3.Connection) -> None:
     """Index every stored span (the data step of migration ``m004_span_search_index``)."""
+    stored = conn.execute("SELECT count(*) FROM spans").fetchone()[0]
+    if stored:
+        # A large home takes minutes here (about 4 minutes a million spans), once; say so rather than seem hung.
+        logger.warning("indexing %s stored spans for search (once, after an upgrade); the engine starts after", stored)
     for rows in _stored_spans(conn, "1", []):
         by_project: dict[int, list[tuple[int, dict[str, Any]]]] = {}
         for row in rows:
