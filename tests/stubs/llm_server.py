@@ -17,7 +17,8 @@ Per test, control:
 
 It records every request (``RecordedRequest``: protocol, path, query, JSON body, headers with credential values
 masked, which header carried the credential and whether it matched ``expected_key``) — the key itself is never
-stored — and gauges the most requests it ever held at once (``max_in_flight``).
+stored — with the client's port (one port: one kept-alive connection), and gauges the most requests it ever held
+at once (``max_in_flight``).
 
 From another process (for benchmarks): ``python -m tests.stubs.llm_server --port N --latency-ms L --label LABEL``
 prints ``stub LLM server listening on http://127.0.0.1:PORT`` once the port is bound (``--port 0`` picks one).
@@ -137,6 +138,7 @@ class RecordedRequest:
     auth_header: str | None
     key_matches: bool | None
     deployment: str | None = None
+    client_port: int | None = None
 
     def forced_tool(self) -> str | None:
         """The tool the request forces (OpenAI or Anthropic ``tool_choice`` shape), if any."""
@@ -335,6 +337,7 @@ class StubServer:
             auth_header=auth_header,
             key_matches=matches,
             deployment=request.path_params.get("deployment"),
+            client_port=request.client.port if request.client else None,
         )
         return sent_key, recorded
 
