@@ -1,4 +1,4 @@
-"""A small keep-alive HTTP/1.1 client for provider calls: anyio streams, ``h11`` for the protocol, ``ssl`` for TLS.
+"""A small keep-alive HTTP/1.1 client for provider calls: anyio streams, ``ssl`` for TLS.
 
 ``HttpPool`` sends one request at a time per connection and keeps finished connections for reuse, per origin
 (scheme, host, port), most recently used first. Its callers bound their own concurrency (``LlmClient`` holds a
@@ -15,8 +15,12 @@
   deadline; past it the request fails with ``HttpTimeout`` and its connection is closed.
 * **TLS** for ``https`` URLs with ``httpx2.create_ssl_context()`` by default (the same trust store, and the same
   ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` handling, as the engine's other HTTP clients), HTTP/1.1 only.
-* **Bodies** delimited by ``Content-Length``, chunked, or the connection closing; ``gzip`` and ``deflate``
-  content encodings are decoded (the pool asks for none, but an integration's own headers may).
+* **Bodies** delimited by ``Content-Length``, chunked, or the connection closing (RFC 9112 §6.3; ``1xx``
+  answers are skipped); ``gzip`` and ``deflate`` content encodings are decoded (the pool asks for none, but an
+  integration's own headers may). Heads over 64 KiB and bodies over 64 MiB are refused.
+* **The codec is written here** rather than taken from ``h11``: a judge's exchange is a few hundred bytes each way,
+  and h11's general state machine and per-header validation were the largest cost left on the backfill's profile.
+  Request headers are checked once per distinct header list (token names, values without control characters).
 * **Not supported:** proxies (callers that must honour ``HTTP_PROXY`` and the like use another client; see
   ``uses_proxy``), HTTP/2, redirects, cookies, streaming responses.
 
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import select
 import ssl
 import time
@@ -38,7 +43,6 @@ from typing import Any
 
 import anyio
 import anyio.abc
-import h11
 import httpx2
 from anyio.abc import SocketAttribute
 
@@ -55,6 +59,16 @@ __all__ = [
 _READ_SIZE = 65536
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _MAX_TARGETS = 64
+_MAX_HEADER_SETS = 16
+_MAX_HEAD = 65536
+_MAX_BODY = 64 * 1024 * 1024
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_HEAD_END = re.compile(rb"\r?\n\r?\n")
+_LINE_END = re.compile(rb"\r?\n")
+_HEX = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_DIGITS = re.compile(rb"[0-9]{1,19}")
+_OWN_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 _RECEIVE_ERRORS = (OSError, anyio.BrokenResourceError, anyio.ClosedResourceError, ssl.SSLError)
 
 
@@ -120,17 +134,17 @@ class _Stale(Exception):
 
 
 class _Connection:
-    __slots__ = ("stream", "protocol", "fileno", "idle_since")
+    __slots__ = ("stream", "fileno", "idle_since", "buffer")
 
     def __init__(self, stream: anyio.abc.ByteStream, fileno: int) -> None:
         self.stream = stream
-        self.protocol = h11.Connection(h11.CLIENT)
         self.fileno = fileno
         self.idle_since = 0.0
+        self.buffer = bytearray()
 
     def readable(self) -> bool:
         """Whether the idle socket has something to read: an end of stream, a reset, or bytes never asked for."""
-        if self.fileno < 0:
+        if self.fileno < 0 or self.buffer:
             return True
         poller = select.poll()
         poller.register(self.fileno, select.POLLIN | select.POLLPRI)
@@ -166,6 +180,7 @@ class HttpPool:
         self._ssl_context = ssl_context
         self._idle: dict[_Origin, list[_Connection]] = {}
         self._targets: dict[str, tuple[_Origin, bytes, bytes]] = {}
+        self._header_blocks: dict[tuple[Any, ...], bytes] = {}
         self._closed = False
         self.connections_opened = 0
         """How many connections the pool has opened so far."""
@@ -209,20 +224,54 @@ class HttpPool:
             raise HttpRequestError("the HTTP pool is closed")
         origin, target, host = self._target(url)
         try:
-            wire = [(b"host", host)]
-            wire.extend((name.encode("ascii"), value.encode("ascii")) for name, value in headers)
+            verb = method.encode("ascii")
         except UnicodeEncodeError:
-            raise HttpRequestError("a request header holds characters that are not ASCII") from None
-        wire.append((b"content-length", str(len(content)).encode()))
+            verb = b""
+        if not _TOKEN.fullmatch(verb):
+            raise HttpRequestError("the request method is not an HTTP token")
+        block = self._header_block(headers, host)
+        head = b"%s %s HTTP/1.1\r\n%scontent-length: %d\r\n\r\n" % (verb, target, block, len(content))
+        wire = head + content
         if timeout is None:
-            return await self._exchange(origin, method.encode("ascii"), target, wire, content, replayable)
+            return await self._exchange(origin, wire, verb == b"HEAD", replayable)
         try:
             with anyio.fail_after(timeout):
-                return await self._exchange(origin, method.encode("ascii"), target, wire, content, replayable)
+                return await self._exchange(origin, wire, verb == b"HEAD", replayable)
         except TimeoutError as exc:
             if isinstance(exc, HttpTimeout):
                 raise
             raise HttpTimeout(f"{origin} did not answer within {timeout:g}s") from None
+
+    def _header_block(self, headers: Sequence[tuple[str, str]], host: bytes) -> bytes:
+        """``headers`` (with ``Host``) as they go on the wire, checked once per distinct list."""
+        key = (host, *headers)
+        found = self._header_blocks.get(key)
+        if found is not None:
+            return found
+        lines = []
+        own_host = False
+        for name, value in headers:
+            try:
+                raw_name, raw_value = name.encode("ascii"), value.encode("ascii")
+            except UnicodeEncodeError:
+                raise HttpRequestError("a request header holds characters that are not ASCII") from None
+            # The values are not quoted: one may be a credential.
+            if not _TOKEN.fullmatch(raw_name):
+                raise HttpRequestError("a request header name is not an HTTP token")
+            if _CONTROL.search(raw_value):
+                raise HttpRequestError("a request header value holds a line break or another control character")
+            lowered = raw_name.lower()
+            if lowered in _OWN_HEADERS:
+                continue
+            own_host = own_host or lowered == b"host"
+            lines.append(b"%s: %s\r\n" % (raw_name, raw_value.strip()))
+        if not own_host:
+            lines.insert(0, b"host: %s\r\n" % host)
+        found = b"".join(lines)
+        if len(self._header_blocks) >= _MAX_HEADER_SETS:
+            self._header_blocks.clear()
+        self._header_blocks[key] = found
+        return found
 
     def _target(self, url: str) -> tuple[_Origin, bytes, bytes]:
         found = self._targets.get(url)
@@ -245,22 +294,14 @@ class HttpPool:
         self._targets[url] = found
         return found
 
-    async def _exchange(
-        self,
-        origin: _Origin,
-        method: bytes,
-        target: bytes,
-        headers: list[tuple[bytes, bytes]],
-        content: bytes,
-        replayable: bool,
-    ) -> HttpResponse:
+    async def _exchange(self, origin: _Origin, wire: bytes, head_only: bool, replayable: bool) -> HttpResponse:
         connection = await self._take_idle(origin)
         reused = connection is not None
         if connection is None:
             connection = await self._connect(origin)
         try:
             try:
-                response = await self._send(connection, origin, method, target, headers, content, reused)
+                response, keep = await self._send(connection, origin, wire, head_only, reused)
             except _Stale:
                 await connection.aclose()
                 if not replayable:
@@ -269,13 +310,11 @@ class HttpPool:
                     ) from None
                 # The server closed the connection while it was idle; once more on a fresh one.
                 connection = await self._connect(origin)
-                response = await self._send(connection, origin, method, target, headers, content, False)
+                response, keep = await self._send(connection, origin, wire, head_only, False)
         except BaseException:
             await connection.aclose()
             raise
-        state = connection.protocol
-        if state.our_state is h11.DONE and state.their_state is h11.DONE and not self._closed:
-            state.start_next_cycle()
+        if keep and not self._closed:
             await self._release(origin, connection)
         else:
             await connection.aclose()
@@ -322,75 +361,190 @@ class HttpPool:
         return _Connection(stream, sock.fileno() if sock is not None else -1)
 
     async def _send(
-        self,
-        connection: _Connection,
-        origin: _Origin,
-        method: bytes,
-        target: bytes,
-        headers: list[tuple[bytes, bytes]],
-        content: bytes,
-        reused: bool,
-    ) -> HttpResponse:
-        state = connection.protocol
-        try:
-            data = state.send(h11.Request(method=method, target=target, headers=headers)) or b""
-        except h11.LocalProtocolError:
-            # h11's message would quote the offending value, which may be a credential.
-            raise HttpRequestError("a request header is not valid HTTP (a line break or a bad name)") from None
-        if content:
-            data += state.send(h11.Data(data=content)) or b""
-        data += state.send(h11.EndOfMessage()) or b""
+        self, connection: _Connection, origin: _Origin, wire: bytes, head_only: bool, reused: bool
+    ) -> tuple[HttpResponse, bool]:
+        """Send the request and read its response; returns it and whether the connection may carry another."""
         # One write for the request line, headers and body: one syscall, one packet for a small request.
         try:
-            await connection.stream.send(data)
+            await connection.stream.send(wire)
         except _RECEIVE_ERRORS as exc:
             if reused:
                 raise _Stale from None
             raise HttpConnectionError(f"the connection to {origin} broke while sending ({_reason(exc)})") from None
-        received = False
-        status, reason = 0, ""
-        response_headers: dict[str, str] = {}
-        parts: list[bytes] = []
-        stream = connection.stream
+        reader = _Reader(connection, origin, reused)
         while True:
-            try:
-                event = state.next_event()
-            except h11.RemoteProtocolError as exc:
-                raise HttpConnectionError(f"{origin} answered with something that is not HTTP/1.1 ({exc})") from None
-            if event is h11.NEED_DATA:
-                try:
-                    chunk = await stream.receive(_READ_SIZE)
-                except anyio.EndOfStream:
-                    chunk = b""
-                except _RECEIVE_ERRORS as exc:
-                    if reused and not received:
-                        raise _Stale from None
-                    raise HttpConnectionError(f"the connection to {origin} broke ({_reason(exc)})") from None
-                if not chunk and not received:
-                    if reused:
-                        raise _Stale
-                    raise HttpConnectionError(f"{origin} closed the connection without answering")
-                received = True
-                state.receive_data(chunk)
-            elif type(event) is h11.Response:
-                status, reason = event.status_code, event.reason.decode("latin-1")
-                for name, value in event.headers:
-                    key = name.decode("latin-1")
-                    text = value.decode("latin-1")
-                    response_headers[key] = f"{response_headers[key]}, {text}" if key in response_headers else text
-            elif type(event) is h11.Data:
-                parts.append(bytes(event.data))
-            elif type(event) is h11.EndOfMessage:
+            version, status, reason, headers = await reader.head()
+            if status >= 200 or status == 101:
                 break
-            elif type(event) is h11.InformationalResponse:
-                continue
+        if status == 101:
+            raise HttpConnectionError(f"{origin} switched protocols, which no request asked for")
+        keep = version == b"HTTP/1.1" and "close" not in _tokens(headers.get("connection", ""))
+        coding = headers.get("transfer-encoding")
+        length = headers.get("content-length")
+        if head_only or status in (204, 304):
+            body = b""
+        elif coding is not None:
+            if _tokens(coding)[-1:] == ["chunked"]:
+                body = await reader.chunked()
             else:
-                raise HttpConnectionError(f"{origin} closed the connection in the middle of its answer")
-        body = b"".join(parts)
-        encoding = response_headers.get("content-encoding", "").strip().lower()
+                body, keep = await reader.until_closed(), False
+        elif length is not None:
+            body = await reader.exactly(_content_length(length, origin))
+        else:
+            body, keep = await reader.until_closed(), False
+        if connection.buffer:
+            keep = False  # bytes past the end of the answer: the connection is out of step
+        encoding = headers.get("content-encoding", "").strip().lower()
         if encoding and encoding != "identity":
             body = _decode(body, encoding, origin)
-        return HttpResponse(status, reason, response_headers, body)
+        return HttpResponse(status, reason, headers, body), keep
+
+
+class _Reader:
+    """Reads one response off a connection, through the connection's buffer."""
+
+    __slots__ = ("connection", "origin", "reused", "received")
+
+    def __init__(self, connection: _Connection, origin: _Origin, reused: bool) -> None:
+        self.connection = connection
+        self.origin = origin
+        self.reused = reused
+        self.received = False
+
+    async def _fill(self) -> bool:
+        """Read more into the buffer; ``False`` at the end of the stream."""
+        try:
+            chunk = await self.connection.stream.receive(_READ_SIZE)
+        except anyio.EndOfStream:
+            chunk = b""
+        except _RECEIVE_ERRORS as exc:
+            if self.reused and not self.received:
+                raise _Stale from None
+            raise HttpConnectionError(f"the connection to {self.origin} broke ({_reason(exc)})") from None
+        if not chunk:
+            if self.received:
+                return False
+            if self.reused:
+                raise _Stale
+            raise HttpConnectionError(f"{self.origin} closed the connection without answering")
+        self.received = True
+        self.connection.buffer += chunk
+        return True
+
+    def _broken(self, what: str) -> HttpConnectionError:
+        return HttpConnectionError(f"{self.origin} answered with something that is not HTTP/1.1 ({what})")
+
+    def _cut(self) -> HttpConnectionError:
+        return HttpConnectionError(f"{self.origin} closed the connection in the middle of its answer")
+
+    async def head(self) -> tuple[bytes, int, str, dict[str, str]]:
+        """The status line and headers of the next response (headers with lower-case names)."""
+        buffer = self.connection.buffer
+        while True:
+            found = _HEAD_END.search(buffer)
+            if found is not None:
+                break
+            if len(buffer) > _MAX_HEAD:
+                raise self._broken("a head over 64 KiB")
+            if not await self._fill():
+                raise self._cut()
+        head = bytes(buffer[: found.start()])
+        del buffer[: found.end()]
+        lines = _LINE_END.split(head)
+        version, _, rest = lines[0].partition(b" ")
+        code = rest[:3]
+        if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit() or rest[3:4] not in (b"", b" "):
+            raise self._broken(f"status line {_trim(lines[0])!r}")
+        headers: dict[str, str] = {}
+        last = ""
+        for line in lines[1:]:
+            if line[:1] in (b" ", b"\t") and last:
+                headers[last] += " " + line.strip().decode("latin-1")  # an obsolete folded line
+                continue
+            name, colon, value = line.partition(b":")
+            if not colon or not _TOKEN.fullmatch(name):
+                raise self._broken(f"header line {_trim(line)!r}")
+            key = name.decode("latin-1").lower()
+            text = value.strip().decode("latin-1")
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+            last = key
+        return version, int(code), rest[4:].decode("latin-1"), headers
+
+    async def exactly(self, length: int) -> bytes:
+        """The next ``length`` bytes."""
+        buffer = self.connection.buffer
+        while len(buffer) < length:
+            if not await self._fill():
+                raise self._cut()
+        body = bytes(buffer[:length])
+        del buffer[:length]
+        return body
+
+    async def _line(self) -> bytes:
+        buffer = self.connection.buffer
+        while True:
+            found = _LINE_END.search(buffer)
+            if found is not None:
+                line = bytes(buffer[: found.start()])
+                del buffer[: found.end()]
+                return line
+            if len(buffer) > _MAX_HEAD:
+                raise self._broken("a chunk line over 64 KiB")
+            if not await self._fill():
+                raise self._cut()
+
+    async def chunked(self) -> bytes:
+        """A chunked body, trailers read and dropped."""
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            size_text = (await self._line()).split(b";", 1)[0].strip()
+            if not _HEX.fullmatch(size_text):
+                raise self._broken(f"chunk size {_trim(size_text)!r}")
+            size = int(size_text, 16)
+            if size == 0:
+                while await self._line():
+                    pass
+                return b"".join(parts)
+            total += size
+            if total > _MAX_BODY:
+                raise self._broken("a body over 64 MiB")
+            parts.append(await self.exactly(size))
+            if await self._line():
+                raise self._broken("a chunk longer than its size")
+
+    async def until_closed(self) -> bytes:
+        """Everything until the server closes the connection."""
+        buffer = self.connection.buffer
+        while await self._fill():
+            if len(buffer) > _MAX_BODY:
+                raise self._broken("a body over 64 MiB")
+        body = bytes(buffer)
+        buffer.clear()
+        return body
+
+
+def _tokens(value: str) -> list[str]:
+    return [t.strip().lower() for t in value.split(",") if t.strip()]
+
+
+def _content_length(value: str, origin: _Origin) -> int:
+    # Several Content-Length headers (joined with commas) are allowed only when they agree.
+    values = {v.strip() for v in value.split(",")}
+    if len(values) != 1:
+        raise HttpConnectionError(f"{origin} answered with conflicting Content-Length headers")
+    (text,) = values
+    if not _DIGITS.fullmatch(text.encode("latin-1")):
+        raise HttpConnectionError(f"{origin} answered with a Content-Length that is not a number")
+    length = int(text)
+    if length > _MAX_BODY:
+        raise HttpConnectionError(f"{origin} answered with a body over 64 MiB")
+    return length
+
+
+def _trim(raw: bytes) -> str:
+    text = raw[:80].decode("latin-1")
+    return text + "…" if len(raw) > 80 else text
 
 
 def _decode(body: bytes, encoding: str, origin: _Origin) -> bytes:

@@ -396,6 +396,55 @@ async def test_repeated_headers_are_joined_and_gzip_bodies_decoded() -> None:
     assert answer.headers["x-seen"] == "a, b"
 
 
+async def test_lenient_heads_chunk_extensions_and_empty_answers_keep_the_connection_in_step() -> None:
+    async def unusual(server: RawServer, number: int, reader: Reader) -> None:
+        await server.read(number, reader)
+        # Bare LF line ends, a folded header line and chunk extensions.
+        await reader.stream.send(
+            b"HTTP/1.1 200 OK\ntransfer-encoding: chunked\nx-folded: one\n  two\n\n"
+            b"5;name=value\r\nhello\r\n1\r\n!\r\n0\r\n\r\n"
+        )
+        await server.read(number, reader)
+        await reader.stream.send(b"HTTP/1.1 204 No Content\r\n\r\n")
+        await server.read(number, reader)
+        await reader.stream.send(response(b"{}", status="200"))
+
+    async with raw_server(unusual) as server, HttpPool() as pool:
+        first = await post(pool, server)
+        second = await post(pool, server)
+        third = await post(pool, server)
+
+    assert first.content == b"hello!" and first.headers["x-folded"] == "one two"
+    assert (second.status_code, second.content) == (204, b"")
+    assert (third.status_code, third.reason_phrase, third.content) == (200, "", b"{}")
+    assert server.connections == 1
+
+
+async def test_bytes_past_the_end_of_an_answer_retire_the_connection() -> None:
+    async def overlong(server: RawServer, number: int, reader: Reader) -> None:
+        while await server.read(number, reader) is not None:
+            await reader.stream.send(response(b'{"n": 1}') + b"unasked-for bytes")
+
+    async with raw_server(overlong) as server, HttpPool() as pool:
+        first = await post(pool, server)
+        second = await post(pool, server)
+
+    assert first.json() == second.json() == {"n": 1}
+    assert server.connections == 2
+
+
+async def test_conflicting_content_lengths_are_refused() -> None:
+    async def conflicting(server: RawServer, number: int, reader: Reader) -> None:
+        await server.read(number, reader)
+        await reader.stream.send(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\n{}")
+
+    async with raw_server(conflicting) as server, HttpPool() as pool:
+        with pytest.raises(HttpConnectionError) as caught:
+            await post(pool, server)
+
+    assert "Content-Length" in str(caught.value)
+
+
 async def test_an_answer_that_is_not_http_is_a_connection_error() -> None:
     async def garbage(server: RawServer, number: int, reader: Reader) -> None:
         await server.read(number, reader)
