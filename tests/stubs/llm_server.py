@@ -21,14 +21,19 @@ stored — with the client's port (one port: one kept-alive connection), and gau
 at once (``max_in_flight``).
 
 From another process (for benchmarks): ``python -m tests.stubs.llm_server --port N --latency-ms L --label LABEL``
-prints ``stub LLM server listening on http://127.0.0.1:PORT`` once the port is bound (``--port 0`` picks one).
+prints ``stub LLM server listening on http://127.0.0.1:PORT`` once the port is bound (``--port 0`` picks one). That
+process serves the same app with ``tests/stubs/lite_server.py`` rather than uvicorn (``--server uvicorn`` for
+uvicorn), so that the stub's own CPU per request stays well below the engine's.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import itertools
 import json
+import signal
 import socket
 import sys
 import threading
@@ -520,15 +525,37 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="simulated provider latency per request")
     parser.add_argument("--label", default="correct", help="label every answer carries")
+    parser.add_argument(
+        "--server",
+        choices=["lite", "uvicorn"],
+        default="lite",
+        help="lite (default): tests/stubs/lite_server.py, a fraction of uvicorn's CPU per request",
+    )
     args = parser.parse_args(argv)
     stub = StubServer(label=args.label, latency=args.latency_ms / 1000, record=False)
     sock = _bind_loopback(args.port)
     stub.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     print(f"stub LLM server listening on {stub.url}", flush=True)
     try:
-        _uvicorn_server(stub).run(sockets=[sock])
+        if args.server == "uvicorn":
+            _uvicorn_server(stub).run(sockets=[sock])
+        else:
+            from .lite_server import serve_lite
+
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(_serve_until_terminated(stub, sock, serve_lite))
     finally:
         sock.close()
+
+
+async def _serve_until_terminated(stub: StubServer, sock: socket.socket, serve: Any) -> None:
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    # SIGTERM (what benchmarks send) ends the server as Ctrl-C does.
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await serve(stub.app, sock)
 
 
 if __name__ == "__main__":
