@@ -5,13 +5,17 @@ The bound is C / L spans per second (every call slot busy all the time). The stu
 in-process with its runner driven by ``run_until_idle``.
 
     python benchmarks/backfill.py [--spans 10000] [--latency-ms 50 10] [--concurrency 32] [--runs 3]
-                                  [--profile FILE]
+                                  [--profile FILE] [--stub-server lite|uvicorn]
 
 For each latency it runs the backfill ``--runs`` times (a fresh engine and stub each time) and prints every run
 and the medians: spans/s, the ratio to the bound (aims: >= 0.9 at 50 ms, >= 0.6 at 10 ms) and the engine
 process's CPU time per judged span (all its threads, measured over the backfill only; aim: <= 0.4 ms).
-``--profile FILE`` writes a cProfile of the event loop's thread during the backfill of the last run instead
-(the store's worker thread is not in it; profiling slows the run, so its figures are not comparable).
+Where ``/proc`` tells, each run also shows the event loop thread's share of that CPU (the rest is the store's
+worker threads) and how busy the stub was. ``--profile FILE`` writes a cProfile of the event loop's thread during
+the backfill of the last run (the store's worker thread is not in it; profiling slows the run, so that run's
+figures are not comparable). ``--stub-server uvicorn`` serves the stub with uvicorn, as before the stub had its
+own lean server (it then costs more CPU per request than the engine, which on a two-core machine shows in the
+ratios).
 """
 
 from __future__ import annotations
@@ -43,10 +47,13 @@ from tests.engine.otlp_payloads import ingest, span  # noqa: E402
 TEMPLATE = "Question: {input}\nAnswer: {output}\nIs the answer correct? Answer correct or incorrect."
 
 
-def start_stub(latency_ms: float) -> tuple[subprocess.Popen[str], str]:
+def start_stub(latency_ms: float, server: str = "lite") -> tuple[subprocess.Popen[str], str]:
     """Start the stub LLM server on a free port; returns the process and its URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.stubs.llm_server", "--port", "0", "--latency-ms", str(latency_ms)],
+        [
+            sys.executable,
+            *("-m", "tests.stubs.llm_server", "--port", "0", "--latency-ms", str(latency_ms), "--server", server),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -186,9 +193,11 @@ class Figures:
         return self.cpu_seconds * 1000 / max(1, self.scored)
 
 
-async def backfill(spans: int, latency_ms: float, concurrency: int, profile: cProfile.Profile | None) -> Figures:
+async def backfill(
+    spans: int, latency_ms: float, concurrency: int, profile: cProfile.Profile | None, stub_server: str = "lite"
+) -> Figures:
     """One run: a fresh stub and engine, the spans seeded, then one backfill of them measured."""
-    process, url = start_stub(latency_ms)
+    process, url = start_stub(latency_ms, stub_server)
     try:
         await wait_healthy(url)
         with tempfile.TemporaryDirectory() as home:
@@ -230,13 +239,15 @@ async def backfill(spans: int, latency_ms: float, concurrency: int, profile: cPr
     return Figures(int(done["num_successes"]), int(done["num_errors"]), elapsed, cpu, bound, stub_cpu, loop_cpu)
 
 
-async def main(spans: int, latencies: list[float], concurrency: int, runs: int, profile_to: str | None) -> None:
+async def main(
+    spans: int, latencies: list[float], concurrency: int, runs: int, profile_to: str | None, stub_server: str
+) -> None:
     """Run the benchmark for each latency and print every run and the medians."""
     for latency_ms in latencies:
         results: list[Figures] = []
         for number in range(1, runs + 1):
             profile = cProfile.Profile() if profile_to and number == runs else None
-            figures = await backfill(spans, latency_ms, concurrency, profile)
+            figures = await backfill(spans, latency_ms, concurrency, profile, stub_server)
             results.append(figures)
             print(
                 f"L={latency_ms:g} ms run {number}: {figures.scored} scored, {figures.errors} errors in "
@@ -267,5 +278,8 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the last run's backfill")
+    parser.add_argument(
+        "--stub-server", choices=["lite", "uvicorn"], default="lite", help="how the stub serves (see its --server)"
+    )
     args = parser.parse_args()
-    anyio.run(main, args.spans, args.latency_ms, args.concurrency, max(1, args.runs), args.profile)
+    anyio.run(main, args.spans, args.latency_ms, args.concurrency, max(1, args.runs), args.profile, args.stub_server)
