@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import anyio
+import anyio.lowlevel
 import httpx2
 
 from ..errors import ProviderError, ProviderErrorKind
@@ -337,8 +338,18 @@ class LlmClient:
             )
         url = protocol.url(request)
         body = protocol.body(request)
-        async with self._limiter:
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        limiter = self._limiter
+        # A free slot is taken without the yield to the loop that ``async with`` makes even when nobody waits
+        # (one loop pass per call); a busy limiter is waited for, in turn, as before.
+        try:
+            limiter.acquire_nowait()
+        except anyio.WouldBlock:
+            await limiter.acquire()
+        try:
             return await self._send(protocol, url, body)
+        finally:
+            limiter.release()
 
     async def aclose(self) -> None:
         """Close the underlying HTTP connections."""
