@@ -34,6 +34,7 @@ Error messages name the origin and what went wrong, never a header value.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import re
@@ -129,7 +130,8 @@ class _Origin:
     port: int
 
     def __str__(self) -> str:
-        return f"{self.scheme}://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}"
 
 
 class _Stale(Exception):
@@ -364,10 +366,12 @@ class HttpPool:
         if scheme not in _DEFAULT_PORTS or not parsed.host:
             raise HttpRequestError(f"only http:// and https:// URLs with a host can be called, not {scheme!r}")
         port = parsed.port or _DEFAULT_PORTS[scheme]
-        host = parsed.raw_host
+        # The ASCII (IDNA) form is what DNS, TLS and the Host header take; an IPv6 literal is bracketed there.
+        name = parsed.raw_host.decode("ascii")
+        host = f"[{name}]" if ":" in name else name
         if parsed.port is not None and parsed.port != _DEFAULT_PORTS[scheme]:
-            host += f":{parsed.port}".encode()
-        found = (_Origin(scheme, parsed.host, port), parsed.raw_path or b"/", host)
+            host += f":{parsed.port}"
+        found = (_Origin(scheme, name, port), parsed.raw_path or b"/", host.encode("ascii"))
         if len(self._targets) >= _MAX_TARGETS:
             self._targets.clear()
         self._targets[url] = found
@@ -420,7 +424,8 @@ class HttpPool:
         if origin.scheme == "https":
             if self._ssl_context is None:
                 self._ssl_context = httpx2.create_ssl_context()
-                self._ssl_context.set_alpn_protocols(["http/1.1"])
+                with contextlib.suppress(NotImplementedError, AttributeError):
+                    self._ssl_context.set_alpn_protocols(["http/1.1"])
             context = self._ssl_context
         try:
             loop = asyncio.get_running_loop()
@@ -466,6 +471,8 @@ class HttpPool:
         if head_only or status in (204, 304):
             body = b""
         elif coding is not None:
+            if length is not None:
+                keep = False  # both framings at once (RFC 9112 §6.3): the chunking wins, the connection is not kept
             if _tokens(coding)[-1:] == ["chunked"]:
                 body = await reader.chunked()
             else:

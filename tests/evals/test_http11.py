@@ -432,6 +432,21 @@ async def test_bytes_past_the_end_of_an_answer_retire_the_connection() -> None:
     assert server.connections == 2
 
 
+async def test_an_answer_with_both_framings_is_read_chunked_and_its_connection_retired() -> None:
+    async def both(server: RawServer, number: int, reader: Reader) -> None:
+        while await server.read(number, reader) is not None:
+            await reader.stream.send(
+                chunked(b'{"chunked": ', b"true}").replace(b"\r\n\r\n", b"\r\ncontent-length: 3\r\n\r\n", 1)
+            )
+
+    async with raw_server(both) as server, HttpPool() as pool:
+        first = await post(pool, server)
+        second = await post(pool, server)
+
+    assert first.json() == second.json() == {"chunked": True}
+    assert server.connections == 2
+
+
 async def test_conflicting_content_lengths_are_refused() -> None:
     async def conflicting(server: RawServer, number: int, reader: Reader) -> None:
         await server.read(number, reader)
