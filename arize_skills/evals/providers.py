@@ -23,6 +23,8 @@ Calls go over ``evals/http11.py``'s keep-alive HTTP/1.1 pool (a judge's per-call
 own CPU, and httpx2's connection pool spent several times the work of the exchange itself). A client given an
 httpx2 ``transport`` (tests), or whose provider the environment routes through a proxy (``HTTPS_PROXY`` and the
 like, which the pool does not support), uses an ``httpx2.AsyncClient`` instead, with the same retries and errors.
+A request the pool cannot send at all (a header with a line break, a URL that is not http or https) fails at once
+as ``bad_request``.
 """
 
 from __future__ import annotations
