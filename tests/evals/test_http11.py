@@ -528,6 +528,7 @@ class RecordingSleep:
 
 
 def chat_answer(text: str) -> bytes:
+    """An OpenAI chat completion body answering ``text``."""
     return json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}).encode()
 
 
