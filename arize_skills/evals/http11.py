@@ -66,6 +66,7 @@ _MAX_TARGETS = 64
 _MAX_HEADER_SETS = 16
 _MAX_HEAD = 65536
 _MAX_BODY = 64 * 1024 * 1024
+_MAX_BUFFER = _MAX_BODY + 2 * _MAX_HEAD
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
@@ -140,7 +141,8 @@ class _Stale(Exception):
 
 class _Connection(asyncio.Protocol):
     """One socket as an asyncio protocol: what arrives is appended to ``buffer`` as it comes, with no reads to ask
-    for, so an idle connection learns of the server closing it without a system call."""
+    for (an idle connection learns of the server closing it as the loop reads; ``readable`` also asks the socket,
+    for what came in since). More than a whole answer's worth of unread bytes aborts the connection."""
 
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
@@ -160,6 +162,10 @@ class _Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self.buffer += data
+        if len(self.buffer) > _MAX_BUFFER and self.transport is not None:
+            # Reading never pauses, so a server that keeps sending is cut off here rather than held in memory.
+            self.error = HttpConnectionError("the server sent more than any answer may hold (64 MiB)")
+            self.transport.abort()
         self._wake()
 
     def eof_received(self) -> bool:
@@ -169,7 +175,8 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.at_end = True
-        self.error = exc
+        if self.error is None:
+            self.error = exc
         self._can_write = True
         self._wake()
 

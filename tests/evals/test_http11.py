@@ -459,6 +459,20 @@ async def test_conflicting_content_lengths_are_refused() -> None:
     assert "Content-Length" in str(caught.value)
 
 
+async def test_an_answer_declaring_a_body_over_the_limit_is_refused_before_it_is_read() -> None:
+    async def huge(server: RawServer, number: int, reader: Reader) -> None:
+        await server.read(number, reader)
+        await reader.stream.send(b"HTTP/1.1 200 OK\r\ncontent-length: 100000000000\r\n\r\n{")
+        with anyio.fail_after(WAIT):
+            await reader.until_closed()
+
+    async with raw_server(huge) as server, HttpPool() as pool:
+        with pytest.raises(HttpConnectionError) as caught:
+            await post(pool, server)
+
+    assert "64 MiB" in str(caught.value)
+
+
 async def test_a_body_larger_than_the_socket_buffers_is_sent_whole() -> None:
     big = bytes(range(256)) * (16 * 1024)  # 4 MiB: the transport pauses writing until the server reads
 
