@@ -21,6 +21,7 @@ unknown one or two different ones is a ``JudgeParseError`` that quotes the answe
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -330,17 +331,40 @@ def judge_request(spec: JudgeSpec, prompt: str, *, function_calling: bool) -> Ch
     ``LABEL: …``) is appended to the prompt. The caller decides ``function_calling`` from the spec and what the
     provider supports.
     """
+    system, tool, protocol = _fixed_parts(tuple(spec.choices or ()), spec.include_explanations, function_calling)
     messages = [
-        ChatMessage(role="system", content=_system(spec, function_calling)),
-        ChatMessage(role="user", content=prompt if function_calling else prompt + _protocol(spec)),
+        ChatMessage(role="system", content=system),
+        ChatMessage(role="user", content=prompt if function_calling else prompt + protocol),
     ]
     return ChatRequest(
         model=spec.model_name,
         messages=messages,
         invocation_parameters=dict(spec.invocation_parameters),
-        tools=[_tool(spec)] if function_calling else [],
+        tools=[tool] if tool is not None else [],
         tool_choice=JUDGE_TOOL if function_calling else None,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _fixed_parts(
+    labels: tuple[str, ...], include_explanations: bool, function_calling: bool
+) -> tuple[str, ToolSpec | None, str]:
+    """What every request of one judge shares: the system message, the tool (or the text protocol).
+
+    The tool is one object shared by those requests: readers copy it (the providers do), nobody changes it.
+    """
+    # Only the labels and the explanation setting shape these, so a spec with just those fields stands in.
+    spec = JudgeSpec(
+        name="",
+        template="",
+        choices=dict.fromkeys(labels, 0.0),
+        include_explanations=include_explanations,
+        use_function_calling=function_calling,
+        model_name="",
+    )
+    if function_calling:
+        return _system(spec, True), _tool(spec), ""
+    return _system(spec, False), None, _protocol(spec)
 
 
 # --- parsing -----------------------------------------------------------------------------------------------------
@@ -557,6 +581,16 @@ def _parse_text(text: str, labels: _Labels) -> _Answer:
     return _Answer(named.pop(), explanation)
 
 
+@functools.lru_cache(maxsize=64)
+def _labels_of(labels: tuple[str, ...]) -> _Labels:
+    # A judge's labels are the same for every record it scores; their spellings are worked out once.
+    return _Labels(labels)
+
+
+def _shown(call: ToolCall) -> str:
+    return json.dumps(dict(call.arguments), ensure_ascii=False, default=str)
+
+
 def _from_tool_calls(calls: list[ToolCall], labels: _Labels) -> _Answer | None:
     mine = [call for call in calls if call.name == JUDGE_TOOL]
     if not mine:
@@ -564,10 +598,9 @@ def _from_tool_calls(calls: list[ToolCall], labels: _Labels) -> _Answer | None:
     allowed = labels.labels
     answers: list[_Answer] = []
     for call in mine:
-        shown = json.dumps(dict(call.arguments), ensure_ascii=False, default=str)
         raw = call.arguments.get("label")
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            raise _fail(f"the judge called {JUDGE_TOOL} without a label", shown, allowed)
+            raise _fail(f"the judge called {JUDGE_TOOL} without a label", _shown(call), allowed)
         explanation = call.arguments.get("explanation")
         explanation_text = explanation.strip() if isinstance(explanation, str) and explanation.strip() else None
         if not allowed:
@@ -576,10 +609,10 @@ def _from_tool_calls(calls: list[ToolCall], labels: _Labels) -> _Answer | None:
         label = labels.exact(str(raw)) if isinstance(raw, str | int | float) else None
         if label is None:
             reason = f"the judge called {JUDGE_TOOL} with label {raw!r}, which is not one of the choices"
-            raise _fail(reason, shown, allowed)
+            raise _fail(reason, _shown(call), allowed)
         answers.append(_Answer(label, explanation_text))
     if len({answer.label for answer in answers}) > 1:
-        shown = "; ".join(json.dumps(dict(call.arguments), ensure_ascii=False, default=str) for call in mine)
+        shown = "; ".join(_shown(call) for call in mine)
         raise _fail(f"the judge called {JUDGE_TOOL} several times with different labels", shown, allowed)
     return answers[-1]
 
@@ -603,7 +636,7 @@ def parse_judgement(spec: JudgeSpec, result: ChatResult) -> Judgement:
         JudgeParseError: when the answer is empty, names no label, an unknown label, or several different labels;
             the message quotes the answer (trimmed) and lists the allowed labels.
     """
-    labels = _Labels(spec.labels)
+    labels = _labels_of(tuple(spec.choices or ()))
     answer = _from_tool_calls(result.tool_calls, labels)
     if answer is None:
         text = result.text or ""

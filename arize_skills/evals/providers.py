@@ -1,4 +1,4 @@
-"""LLM providers over httpx2: one ``LlmClient`` per AI integration, speaking one of three wire protocols.
+"""LLM providers: one ``LlmClient`` per AI integration, speaking one of three wire protocols.
 
 * ``openai`` — chat completions (``POST {base_url}/chat/completions``, ``Authorization: Bearer``) for
   ``OPEN_AI`` and every OpenAI-compatible server: ``CUSTOM`` (vLLM, Ollama, LM Studio; ``base_url`` required),
@@ -18,6 +18,13 @@ no timeout field). 408, 429, 5xx (and Anthropic's 529), timeouts and connection 
 honouring ``Retry-After``/``retry-after-ms`` (capped), else with exponential backoff and jitter; 401/403 fail at
 once as ``auth``, other 4xx as ``bad_request``, and a 200 whose body cannot be used as ``bad_response``. No error
 text or log line carries the API key or a credential header: a provider that echoes one back is redacted.
+
+Calls go over ``evals/http11.py``'s keep-alive HTTP/1.1 pool (a judge's per-call cost is mostly the HTTP client's
+own CPU, and httpx2's connection pool spent several times the work of the exchange itself). A client given an
+httpx2 ``transport`` (tests), or whose provider the environment routes through a proxy (``HTTPS_PROXY`` and the
+like, which the pool does not support), uses an ``httpx2.AsyncClient`` instead, with the same retries and errors.
+A request the pool cannot send at all (a header with a line break, a URL that is not http or https) fails at once
+as ``bad_request``.
 """
 
 from __future__ import annotations
@@ -29,14 +36,17 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import anyio
+import anyio.lowlevel
 import httpx2
 
 from ..errors import ProviderError, ProviderErrorKind
 from ..foundation.redact import redact, secrets_of
 from ..foundation.retry import RetryPolicy, retry_after_seconds
+from ..foundation.version import __version__
+from .http11 import HttpConnectionError, HttpPool, HttpRequestError, uses_proxy
 
 __all__ = [
     "ChatMessage",
@@ -88,6 +98,9 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
 PROVIDER_TIMEOUT_ENV = "ARIZE_SKILLS_PROVIDER_TIMEOUT"
 DEFAULT_PROVIDER_TIMEOUT = 60.0
 _MESSAGE_LIMIT = 300
+# Request bodies are built here from plain dicts and lists, never cyclic: skipping the cycle check is a quarter of
+# the encoding time.
+_BODY_ENCODER = json.JSONEncoder(check_circular=False)
 
 
 @dataclass(frozen=True)
@@ -210,9 +223,27 @@ def provider_timeout(environ: Mapping[str, str] | None = None) -> float:
     return seconds
 
 
+class _Reply(Protocol):
+    """What ``LlmClient`` reads of a response: an ``http11.HttpResponse`` or an ``httpx2.Response``."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def reason_phrase(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
+
 class LlmClient:
-    """One per AI integration: its own httpx2.AsyncClient, a CapacityLimiter (bounded concurrency), per-call
-    timeout, retries on 429/5xx/timeouts/connection honouring Retry-After (injectable sleep).
+    """One per AI integration: its own keep-alive HTTP connections, a CapacityLimiter (bounded concurrency),
+    per-call timeout, retries on 429/5xx/timeouts/connection honouring Retry-After (injectable sleep).
 
     A configuration the client cannot use (a provider not callable locally, a missing ``base_url`` or Azure
     deployment) does not fail here: every ``complete`` raises the same ``ProviderError(bad_request)`` naming the
@@ -259,11 +290,22 @@ class LlmClient:
             self._setup_error = exc
         if setting_error is not None:
             self._protocol, self._setup_error = None, setting_error
-        self._http = httpx2.AsyncClient(
-            transport=transport,
-            timeout=httpx2.Timeout(timeout),
-            limits=httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
-        )
+        self._headers: dict[str, str] = {}
+        self._header_items: list[tuple[str, str]] = []
+        self._where_of: dict[str, str] = {}
+        self._http: httpx2.AsyncClient | None = None
+        self._pool: HttpPool | None = None
+        if self._protocol is not None:
+            self._headers = self._protocol.headers()
+            self._header_items = list(self._headers.items())
+        if transport is not None or (self._protocol is not None and _proxied(self._protocol.base_url)):
+            self._http = httpx2.AsyncClient(
+                transport=transport,
+                timeout=httpx2.Timeout(timeout),
+                limits=httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            )
+        else:
+            self._pool = HttpPool(max_idle=concurrency)
 
     async def __aenter__(self) -> LlmClient:
         return self
@@ -301,26 +343,63 @@ class LlmClient:
             )
         url = protocol.url(request)
         body = protocol.body(request)
-        headers = protocol.headers()
-        async with self._limiter:
-            return await self._send(protocol, url, headers, body)
+        await anyio.lowlevel.checkpoint_if_cancelled()
+        limiter = self._limiter
+        # A free slot is taken without the yield to the loop that ``async with`` makes even when nobody waits
+        # (one loop pass per call); a busy limiter is waited for, in turn, as before.
+        try:
+            limiter.acquire_nowait()
+        except anyio.WouldBlock:
+            await limiter.acquire()
+        try:
+            return await self._send(protocol, url, body)
+        finally:
+            limiter.release()
 
     async def aclose(self) -> None:
-        """Close the underlying HTTP client."""
-        await self._http.aclose()
+        """Close the underlying HTTP connections."""
+        if self._pool is not None:
+            await self._pool.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
-    async def _send(self, protocol: _Protocol, url: str, headers: dict[str, str], body: dict[str, Any]) -> ChatResult:
-        content = json.dumps(body).encode()
-        where = f"{protocol.label} at {_display_url(url)}"
+    async def _post(self, url: str, content: bytes) -> _Reply:
+        if self._pool is not None:
+            # A chat call changes nothing on the provider, so it is safe to send again when a kept-alive
+            # connection turns out to have been closed by the server (the retries below repeat it anyway).
+            return await self._pool.request(
+                "POST", url, headers=self._header_items, content=content, timeout=self.timeout, replayable=True
+            )
+        assert self._http is not None
+        with anyio.fail_after(self.timeout):
+            return await self._http.post(url, content=content, headers=self._headers)
+
+    def _where(self, protocol: _Protocol, url: str) -> str:
+        where = self._where_of.get(url)
+        if where is None:
+            if len(self._where_of) > 64:
+                self._where_of.clear()
+            where = self._where_of[url] = f"{protocol.label} at {_display_url(url)}"
+        return where
+
+    async def _send(self, protocol: _Protocol, url: str, body: dict[str, Any]) -> ChatResult:
+        content = _BODY_ENCODER.encode(body).encode()
+        where = self._where(protocol, url)
         attempts = self.max_retries + 1
         for attempt in range(1, attempts + 1):
             started = time.perf_counter()
             try:
-                with anyio.fail_after(self.timeout):
-                    response = await self._http.post(url, content=content, headers=headers)
+                response = await self._post(url, content)
             except (TimeoutError, httpx2.TimeoutException):
                 error = ProviderError(
                     self._clean(f"{where} did not answer within {self.timeout:g}s"), kind="timeout", retryable=True
+                )
+            except HttpRequestError as exc:
+                message = self._clean(f"cannot send a request to {where}: {exc}")
+                raise ProviderError(message, kind="bad_request") from None
+            except HttpConnectionError as exc:
+                error = ProviderError(
+                    self._clean(f"could not reach {where} ({exc})"), kind="connection", retryable=True
                 )
             except httpx2.TransportError as exc:
                 reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
@@ -348,7 +427,7 @@ class LlmClient:
             await self._sleep(wait)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    def _result(self, protocol: _Protocol, response: httpx2.Response, where: str, latency_ms: float) -> ChatResult:
+    def _result(self, protocol: _Protocol, response: _Reply, where: str, latency_ms: float) -> ChatResult:
         try:
             payload = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -370,7 +449,7 @@ class LlmClient:
         result.latency_ms = latency_ms
         return result
 
-    def _status_error(self, protocol: _Protocol, response: httpx2.Response, where: str) -> ProviderError:
+    def _status_error(self, protocol: _Protocol, response: _Reply, where: str) -> ProviderError:
         status = response.status_code
         detail = _provider_message(response)
         head = f"{where} answered {status} {response.reason_phrase}".rstrip()
@@ -427,7 +506,11 @@ class _Protocol:
         raise NotImplementedError
 
     def _with_integration_headers(self, own: dict[str, str]) -> dict[str, str]:
-        headers = {"content-type": "application/json", "accept": "application/json"}
+        headers = {
+            "content-type": "application/json",
+            "accept": "application/json",
+            "user-agent": f"arize-skills/{__version__}",
+        }
         headers.update(own)
         # Lower-cased so that an integration header replaces ours instead of being sent next to it.
         headers.update({str(k).lower(): str(v) for k, v in self.config.headers.items()})
@@ -785,7 +868,7 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _provider_message(response: httpx2.Response) -> str:
+def _provider_message(response: _Reply) -> str:
     """The provider's own error text: OpenAI/Azure ``{error:{message}}``, Anthropic ``{error:{type,message}}``,
     a problem's ``detail``, or the body as plain text."""
     try:
@@ -803,6 +886,14 @@ def _provider_message(response: httpx2.Response) -> str:
             if payload.get(key):
                 return str(payload[key])
     return json.dumps(payload)
+
+
+def _proxied(base_url: str) -> bool:
+    """Whether the environment sends calls to ``base_url`` through a proxy (an invalid URL: no)."""
+    try:
+        return uses_proxy(base_url)
+    except (httpx2.InvalidURL, ValueError):
+        return False
 
 
 def _display_url(url: str) -> str:

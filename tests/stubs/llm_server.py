@@ -17,17 +17,23 @@ Per test, control:
 
 It records every request (``RecordedRequest``: protocol, path, query, JSON body, headers with credential values
 masked, which header carried the credential and whether it matched ``expected_key``) — the key itself is never
-stored — and gauges the most requests it ever held at once (``max_in_flight``).
+stored — with the client's port (one port: one kept-alive connection), and gauges the most requests it ever held
+at once (``max_in_flight``).
 
 From another process (for benchmarks): ``python -m tests.stubs.llm_server --port N --latency-ms L --label LABEL``
-prints ``stub LLM server listening on http://127.0.0.1:PORT`` once the port is bound (``--port 0`` picks one).
+prints ``stub LLM server listening on http://127.0.0.1:PORT`` once the port is bound (``--port 0`` picks one). That
+process serves the same app with ``tests/stubs/lite_server.py`` rather than uvicorn (``--server uvicorn`` for
+uvicorn), so that the stub's own CPU per request stays well below the engine's.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import itertools
 import json
+import signal
 import socket
 import sys
 import threading
@@ -137,6 +143,7 @@ class RecordedRequest:
     auth_header: str | None
     key_matches: bool | None
     deployment: str | None = None
+    client_port: int | None = None
 
     def forced_tool(self) -> str | None:
         """The tool the request forces (OpenAI or Anthropic ``tool_choice`` shape), if any."""
@@ -335,6 +342,7 @@ class StubServer:
             auth_header=auth_header,
             key_matches=matches,
             deployment=request.path_params.get("deployment"),
+            client_port=request.client.port if request.client else None,
         )
         return sent_key, recorded
 
@@ -517,15 +525,37 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="simulated provider latency per request")
     parser.add_argument("--label", default="correct", help="label every answer carries")
+    parser.add_argument(
+        "--server",
+        choices=["lite", "uvicorn"],
+        default="lite",
+        help="lite (default): tests/stubs/lite_server.py, a fraction of uvicorn's CPU per request",
+    )
     args = parser.parse_args(argv)
     stub = StubServer(label=args.label, latency=args.latency_ms / 1000, record=False)
     sock = _bind_loopback(args.port)
     stub.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     print(f"stub LLM server listening on {stub.url}", flush=True)
     try:
-        _uvicorn_server(stub).run(sockets=[sock])
+        if args.server == "uvicorn":
+            _uvicorn_server(stub).run(sockets=[sock])
+        else:
+            from .lite_server import serve_lite
+
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(_serve_until_terminated(stub, sock, serve_lite))
     finally:
         sock.close()
+
+
+async def _serve_until_terminated(stub: StubServer, sock: socket.socket, serve: Any) -> None:
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    # SIGTERM (what benchmarks send) ends the server as Ctrl-C does.
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await serve(stub.app, sock)
 
 
 if __name__ == "__main__":

@@ -142,7 +142,18 @@ class Execution:
 
     async def _worker(self, receive: MemoryObjectReceiveStream[Item]) -> None:
         async with receive:
-            async for item in receive:
+            while True:
+                # An item already queued is taken without the yield to the loop that ``receive`` makes first; the
+                # queue holds at most a few dozen items, so a run of items that never wait stays short.
+                try:
+                    item = receive.receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        item = await receive.receive()
+                    except anyio.EndOfStream:
+                        return
+                except anyio.EndOfStream:
+                    return
                 self.add(await item())
 
     async def execute(

@@ -244,12 +244,16 @@ class JudgePlan(EvaluatorPlan):
     config: ProviderConfig | None = None
     client_key: tuple[Any, ...] = ()
     client: LlmClient | None = None
+    _variables: tuple[str, list[str]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def variables(self) -> list[str]:
         """The template's ``{var}`` placeholders."""
         assert self.spec is not None
-        return template_variables(self.spec.template)
+        if self._variables is None or self._variables[0] != self.spec.template:
+            # Read once per plan rather than once per record.
+            self._variables = (self.spec.template, template_variables(self.spec.template))
+        return list(self._variables[1])
 
     async def score(self, record: Record) -> Judgement:
         """Render the template with the record's values, ask the judge, and parse its label."""
