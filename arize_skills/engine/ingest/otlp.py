@@ -96,6 +96,14 @@ class DecodedExport:
     rejected: int = 0
     rejection: str | None = None
 
+    def add(self, batch: ResourceBatch, record: SpanRecord | str) -> None:
+        """Add a decoded span to ``batch``, or count it rejected when decoding gave a reason instead."""
+        if isinstance(record, str):
+            self.rejected += 1
+            self.rejection = self.rejection or record
+        else:
+            batch.spans.append(record)
+
 
 def wire_format(content_type: str | None) -> WireFormat:
     """The OTLP encoding named by a ``Content-Type`` header.
@@ -286,12 +294,7 @@ def spans_of(message: ExportTraceServiceRequest) -> DecodedExport:
         batch = ResourceBatch(resource, project.strip() if isinstance(project, str) and project.strip() else None)
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                record = _record(span, resource)
-                if isinstance(record, str):
-                    decoded.rejected += 1
-                    decoded.rejection = decoded.rejection or record
-                else:
-                    batch.spans.append(record)
+                decoded.add(batch, _record(span, resource))
         decoded.batches.append(batch)
     return decoded
 
@@ -503,12 +506,7 @@ def _fast_export(document: dict[str, Any]) -> DecodedExport:
             _text(scope_fields.get("schema_url", ""))
             _fast_scope(scope_fields.get("scope", {}))
             for span in _list(scope_fields.get("spans", [])):
-                record = _fast_span(span, resource)
-                if isinstance(record, str):
-                    decoded.rejected += 1
-                    decoded.rejection = decoded.rejection or record
-                else:
-                    batch.spans.append(record)
+                decoded.add(batch, _fast_span(span, resource))
         decoded.batches.append(batch)
     return decoded
 

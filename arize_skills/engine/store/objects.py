@@ -7,6 +7,7 @@ functions take a ``sqlite3.Connection`` and run inside ``Store.read`` / ``Store.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ D = TypeVar("D", bound=Document)
 __all__ = [
     "StoredObject",
     "check_name_free",
+    "commit_hash",
     "delete_object",
     "document",
     "find_by_name",
@@ -267,3 +269,8 @@ def space_id_of(conn: sqlite3.Connection, space_num: int | None) -> str:
 def delete_object(conn: sqlite3.Connection, obj: StoredObject) -> None:
     """Delete ``obj`` (children are the caller's business)."""
     conn.execute("DELETE FROM objects WHERE num = ?", (obj.num,))
+
+
+def commit_hash(material: dict[str, Any]) -> str:
+    """The commit hash of a version: a SHA-1 of what names it (its content, owner, position and time) as JSON."""
+    return hashlib.sha1(json.dumps(material, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

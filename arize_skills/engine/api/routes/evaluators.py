@@ -17,8 +17,6 @@ of its versions (409).
 from __future__ import annotations
 
 import ast
-import hashlib
-import json
 import sqlite3
 from typing import Any
 
@@ -59,6 +57,7 @@ from ...store.integrations import require_accessible_integration
 from ...store.objects import (
     StoredObject,
     check_name_free,
+    commit_hash,
     delete_object,
     document,
     get_object,
@@ -273,18 +272,9 @@ def _insert_version(
     )
     config = body[CONFIG_KEYS[doc.type]]
     # A commit hash names the version: its configuration, message, evaluator, position and time.
-    material = json.dumps(
-        {
-            "evaluator": evaluator.id,
-            "version": version.id,
-            "config": config,
-            "message": doc.commit_message,
-            "at": now,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
+    doc.commit_hash = commit_hash(
+        {"evaluator": evaluator.id, "version": version.id, "config": config, "message": doc.commit_message, "at": now}
     )
-    doc.commit_hash = hashlib.sha1(material.encode()).hexdigest()
     return update_document(conn, version, doc, now=now)
 
 

@@ -10,8 +10,6 @@ a label names exactly one version of its prompt and setting it on another versio
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sqlite3
 from typing import Any
 
@@ -36,6 +34,7 @@ from ...store.documents import PromptDoc, PromptVersionDoc
 from ...store.objects import (
     StoredObject,
     check_name_free,
+    commit_hash,
     delete_object,
     document,
     get_object,
@@ -146,12 +145,7 @@ def _insert_version(
         conn, PROMPT_VERSION_KIND, body=doc.to_body(), now=now, space_num=prompt.space_num, parent_num=prompt.num
     )
     # A commit hash names the version: its content, prompt, position and time.
-    material = json.dumps(
-        {"prompt": prompt.id, "version": version.id, "content": doc.to_body(), "at": now},
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    doc.commit_hash = hashlib.sha1(material.encode()).hexdigest()
+    doc.commit_hash = commit_hash({"prompt": prompt.id, "version": version.id, "content": doc.to_body(), "at": now})
     return update_document(conn, version, doc, now=now)
 
 
