@@ -183,6 +183,8 @@ def _bearer_token(args: argparse.Namespace, what: str) -> str | None | Literal[F
 def _can_listen(host: str, port: int) -> bool:
     """Whether ``host:port`` can be bound now (checked before anything starts, for a clear error)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers bind: a port left in TIME_WAIT by the engine just stopped is free, a listening one is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
