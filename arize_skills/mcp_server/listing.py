@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, InputRequiredResult
 from mcp.types import Tool as MCPTool
 
+from .shipped import LISTING_FILE, read_shipped
+
 if TYPE_CHECKING:
     from .state import AppState
 
-__all__ = ["LISTING_FILE", "ToolsOnDemand", "render_listing", "wire_listing"]
-
-LISTING_FILE = Path(__file__).with_name("tools_listing.json")
+__all__ = ["ToolsOnDemand", "render_listing", "wire_listing"]
 
 
 def wire_listing(tools: list[MCPTool]) -> list[dict[str, Any]]:
@@ -72,7 +71,7 @@ class ToolsOnDemand(MCPServer["AppState"]):
         """
         if not self._registered:
             if self.tool_count == 0:
-                return [MCPTool.model_validate(tool) for tool in _shipped_listing()]
+                return [MCPTool.model_validate(tool) for tool in read_shipped(LISTING_FILE)]
             self.ensure_tools()
         return sorted(await super().list_tools(), key=lambda tool: tool.name)
 
@@ -86,12 +85,3 @@ class ToolsOnDemand(MCPServer["AppState"]):
     def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
         self.ensure_tools()
         return super()._tool_input_schema(name)
-
-
-_cache: list[dict[str, Any]] = []
-
-
-def _shipped_listing() -> list[dict[str, Any]]:
-    if not _cache:
-        _cache.extend(json.loads(LISTING_FILE.read_text(encoding="utf-8")))
-    return _cache

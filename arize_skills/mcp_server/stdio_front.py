@@ -20,20 +20,18 @@ import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..settings import Settings
 from .instructions import instructions_from_settings
+from .shipped import HANDSHAKE_FILE, LISTING_FILE, read_shipped
 
 if TYPE_CHECKING:
     from .listing import ToolsOnDemand
 
-__all__ = ["HANDSHAKE_FILE", "FrontAnswers", "LineReader", "serve_with_front"]
+__all__ = ["FrontAnswers", "LineReader", "serve_with_front"]
 
-HANDSHAKE_FILE = Path(__file__).with_name("stdio_handshake.json")
-LISTING_FILE = Path(__file__).with_name("tools_listing.json")
 FAST_START_ENV = "ARIZE_SKILLS_FAST_START"
 
 
@@ -71,8 +69,8 @@ class FrontAnswers:
     def load(cls, settings: Settings, today: datetime) -> FrontAnswers | None:
         """The answers for ``settings``, or ``None`` when a shipped file is missing or unreadable."""
         try:
-            handshake = json.loads(HANDSHAKE_FILE.read_text(encoding="utf-8"))
-            tools = json.loads(LISTING_FILE.read_text(encoding="utf-8"))
+            handshake = read_shipped(HANDSHAKE_FILE)
+            tools = read_shipped(LISTING_FILE)
         except (OSError, ValueError):
             return None
         if not isinstance(handshake, dict) or not isinstance(tools, list):

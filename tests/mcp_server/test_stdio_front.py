@@ -18,8 +18,8 @@ from typing import Any
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
 from arize_skills import __version__
-from arize_skills.mcp_server.listing import LISTING_FILE
-from arize_skills.mcp_server.stdio_front import HANDSHAKE_FILE, LineReader
+from arize_skills.mcp_server.shipped import HANDSHAKE_FILE, LISTING_FILE
+from arize_skills.mcp_server.stdio_front import LineReader
 from tests.served import COMMAND, TIMEOUT, StdioHost
 
 UPDATE = os.environ.get("ARIZE_SKILLS_UPDATE_SNAPSHOT") == "1"

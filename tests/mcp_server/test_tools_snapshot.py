@@ -20,7 +20,8 @@ from mcp.server.mcpserver import MCPServer
 
 from arize_skills.engine import Engine
 from arize_skills.mcp_server import build_server
-from arize_skills.mcp_server.listing import LISTING_FILE, ToolsOnDemand, render_listing, wire_listing
+from arize_skills.mcp_server.listing import ToolsOnDemand, render_listing, wire_listing
+from arize_skills.mcp_server.shipped import LISTING_FILE
 from arize_skills.mcp_server.state import AppState
 from arize_skills.settings import Settings
 
