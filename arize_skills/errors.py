@@ -35,6 +35,7 @@ echoes back is redacted by the client before it gets here).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 __all__ = [
@@ -278,6 +279,12 @@ class ProblemError(ArizeSkillsError):
         503: "Service Unavailable",
     }
     type_fragments = {400: "invalid-request", 404: "resource-not-found", 422: "validation-error", 409: "conflict"}
+
+    @staticmethod
+    def listed(ids: Sequence[str], most: int = 20) -> str:
+        """The first ``most`` IDs, quoted, and how many more there are: the IDs a problem's detail names."""
+        shown = ", ".join(repr(i) for i in ids[:most])
+        return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
 
     def __init__(self, status: int, detail: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)

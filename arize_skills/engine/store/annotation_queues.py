@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from ...errors import ProblemError
+from ...models._base import iso
 from ...models.annotation_queues import (
     MAX_QUEUE_RECORDS_PER_REQUEST,
     MAX_QUEUE_SESSIONS_PER_REQUEST,
@@ -126,9 +127,14 @@ class _Target:
     source_num: int
 
 
-def _listed(ids: Sequence[str], most: int = 10) -> str:
-    shown = ", ".join(repr(i) for i in ids[:most])
-    return shown + (f" and {len(ids) - most} more" if len(ids) > most else "")
+def _refuse_missing(missing: Sequence[str], given: int, what: str) -> None:
+    """A 404 problem naming the IDs that name no record (nothing is added), when there are any."""
+    if missing:
+        raise ProblemError(
+            404,
+            f"{len(missing)} of {given} {what}: {ProblemError.listed(missing)}; nothing was added",
+            extra={"not_found_record_ids": list(missing)},
+        )
 
 
 def _project_num(conn: sqlite3.Connection, project_id: str, space_num: int) -> int:
@@ -158,13 +164,7 @@ def _project_targets(conn: sqlite3.Connection, source: RecordSource, space_num: 
         spans = {i: roots[i.lower()] for i in wanted if i.lower() in roots}
         what, granularity = "trace whose root span starts", "TRACE"
     missing = [i for i in wanted if i not in spans]
-    if missing:
-        raise ProblemError(
-            404,
-            f"{len(missing)} of {len(wanted)} IDs match no {what} between start_time and end_time in this "
-            f"project: {_listed(missing)}; nothing was added",
-            extra={"not_found_record_ids": missing},
-        )
+    _refuse_missing(missing, len(wanted), f"IDs match no {what} between start_time and end_time in this project")
     return [_Target(granularity, "span", span_key(project_num, spans[i]), project_num) for i in wanted]
 
 
@@ -195,13 +195,9 @@ def _example_targets(conn: sqlite3.Connection, source: ExampleRecordSource, spac
         )
         known.update(row["example_id"] for row in rows)
     missing = [i for i in wanted if i not in known]
-    if missing:
-        raise ProblemError(
-            404,
-            f"{len(missing)} of {len(wanted)} example_ids are not in version '{version.name}' of dataset "
-            f"'{dataset.name}': {_listed(missing)}; nothing was added",
-            extra={"not_found_record_ids": missing},
-        )
+    _refuse_missing(
+        missing, len(wanted), f"example_ids are not in version '{version.name}' of dataset '{dataset.name}'"
+    )
     return [_Target("EXAMPLE", "example", i, dataset.num) for i in wanted]
 
 
@@ -394,8 +390,8 @@ def _span_data(conn: sqlite3.Connection, keys: Sequence[str]) -> dict[tuple[str,
                     "span_kind": span.kind,
                     "status_code": span.status_code,
                     "status_message": span.status_message,
-                    "start_time": span.model_dump(mode="json")["start_time"],
-                    "end_time": span.model_dump(mode="json")["end_time"],
+                    "start_time": iso(span.start_time),
+                    "end_time": iso(span.end_time) if span.end_time is not None else None,
                     "latency_ms": span.latency_ms,
                 }
                 for name, value in span.attributes.items():

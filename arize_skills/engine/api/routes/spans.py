@@ -59,7 +59,6 @@ __all__ = ["LIST_WINDOW", "Paging", "paging", "routes"]
 
 LIST_WINDOW = timedelta(days=7)
 DELETE_WINDOW = timedelta(days=730)
-_LISTED_IDS = 20
 
 
 @dataclass
@@ -138,11 +137,6 @@ async def remove_spans(request: Request) -> Response:
     return json_response(await engine.store.write(run))
 
 
-def _listed(ids: list[str]) -> str:
-    shown = ", ".join(repr(i) for i in ids[:_LISTED_IDS])
-    return shown + (f" and {len(ids) - _LISTED_IDS} more" if len(ids) > _LISTED_IDS else "")
-
-
 async def annotate_spans(request: Request) -> Response:
     engine = engine_of(request)
     body = await read_body(request, AnnotateSpansRequest)
@@ -183,15 +177,15 @@ async def annotate_spans(request: Request) -> Response:
             raise ProblemError(
                 404,
                 f"{len(missing)} of {len(record_ids)} record_ids match no {what} of this project between "
-                f"start_time and end_time: {_listed(missing)}; nothing was written. Check the IDs, or widen "
-                f"the window (at most {window.days} days, ending no later than now).",
+                f"start_time and end_time: {ProblemError.listed(missing)}; nothing was written. Check the IDs, or "
+                f"widen the window (at most {window.days} days, ending no later than now).",
                 extra={"not_found_record_ids": missing},
             )
         if not_root:
             raise ProblemError(
                 400,
                 f"TRACE annotations need the trace's root span ID, but these spans have a parent: "
-                f"{_listed(not_root)}; nothing was written. Use the span whose parent_id is null, or "
+                f"{ProblemError.listed(not_root)}; nothing was written. Use the span whose parent_id is null, or "
                 "granularity SPAN.",
             )
         items: list[tuple[str, list[AnnotationInput]]] = [
