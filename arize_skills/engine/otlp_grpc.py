@@ -22,7 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from ..errors import ProblemError
-from .ingest.otlp import MAX_BODY_BYTES, spans_of, store_export
+from .ingest.otlp import MAX_BODY_BYTES, rpc_code, spans_of, store_export
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -33,8 +33,8 @@ logger = logging.getLogger(__name__)
 
 SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 PROJECT_METADATA = "arize-project-name"
-# google.rpc codes of the problems storing can raise.
-_CODES = {400: grpc.StatusCode.INVALID_ARGUMENT, 404: grpc.StatusCode.NOT_FOUND, 422: grpc.StatusCode.INVALID_ARGUMENT}
+# grpc's status codes by their google.rpc.Code number.
+_STATUS_CODES = {code.value[0]: code for code in grpc.StatusCode}
 
 
 def _metadata(context: grpc.aio.ServicerContext[Any, Any], key: str) -> str | None:
@@ -100,7 +100,7 @@ class OtlpGrpcServer:
             decoded = spans_of(request)
             await self._engine.store.write(lambda conn: store_export(conn, self._engine, decoded, header_project))
         except ProblemError as exc:
-            await context.abort(_CODES.get(exc.status, grpc.StatusCode.INTERNAL), exc.detail)
+            await context.abort(_STATUS_CODES[rpc_code(exc.status)], exc.detail)
         if not decoded.rejected:
             return ExportTraceServiceResponse()
         partial = ExportTracePartialSuccess(rejected_spans=decoded.rejected, error_message=decoded.rejection or "")

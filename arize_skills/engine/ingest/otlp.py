@@ -61,6 +61,7 @@ __all__ = [
     "encode_response",
     "encode_rpc_status",
     "encode_value",
+    "rpc_code",
     "spans_of",
     "store_export",
     "wire_format",
@@ -562,6 +563,15 @@ def encode_value(value: Any) -> dict[str, Any]:
 def encode_attributes(attributes: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A mapping as an OTLP/JSON ``KeyValue`` list."""
     return [{"key": key, "value": encode_value(value)} for key, value in attributes.items()]
+
+
+_RPC_CODES = {400: 3, 401: 16, 404: 5, 413: 8, 415: 3, 422: 3}
+"""The ``google.rpc.Code`` an OTLP receiver answers for each problem status (13, INTERNAL, for any other)."""
+
+
+def rpc_code(status: int) -> int:
+    """The ``google.rpc.Code`` of a problem status, for OTLP's error answers over HTTP and gRPC alike."""
+    return _RPC_CODES.get(status, 13)
 
 
 class ExportTarget(Protocol):

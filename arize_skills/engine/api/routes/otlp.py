@@ -24,6 +24,7 @@ from ...ingest.otlp import (
     decompress,
     encode_response,
     encode_rpc_status,
+    rpc_code,
     store_export,
     wire_format,
 )
@@ -35,8 +36,6 @@ __all__ = ["PROJECT_HEADER", "routes"]
 PROJECT_HEADER = "arize-project-name"
 
 _MEDIA_TYPES: dict[WireFormat, str] = {"protobuf": "application/x-protobuf", "json": "application/json"}
-# google.rpc.Code values for the statuses this route answers with.
-_RPC_CODES = {400: 3, 401: 16, 404: 5, 413: 8, 415: 3, 422: 3}
 _TOO_LARGE = f"the body is larger than the {MAX_BODY_BYTES // (1024 * 1024)} MiB limit; export smaller batches"
 
 
@@ -60,7 +59,7 @@ def _header_project(request: Request) -> str | None:
 
 
 def _error(request: Request, fmt: WireFormat, exc: ProblemError) -> Response:
-    code = _RPC_CODES.get(exc.status, 13)
+    code = rpc_code(exc.status)
     if fmt == "protobuf":
         return Response(encode_rpc_status(code, exc.detail), status_code=exc.status, media_type=_MEDIA_TYPES[fmt])
     request_id = getattr(request.state, "request_id", None)
