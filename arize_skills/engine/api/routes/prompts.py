@@ -149,10 +149,6 @@ def _insert_version(
     return update_document(conn, version, doc, now=now)
 
 
-def _touch(conn: sqlite3.Connection, prompt: StoredObject, doc: PromptDoc, now: str) -> StoredObject:
-    return update_document(conn, prompt, doc, now=now)
-
-
 async def list_prompts(request: Request) -> Response:
     return await space_objects_response(
         request, PROMPT_KIND, "prompts", scope="prompts", render=_prompt_model, by_updated=True
@@ -203,7 +199,7 @@ async def update_prompt(request: Request) -> Response:
         prompt = require_prompt(conn, request.path_params["prompt_id"])
         doc = document(prompt, PromptDoc)
         doc.copy_sent(body, "description")
-        return _prompt_model(conn, _touch(conn, prompt, doc, engine.now()), doc)
+        return _prompt_model(conn, update_document(conn, prompt, doc, now=engine.now()), doc)
 
     return await write_response(request, run)
 
@@ -227,7 +223,7 @@ async def create_version(request: Request) -> Response:
         prompt = require_prompt(conn, request.path_params["prompt_id"])
         version = _insert_version(conn, prompt, body, now)
         doc = document(prompt, PromptDoc)
-        return _version_wire(version, _touch(conn, prompt, doc, now), doc)
+        return _version_wire(version, update_document(conn, prompt, doc, now=now), doc)
 
     return await write_response(request, run, 201)
 
@@ -279,7 +275,7 @@ async def set_labels(request: Request) -> Response:
         labels = {name: num for name, num in (doc.labels or {}).items() if num != version.num}
         labels.update(dict.fromkeys(body.labels, version.num))
         doc.labels = labels
-        return _version_wire(version, _touch(conn, prompt, doc, now), doc)
+        return _version_wire(version, update_document(conn, prompt, doc, now=now), doc)
 
     return await write_response(request, run)
 
@@ -296,7 +292,7 @@ async def delete_label(request: Request) -> Response:
             raise ProblemError(404, f"prompt version '{version.id}' has no label '{label}' (labels are case-sensitive)")
         del labels[label]
         doc.labels = labels
-        _touch(conn, prompt, doc, engine.now())
+        update_document(conn, prompt, doc, now=engine.now())
 
     await engine.store.write(run)
     return empty_response()
@@ -318,7 +314,7 @@ async def add_tags(request: Request) -> Response:
         prompt = require_prompt(conn, request.path_params["prompt_id"])
         doc = document(prompt, PromptDoc)
         attach_tags(conn, prompt, doc, body.tag_ids)
-        _touch(conn, prompt, doc, engine.now())
+        update_document(conn, prompt, doc, now=engine.now())
         return tag_list(conn, doc)
 
     return tag_list_response(await engine.store.write(run))
@@ -332,7 +328,7 @@ async def remove_tags(request: Request) -> Response:
         prompt = require_prompt(conn, request.path_params["prompt_id"])
         doc = document(prompt, PromptDoc)
         removed = detach_tags(conn, doc, body.tag_ids)
-        _touch(conn, prompt, doc, engine.now())
+        update_document(conn, prompt, doc, now=engine.now())
         return removed
 
     return await write_response(request, run)
