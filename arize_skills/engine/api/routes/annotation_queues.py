@@ -54,6 +54,7 @@ from ...store.objects import (
     require_object,
     space_id_of,
     update_document,
+    update_object,
 )
 from ..context import engine_of
 from ..http import decode_cursor, empty_response, encode_cursor, json_response, read_body, read_limit, read_patch
@@ -214,7 +215,8 @@ async def add_records(request: Request) -> Response:
         queue = require_queue(conn, request.path_params["queue_id"])
         added = add_queue_records(conn, queue, body.record_sources, now=engine.now())
         if added:
-            _touch(conn, queue, engine.now())
+            # Records are part of what a reader of the queue caches, so changing them moves its updated_at.
+            update_object(conn, queue, now=engine.now())
         return CreateAnnotationQueueRecordsResponse(record_sources=render_records(conn, queue, queue.id, added))
 
     result = await engine.store.write(run)
@@ -228,15 +230,10 @@ async def remove_records(request: Request) -> Response:
     def run(conn: sqlite3.Connection) -> None:
         queue = require_queue(conn, request.path_params["queue_id"])
         delete_queue_records(conn, queue, body.record_ids)
-        _touch(conn, queue, engine.now())
+        update_object(conn, queue, now=engine.now())
 
     await engine.store.write(run)
     return empty_response(204)
-
-
-def _touch(conn: sqlite3.Connection, queue: StoredObject, now: str) -> None:
-    # Records are part of what a reader of the queue caches, so changing them moves the queue's updated_at.
-    update_document(conn, queue, document(queue, AnnotationQueueDoc), now=now)
 
 
 def _check_against_configs(conn: sqlite3.Connection, queue: StoredObject, values: list[AnnotationInput]) -> None:
@@ -283,7 +280,7 @@ async def annotate_record(request: Request) -> Response:
             )
             written = annotations_for(conn, "span", [record.target_key], granularity=record.granularity)
         mark_completed(conn, record)
-        _touch(conn, queue, now)
+        update_object(conn, queue, now=now)
         return AnnotateAnnotationQueueRecordResponse(
             id=record.id,
             annotation_queue_id=queue.id,
@@ -303,7 +300,7 @@ async def assign_to_record(request: Request) -> Response:
         queue = require_queue(conn, request.path_params["queue_id"])
         record = require_queue_record(conn, queue, request.path_params["record_id"])
         assign_record(conn, record, _emails(body.assigned_user_emails))
-        _touch(conn, queue, engine.now())
+        update_object(conn, queue, now=engine.now())
         return AssignAnnotationQueueRecordResponse(
             id=record.id,
             annotation_queue_id=queue.id,
